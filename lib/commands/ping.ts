@@ -1,0 +1,191 @@
+/**
+ * `sockbox ping tcp|udp|sctp HOST PORT`: ping(8) for echo servers.
+ *
+ * @module
+ */
+import { resolveHost } from "../addr.ts";
+import {
+  afterProtoWord,
+  parseDuration,
+  parseFamily,
+  parseFlags,
+  parseInteger,
+  parsePort,
+  parseProto,
+} from "../args.ts";
+import { connectTcp, UdpClient } from "../echo_client.ts";
+import { formatEndpoint, RuntimeError, toSysError, UsageError } from "../errors.ts";
+import { type Io, Reporter } from "../output.ts";
+import { MIN_PROBE, type PingEvent, runPing, tcpTransport, udpTransport } from "../ping.ts";
+import * as sctp from "../sctp/commands.ts";
+
+export const summary = "measure round trips to an echo server, like ping(8)";
+
+export const usage = `Usage: sockbox ping tcp|udp HOST PORT [-c COUNT] [-i INTERVAL] [-s SIZE]
+                    [--timeout DUR] [-4|-6] [--json]
+
+Sends probes of SIZE bytes, each carrying a sequence number, to an echo server (sockbox
+serve, socat, inetd's echo, ...), checks every echo byte for byte and prints one line per
+probe ("64 bytes from 127.0.0.1:7: seq=1 time=0.215 ms"), then a summary: sent, received,
+loss, min/avg/max/mdev and p50/p90/p99. tcp sends all probes over one connection.
+
+Options:
+  -c, --count N       stop after N probes (1-1000000000; default: until interrupted)
+  -i, --interval DUR  wait DUR between probes (default 1s; 0 = send the next probe as
+                      soon as the previous one is answered or timed out)
+  -s, --size N        probe size in bytes (${MIN_PROBE}-65507 for udp, ${MIN_PROBE}-1048576 for tcp;
+                      default 64)
+  --timeout DUR       a probe not answered within DUR is lost (default 2s)
+  -4, -6              use only IPv4 or only IPv6 addresses of HOST
+  --json              one JSON object per line on stdout
+
+Exit status 0 if at least one echo came back, 1 if none did.
+${sctp.PING_USAGE}`;
+
+/** Options for `ping tcp|udp`. */
+export interface PingCommandOptions {
+  proto: "tcp" | "udp";
+  host: string;
+  port: number;
+  count: number;
+  intervalMs: number;
+  size: number;
+  timeoutMs: number;
+  family?: 4 | 6;
+  json: boolean;
+}
+
+export type Options = PingCommandOptions | { proto: "sctp"; sctp: sctp.PingSctpOptions };
+
+/** Parses `ping` arguments. */
+export function parsePingArgs(args: string[]): Options {
+  const sctpArgs = afterProtoWord(args, "sctp");
+  if (sctpArgs) return { proto: "sctp", sctp: sctp.parsePing(sctpArgs) };
+  const { values: v, positionals } = parseFlags(args, {
+    count: { type: "string", short: "c" },
+    interval: { type: "string", short: "i" },
+    size: { type: "string", short: "s" },
+    timeout: { type: "string" },
+    "4": { type: "boolean", short: "4" },
+    "6": { type: "boolean", short: "6" },
+    json: { type: "boolean" },
+  });
+  const proto = parseProto(positionals[0], ["tcp", "udp"] as const);
+  const host = positionals[1];
+  if (host === undefined) throw new UsageError("missing HOST");
+  const port = parsePort("PORT", positionals[2]);
+  if (positionals.length > 3) throw new UsageError(`unexpected argument "${positionals[3]}"`);
+  const family = parseFamily(v["4"], v["6"]);
+  const opts: PingCommandOptions = {
+    proto,
+    host,
+    port,
+    count: v.count === undefined ? Infinity : parseInteger("--count", v.count, 1, 1_000_000_000),
+    intervalMs: v.interval === undefined
+      ? 1000
+      : parseDuration("--interval", v.interval, 0, 3_600_000),
+    size: v.size === undefined
+      ? 64
+      : parseInteger("--size", v.size, MIN_PROBE, proto === "udp" ? 65507 : 1 << 20),
+    timeoutMs: v.timeout === undefined ? 2000 : parseDuration("--timeout", v.timeout, 1, 3_600_000),
+    json: v.json ?? false,
+  };
+  if (family !== undefined) opts.family = family;
+  return opts;
+}
+
+export const parse = parsePingArgs;
+
+/** The human line for a ping event. */
+export function pingEventText(ev: PingEvent): string {
+  switch (ev.event) {
+    case "reply":
+      return `${ev.bytes} bytes from ${formatEndpoint(ev.from, ev.port)}: seq=${ev.seq} time=${
+        ev.rtt_ms.toFixed(3)
+      } ms`;
+    case "timeout":
+      return `no echo for seq=${ev.seq} within ${ev.timeout_ms}ms`;
+    case "late":
+      return `late echo for seq=${ev.seq} after ${ev.rtt_ms.toFixed(3)} ms (counted as lost)`;
+    case "duplicate":
+      return `duplicate echo for seq=${ev.seq}`;
+    case "corrupt":
+      return `bad echo${
+        ev.seq === null ? "" : ` for seq=${ev.seq}`
+      } (${ev.bytes} bytes): ${ev.reason}`;
+    case "summary": {
+      const lines = [
+        `--- ${formatEndpoint(ev.address, ev.port)} ${ev.proto} ping statistics ---`,
+        `${ev.sent} probes sent, ${ev.received} received, ${ev.loss_pct}% loss` +
+        (ev.late ? `, ${ev.late} late` : "") +
+        (ev.duplicates ? `, ${ev.duplicates} duplicates` : "") +
+        (ev.corrupt ? `, ${ev.corrupt} corrupt` : "") + `, time ${ev.time_ms}ms`,
+      ];
+      if (ev.min_ms !== undefined) {
+        const f = (x: number | undefined) => (x ?? 0).toFixed(3);
+        lines.push(
+          `rtt min/avg/max/mdev = ${f(ev.min_ms)}/${f(ev.avg_ms)}/${f(ev.max_ms)}/${
+            f(ev.mdev_ms)
+          } ms`,
+          `rtt p50/p90/p99 = ${f(ev.p50_ms)}/${f(ev.p90_ms)}/${f(ev.p99_ms)} ms`,
+        );
+      }
+      return lines.join("\n");
+    }
+  }
+}
+
+/** Runs the pinger. */
+export async function run(opts: Options, io: Io): Promise<number> {
+  if (opts.proto === "sctp") return await sctp.runPing(opts.sctp, io);
+  const out = new Reporter(io, { json: opts.json });
+  let address: string, transport;
+  if (opts.proto === "tcp") {
+    const t = await connectTcp(opts.host, opts.port, {
+      family: opts.family,
+      timeoutMs: opts.timeoutMs,
+      signal: io.signal,
+    });
+    address = t.address;
+    transport = tcpTransport(t.conn, opts.size, { address, port: opts.port });
+  } else {
+    const a = (await resolveHost(opts.host, opts.family))[0]!;
+    address = a.address;
+    let client: UdpClient;
+    try {
+      client = new UdpClient(a.family);
+    } catch (err) {
+      throw toSysError(err, "bind", { address: a.family === 6 ? "::" : "0.0.0.0", port: 0 });
+    }
+    transport = udpTransport(client, { address, port: opts.port });
+  }
+  out.emit(
+    {
+      event: "start",
+      proto: opts.proto,
+      host: opts.host,
+      address,
+      port: opts.port,
+      size: opts.size,
+    },
+    (e) =>
+      `PING ${opts.host} (${
+        formatEndpoint(e.address, e.port)
+      }) ${e.proto}: ${e.size} bytes per probe`,
+  );
+  const summary = await runPing(transport, {
+    proto: opts.proto,
+    address,
+    port: opts.port,
+    count: opts.count,
+    intervalMs: opts.intervalMs,
+    size: opts.size,
+    timeoutMs: opts.timeoutMs,
+    signal: io.signal,
+    onEvent: (ev) => out.emit(ev, pingEventText),
+  });
+  if (summary.received === 0 && summary.sent > 0) {
+    throw new RuntimeError(`no echo from ${formatEndpoint(address, opts.port)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,279 @@
+/**
+ * Struct layouts described once as offset tables (Linux LP64: x86_64 and aarch64), plus
+ * the sockaddr codec every FFI socket uses. Each table names the header it came from;
+ * `tests/ffi_structs_test.ts` pins them against the kernel by round trips.
+ *
+ * @module
+ */
+import { AF_INET, AF_INET6 } from "./constants.ts";
+
+/** struct sockaddr_in, <netinet/in.h>: 16 bytes. Port is big-endian. */
+export const SOCKADDR_IN = { size: 16, family: 0, port: 2, addr: 4 } as const;
+/** struct sockaddr_in6, <netinet/in.h>: 28 bytes. */
+export const SOCKADDR_IN6 = {
+  size: 28,
+  family: 0,
+  port: 2,
+  flowinfo: 4,
+  addr: 8,
+  scopeId: 24,
+} as const;
+/**
+ * struct sockaddr_ll, <linux/if_packet.h>: 20 bytes (8-byte address; glibc's getifaddrs
+ * stores longer link addresses past the end). halen is the address length.
+ */
+export const SOCKADDR_LL = {
+  size: 20,
+  family: 0,
+  protocol: 2,
+  ifindex: 4,
+  hatype: 8,
+  pkttype: 10,
+  halen: 11,
+  addr: 12,
+} as const;
+/** struct sockaddr_storage, <bits/socket.h>: 128 bytes. */
+export const SOCKADDR_STORAGE = { size: 128, family: 0 } as const;
+/** struct ifreq, <net/if.h>: 40 bytes; name[IFNAMSIZ] then a union at 16. */
+export const IFREQ = { size: 40, name: 0, union: 16 } as const;
+/** struct ifconf, <net/if.h>: 16 bytes; int len, then a pointer at 8. */
+export const IFCONF = { size: 16, len: 0, buf: 8 } as const;
+/** struct ifaddrs, <ifaddrs.h>. */
+export const IFADDRS = {
+  next: 0,
+  name: 8,
+  flags: 16,
+  addr: 24,
+  netmask: 32,
+  broadaddr: 40, // ifa_ifu: broadcast or point-to-point destination
+  data: 48,
+} as const;
+/** struct if_nameindex, <net/if.h>: 16 bytes. */
+export const IF_NAMEINDEX = { size: 16, index: 0, name: 8 } as const;
+/** struct addrinfo, <netdb.h>: 48 bytes. */
+export const ADDRINFO = {
+  size: 48,
+  flags: 0,
+  family: 4,
+  socktype: 8,
+  protocol: 12,
+  addrlen: 16,
+  addr: 24,
+  canonname: 32,
+  next: 40,
+} as const;
+/** struct msghdr, <bits/socket.h>: 56 bytes. */
+export const MSGHDR = {
+  size: 56,
+  name: 0,
+  namelen: 8,
+  iov: 16,
+  iovlen: 24,
+  control: 32,
+  controllen: 40,
+  flags: 48,
+} as const;
+/** struct iovec, <bits/types/struct_iovec.h>: 16 bytes. */
+export const IOVEC = { size: 16, base: 0, len: 8 } as const;
+/** struct cmsghdr, <bits/socket.h>: 16-byte header, data at 16, 8-byte alignment. */
+export const CMSGHDR = { size: 16, len: 0, level: 8, type: 12, data: 16, align: 8 } as const;
+/** struct pollfd, <poll.h>: 8 bytes. */
+export const POLLFD = { size: 8, fd: 0, events: 4, revents: 6 } as const;
+/**
+ * struct epoll_event, <sys/epoll.h>: packed on x86_64 (12 bytes), naturally aligned on
+ * aarch64 (16 bytes).
+ */
+export const EPOLL_EVENT = Deno.build.arch === "x86_64"
+  ? { size: 12, events: 0, data: 4 } as const
+  : { size: 16, events: 0, data: 8 } as const;
+/** struct in_pktinfo, <netinet/in.h>: 12 bytes. */
+export const IN_PKTINFO = { size: 12, ifindex: 0, specDst: 4, addr: 8 } as const;
+/** struct in6_pktinfo, <netinet/in.h>: 20 bytes. */
+export const IN6_PKTINFO = { size: 20, addr: 0, ifindex: 16 } as const;
+/** struct ip_mreqn, <netinet/in.h>: 12 bytes. */
+export const IP_MREQN = { size: 12, multiaddr: 0, address: 4, ifindex: 8 } as const;
+/** struct ipv6_mreq, <netinet/in.h>: 20 bytes. */
+export const IPV6_MREQ = { size: 20, multiaddr: 0, ifindex: 16 } as const;
+/** struct group_req / group_source_req, <netinet/in.h> (RFC 3678). */
+export const GROUP_REQ = { size: 136, interface: 0, group: 8 } as const;
+export const GROUP_SOURCE_REQ = { size: 264, interface: 0, group: 8, source: 136 } as const;
+/** struct servent, <netdb.h>. Port is in network byte order. */
+export const SERVENT = { name: 0, aliases: 8, port: 16, proto: 24 } as const;
+/** struct protoent, <netdb.h>. */
+export const PROTOENT = { name: 0, aliases: 8, proto: 16 } as const;
+/** struct sysinfo, <sys/sysinfo.h> (first field: long uptime). */
+export const SYSINFO = { size: 112, uptime: 0 } as const;
+/** struct utmpx, <bits/utmpx.h>: 384 bytes; short ut_type at 0. */
+export const UTMPX = { size: 384, type: 0, user: 44 } as const;
+export const USER_PROCESS = 7;
+/** struct rlimit, <bits/resource.h>: two rlim_t (u64). */
+export const RLIMIT = { size: 16, cur: 0, max: 8 } as const;
+
+/** The address of a typed array's memory, for storing in a struct. Keep `buf` alive. */
+export function addressOf(buf: ArrayBufferView): bigint {
+  return Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>));
+}
+
+/** A decoded socket address. */
+export interface SockAddr {
+  family: 4 | 6;
+  address: string;
+  port: number;
+  /** IPv6 scope (interface index) for link-local addresses. */
+  scopeId?: number;
+}
+
+/** Parses an IPv4 dotted quad into 4 bytes, or returns null. */
+export function parseIPv4(s: string): Uint8Array | null {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return null;
+  const b = m.slice(1).map(Number);
+  if (b.some((x) => x > 255)) return null;
+  return new Uint8Array(b);
+}
+
+/** Parses IPv6 text (`::1`, `fe80::1`, `::ffff:1.2.3.4`; no zone) into 16 bytes, or null. */
+export function parseIPv6(s: string): Uint8Array | null {
+  if (!/^[0-9a-fA-F:.]+$/.test(s)) return null;
+  let tail: number[] = [];
+  let text = s;
+  const v4 = /:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (v4) {
+    const b = parseIPv4(v4[1]!);
+    if (!b) return null;
+    tail = [(b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!];
+    text = s.slice(0, v4.index + 1) + "0"; // placeholder group, replaced below
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return null;
+  const parse = (h: string) => (h === "" ? [] : h.split(":"));
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  if ([...head, ...rest].some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return null;
+  let groups = [...head, ...rest].map((g) => parseInt(g, 16));
+  if (v4) groups = groups.slice(0, -1);
+  const total = groups.length + tail.length;
+  let words: number[];
+  if (halves.length === 2) {
+    if (total > 7) return null;
+    const headN = head.length;
+    const restWords = [...groups.slice(headN), ...tail];
+    words = [...groups.slice(0, headN), ...new Array(8 - total).fill(0), ...restWords];
+  } else {
+    if (total !== 8) return null;
+    words = [...groups, ...tail];
+  }
+  const out = new Uint8Array(16);
+  words.forEach((w, i) => {
+    out[i * 2] = w >> 8;
+    out[i * 2 + 1] = w & 0xff;
+  });
+  return out;
+}
+
+/** Formats 4 bytes as a dotted quad. */
+export function formatIPv4(b: Uint8Array): string {
+  return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+}
+
+/** Formats 16 bytes as RFC 5952 IPv6 text (`::ffff:1.2.3.4` for v4-mapped). */
+export function formatIPv6(b: Uint8Array): string {
+  const w: number[] = [];
+  for (let i = 0; i < 8; i++) w.push((b[i * 2]! << 8) | b[i * 2 + 1]!);
+  if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) {
+    return `::ffff:${formatIPv4(b.subarray(12, 16))}`;
+  }
+  let best = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = w.map((x) => x.toString(16));
+  if (best < 0) return hex.join(":");
+  return `${hex.slice(0, best).join(":")}::${hex.slice(best + bestLen).join(":")}`;
+}
+
+/** Encodes `address`/`port` as a sockaddr_in or sockaddr_in6 (`%N` or scopeId sets scope). */
+export function encodeSockAddr(
+  address: string,
+  port: number,
+  scopeId = 0,
+): Uint8Array<ArrayBuffer> {
+  const v4 = parseIPv4(address);
+  if (v4) {
+    const buf = new Uint8Array(SOCKADDR_IN.size);
+    const dv = new DataView(buf.buffer);
+    dv.setUint16(SOCKADDR_IN.family, AF_INET, true);
+    dv.setUint16(SOCKADDR_IN.port, port, false);
+    buf.set(v4, SOCKADDR_IN.addr);
+    return buf;
+  }
+  const [text, zone] = address.split("%");
+  const v6 = parseIPv6(text!);
+  if (!v6) throw new TypeError(`Invalid IP address "${address}"`);
+  const buf = new Uint8Array(SOCKADDR_IN6.size);
+  const dv = new DataView(buf.buffer);
+  dv.setUint16(SOCKADDR_IN6.family, AF_INET6, true);
+  dv.setUint16(SOCKADDR_IN6.port, port, false);
+  buf.set(v6, SOCKADDR_IN6.addr);
+  const scope = zone !== undefined && /^\d+$/.test(zone) ? Number(zone) : scopeId;
+  dv.setUint32(SOCKADDR_IN6.scopeId, scope, true);
+  return buf;
+}
+
+/** Decodes a sockaddr_in/sockaddr_in6 from `buf`; returns null for other families. */
+export function decodeSockAddr(buf: Uint8Array): SockAddr | null {
+  if (buf.length < 2) return null;
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const family = dv.getUint16(0, true);
+  if (family === AF_INET && buf.length >= SOCKADDR_IN.size) {
+    return {
+      family: 4,
+      address: formatIPv4(buf.subarray(SOCKADDR_IN.addr, SOCKADDR_IN.addr + 4)),
+      port: dv.getUint16(SOCKADDR_IN.port, false),
+    };
+  }
+  if (family === AF_INET6 && buf.length >= SOCKADDR_IN6.size) {
+    const scopeId = dv.getUint32(SOCKADDR_IN6.scopeId, true);
+    const sa: SockAddr = {
+      family: 6,
+      address: formatIPv6(buf.subarray(SOCKADDR_IN6.addr, SOCKADDR_IN6.addr + 16)),
+      port: dv.getUint16(SOCKADDR_IN6.port, false),
+    };
+    if (scopeId !== 0) sa.scopeId = scopeId;
+    return sa;
+  }
+  return null;
+}
+
+/** Decodes the sockaddr a C pointer points at (e.g. `ifa_addr`), or null. */
+export function decodeSockAddrAt(ptr: Deno.PointerValue): SockAddr | null {
+  if (ptr === null) return null;
+  const view = new Deno.UnsafePointerView(ptr);
+  const family = view.getUint16(0);
+  const size = family === AF_INET ? SOCKADDR_IN.size : family === AF_INET6 ? SOCKADDR_IN6.size : 0;
+  if (size === 0) return null;
+  const buf = new Uint8Array(size);
+  view.copyInto(buf);
+  return decodeSockAddr(buf);
+}
+
+/** Reads a NUL-terminated string from `buf` at `off` (at most `max` bytes). */
+export function cString(buf: Uint8Array, off = 0, max = buf.length - off): string {
+  const end = buf.subarray(off, off + max).indexOf(0);
+  return new TextDecoder().decode(buf.subarray(off, end < 0 ? off + max : off + end));
+}
+
+/** Encodes `s` as a NUL-terminated C string. */
+export function toCString(s: string): Uint8Array<ArrayBuffer> {
+  const b = new TextEncoder().encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}

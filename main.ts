@@ -1,0 +1,115 @@
+/**
+ * sockbox: one binary to test sockets. This file parses the global flags, looks the
+ * subcommand up in {@link COMMANDS}, runs it, and turns the result into an exit code.
+ *
+ * @module
+ */
+import denoJson from "./deno.json" with { type: "json" };
+import type { AnyCommand } from "./lib/command.ts";
+import { RuntimeError, SysError, UsageError } from "./lib/errors.ts";
+import type { Io } from "./lib/output.ts";
+import * as serve from "./lib/commands/serve.ts";
+import * as send from "./lib/commands/send.ts";
+import * as ping from "./lib/commands/ping.ts";
+import * as mcast from "./lib/commands/mcast.ts";
+
+/** The version printed by `sockbox --version`. */
+export const VERSION: string = denoJson.version;
+
+/** Every subcommand, by name. */
+export const COMMANDS: Record<string, AnyCommand> = {
+  serve,
+  send,
+  ping,
+  mcast,
+};
+
+/** The top-level help text. */
+export function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  return `sockbox ${VERSION}: test sockets from one binary
+
+Usage: sockbox COMMAND [ARGS...]
+       sockbox help [COMMAND] | sockbox COMMAND --help | sockbox --version
+
+Commands:
+${lines.join("\n")}
+
+Exit status: 0 success, 1 runtime failure, 2 usage error.
+`;
+}
+
+const enc = new TextEncoder();
+
+/** Runs sockbox with `args` and returns the exit code; `io` carries the streams and signal. */
+export async function main(args: string[], io: Io): Promise<number> {
+  const out = (s: string) => io.stdout.write(enc.encode(s));
+  const err = (s: string) => io.stderr.write(enc.encode(`sockbox: ${s}\n`));
+  try {
+    const [name, ...rest] = args;
+    if (name === undefined || name === "-h" || name === "--help") {
+      await out(usage());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === "-V" || name === "--version") {
+      await out(`sockbox ${VERSION}\n`);
+      return 0;
+    }
+    if (name === "help") {
+      const topic = rest[0];
+      if (topic === undefined) {
+        await out(usage());
+        return 0;
+      }
+      const cmd = COMMANDS[topic];
+      if (!cmd) throw new UsageError(`unknown command "${topic}" (try "sockbox help")`);
+      await out(cmd.usage);
+      return 0;
+    }
+    if (name.startsWith("-")) throw new UsageError(`unknown option "${name}" (try "sockbox help")`);
+    const cmd = COMMANDS[name];
+    if (!cmd) throw new UsageError(`unknown command "${name}" (try "sockbox help")`);
+    if (rest.includes("--help") || rest.includes("-h")) {
+      await out(cmd.usage);
+      return 0;
+    }
+    const options = cmd.parse(rest);
+    return await cmd.run(options as never, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      await err(e.message);
+      return 2;
+    }
+    if (e instanceof SysError || e instanceof RuntimeError) {
+      await err(e.message);
+      return 1;
+    }
+    const x = e as Error;
+    if (x?.name === "NotCapable") {
+      await err(`missing permission: ${x.message}`);
+      return 1;
+    }
+    await err(`internal error: ${x?.message ?? String(e)}`);
+    if (Deno.env.get("SOCKBOX_DEBUG")) console.error(e);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  const ac = new AbortController();
+  let signals = 0;
+  const onSignal = () => {
+    if (++signals > 1) Deno.exit(130);
+    ac.abort();
+  };
+  for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
+  const code = await main(Deno.args, {
+    stdout: Deno.stdout,
+    stderr: Deno.stderr,
+    stdin: Deno.stdin.readable,
+    signal: ac.signal,
+    isTerminal: Deno.stdout.isTerminal(),
+  });
+  Deno.exit(code);
+}
