@@ -11,7 +11,6 @@ import type { Io } from "./lib/output.ts";
 import * as serve from "./lib/commands/serve.ts";
 import * as send from "./lib/commands/send.ts";
 import * as ping from "./lib/commands/ping.ts";
-import * as mcast from "./lib/commands/mcast.ts";
 
 /** The version printed by `sockbox --version`. */
 export const VERSION: string = denoJson.version;
@@ -21,7 +20,6 @@ export const COMMANDS: Record<string, AnyCommand> = {
   serve,
   send,
   ping,
-  mcast,
 };
 
 /** The top-level help text. */

@@ -24,6 +24,14 @@ export { parseDuration, parsePort } from "./lib/args.ts";
 export type { Event } from "./lib/output.ts";
 
 // --- TCP/UDP echo (issue: foundation) ---
+export { echoEventText, serveTcp, serveUdp } from "./lib/echo_server.ts";
+export type { EchoEvent, EchoServer, EchoServerOptions } from "./lib/echo_server.ts";
+export { checkEcho, connectTcp, UdpClient } from "./lib/echo_client.ts";
+export type { Datagram, TcpTarget } from "./lib/echo_client.ts";
+export { makeProbe, runPing, tcpTransport, udpTransport } from "./lib/ping.ts";
+export type { PingEvent, PingOptions, PingSummary, ProbeTransport } from "./lib/ping.ts";
+export { percentile, summarize } from "./lib/stats.ts";
+export type { RttSummary } from "./lib/stats.ts";
 
 // --- interfaces, resolver, doctor (FFI layer) ---
 

@@ -29,7 +29,7 @@ export function parseFlags<T extends Options>(
         throw new UsageError(`unknown option "${flag ?? e.message}"`);
       case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
         throw new UsageError(
-          flag && /argument missing/.test(e.message)
+          flag && /argument missing|ambiguous/.test(e.message)
             ? `option "${firstFlag(flag)}" needs a value`
             : `option "${firstFlag(flag ?? "")}" takes no value`,
         );

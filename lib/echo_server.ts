@@ -7,7 +7,6 @@
  */
 import { unmapV4 } from "./addr.ts";
 import { formatEndpoint, toSysError } from "./errors.ts";
-import type { Event } from "./output.ts";
 
 /** Where and how to listen. */
 export interface EchoServerOptions {

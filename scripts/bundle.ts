@@ -1,0 +1,45 @@
+/**
+ * `deno task bundle`: writes dist/sockbox.js, one offline file that runs with
+ * `deno` alone. Its `#!` line carries the permission and unstable flags from deno.json
+ * (the one list `deno task start` and `deno task compile` use), spelled out because a
+ * bundled file runs without the config.
+ *
+ * @module
+ */
+import config from "../deno.json" with { type: "json" };
+
+type PermSet = Record<string, boolean | string[]>;
+
+/** The `deno run` flags equivalent to deno.json's default permission set and unstable list. */
+export function runFlags(): string[] {
+  const perms = (config.permissions as Record<string, PermSet>).default ?? {};
+  const flags: string[] = [];
+  for (const [name, value] of Object.entries(perms)) {
+    if (value === true) flags.push(`--allow-${name}`);
+    else if (Array.isArray(value) && value.length) flags.push(`--allow-${name}=${value.join(",")}`);
+  }
+  for (const u of config.unstable ?? []) flags.push(`--unstable-${u}`);
+  return flags;
+}
+
+if (import.meta.main) {
+  const root = new URL("../", import.meta.url).pathname;
+  const out = `${root}dist/sockbox.js`;
+  await Deno.mkdir(`${root}dist`, { recursive: true });
+  const tmp = `${out}.tmp`;
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "-q", "--platform", "deno", "-o", tmp, `${root}main.ts`],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!r.success) {
+    console.error("sockbox: bundle failed");
+    Deno.exit(1);
+  }
+  const body = await Deno.readTextFile(tmp);
+  const shebang = `#!/usr/bin/env -S deno run -q ${runFlags().join(" ")} --no-config\n`;
+  await Deno.writeTextFile(out, shebang + body.replace(/^#!.*\n/, ""), { mode: 0o755 });
+  await Deno.remove(tmp);
+  console.log(`wrote ${out.slice(root.length)} (${runFlags().join(" ")})`);
+}
