@@ -221,9 +221,12 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
         conn = await listener.accept();
       } catch (err) {
         if (stopping) break;
-        // EMFILE and friends: report, back off, keep serving.
-        emit({ event: "error", proto: "tcp", error: toSysError(err, "accept").message });
-        await new Promise((r) => setTimeout(r, 100));
+        // Report and keep serving; out of fds or memory (EMFILE and friends): back off first.
+        const e = toSysError(err, "accept");
+        emit({ event: "error", proto: "tcp", error: e.message });
+        if (/^accept E(MFILE|NFILE|NOBUFS|NOMEM)/.test(e.message)) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
         continue;
       }
       const ra = conn.remoteAddr as Deno.NetAddr;
