@@ -11,6 +11,9 @@ import type { Io } from "./lib/output.ts";
 import * as serve from "./lib/commands/serve.ts";
 import * as send from "./lib/commands/send.ts";
 import * as ping from "./lib/commands/ping.ts";
+import * as ifaces from "./lib/commands/ifaces.ts";
+import * as resolve from "./lib/commands/resolve.ts";
+import * as doctor from "./lib/commands/doctor.ts";
 
 /** The version printed by `sockbox --version`. */
 export const VERSION: string = denoJson.version;
@@ -20,6 +23,9 @@ export const COMMANDS: Record<string, AnyCommand> = {
   serve,
   send,
   ping,
+  ifaces,
+  resolve,
+  doctor,
 };
 
 /** The top-level help text. */
@@ -84,6 +90,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       return 1;
     }
     const x = e as Error;
+    if (x?.name === "BrokenPipe") return 141; // stdout closed (e.g. `| head`): stop quietly, like SIGPIPE
     if (x?.name === "NotCapable") {
       await err(`missing permission: ${x.message}`);
       return 1;

@@ -34,6 +34,25 @@ export { percentile, summarize } from "./lib/stats.ts";
 export type { RttSummary } from "./lib/stats.ts";
 
 // --- interfaces, resolver, doctor (FFI layer) ---
+export { interfaceIndex, listInterfaces } from "./lib/ifaces.ts";
+export type { InterfaceAddress, ListInterfacesOptions, NetInterface } from "./lib/ifaces.ts";
+export {
+  resolveAddresses,
+  ResolveError,
+  resolveName,
+  resolveProtocol,
+  resolveService,
+} from "./lib/resolve.ts";
+export type {
+  AddressInfo,
+  NameInfo,
+  NameOptions,
+  ProtocolEntry,
+  ResolveOptions,
+  ServiceEntry,
+} from "./lib/resolve.ts";
+export { runChecks } from "./lib/doctor.ts";
+export type { CheckResult, CheckStatus } from "./lib/doctor.ts";
 
 // --- multicast, broadcast, beacon ---
 

@@ -133,7 +133,14 @@ export async function run(opts: Options, io: Io): Promise<number> {
   }
   const out = new Reporter(io, { json: opts.json });
   if (opts.proto === "tcp") {
-    return opts.messages ? await sendTcp(opts, opts.messages, out) : await streamTcp(opts, io, out);
+    try {
+      return opts.messages
+        ? await sendTcp(opts, opts.messages, out, io.signal)
+        : await streamTcp(opts, io, out);
+    } catch (err) {
+      if (io.signal.aborted) return 130; // interrupted: the connection was closed on purpose
+      throw err;
+    }
   }
   return await sendUdp(opts, opts.messages ?? stdinLineStream(io.stdin), out, io.signal);
 }
@@ -157,11 +164,29 @@ function emitEcho(
   );
 }
 
-async function sendTcp(opts: SendOptions, messages: Uint8Array[], out: Reporter): Promise<number> {
+/** Closes `conn` when `signal` aborts (SIGINT/SIGTERM); returns the undo function. */
+function closeOnAbort(conn: Deno.Conn, signal: AbortSignal): () => void {
+  const close = () => {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  };
+  signal.addEventListener("abort", close, { once: true });
+  return () => signal.removeEventListener("abort", close);
+}
+
+async function sendTcp(
+  opts: SendOptions,
+  messages: Uint8Array[],
+  out: Reporter,
+  signal: AbortSignal,
+): Promise<number> {
   const t = await connectTcp(opts.host, opts.port, {
     family: opts.family,
     timeoutMs: opts.timeoutMs,
+    signal,
   });
+  const undo = closeOnAbort(t.conn, signal);
   const ep = { address: t.address, port: t.port };
   out.emit({ event: "connect", proto: "tcp", address: t.address, port: t.port }, null);
   try {
@@ -183,6 +208,7 @@ async function sendTcp(opts: SendOptions, messages: Uint8Array[], out: Reporter)
       emitEcho(out, got, ep, performance.now() - t0);
     }
   } finally {
+    undo();
     t.conn.close();
   }
   return 0;
@@ -193,7 +219,9 @@ async function streamTcp(opts: SendOptions, io: Io, out: Reporter): Promise<numb
   const t = await connectTcp(opts.host, opts.port, {
     family: opts.family,
     timeoutMs: opts.timeoutMs,
+    signal: io.signal,
   });
+  const undo = closeOnAbort(t.conn, io.signal);
   const ep = { address: t.address, port: t.port };
   const where = formatEndpoint(ep.address, ep.port);
   out.emit({ event: "connect", proto: "tcp", address: t.address, port: t.port }, null);
@@ -270,6 +298,7 @@ async function streamTcp(opts: SendOptions, io: Io, out: Reporter): Promise<numb
     const p = pump().then(() => t.conn.closeWrite().catch(() => {}));
     await Promise.all([p, drain()]);
   } finally {
+    undo();
     t.conn.close();
   }
   out.emit({ event: "done", proto: "tcp", bytes_sent: sent, bytes_received: received }, null);

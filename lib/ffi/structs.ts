@@ -183,6 +183,10 @@ export function formatIPv6(b: Uint8Array): string {
   if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) {
     return `::ffff:${formatIPv4(b.subarray(12, 16))}`;
   }
+  // IPv4-compatible (::a.b.c.d) as glibc's inet_ntop prints it; not :: or ::1.
+  if (w.slice(0, 6).every((x) => x === 0) && w[6] !== 0) {
+    return `::${formatIPv4(b.subarray(12, 16))}`;
+  }
   let best = -1, bestLen = 1;
   for (let i = 0; i < 8;) {
     if (w[i] !== 0) {
