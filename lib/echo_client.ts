@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ResolvedAddress, resolveHost, unmapV4 } from "./addr.ts";
+import { resolveHost, unmapV4 } from "./addr.ts";
 import { formatEndpoint, RuntimeError, SysError, toSysError } from "./errors.ts";
 
 /** Rejects with `onTimeout()` if `p` has not settled within `ms`. */
@@ -190,9 +190,4 @@ export class UdpClient implements Disposable {
 /** Whether a datagram came from `target` (IPv4-mapped forms compare equal). */
 export function sameAddress(a: string, b: string): boolean {
   return unmapV4(a).toLowerCase() === unmapV4(b).toLowerCase();
-}
-
-/** Resolves `host` for UDP use. */
-export function resolveUdp(host: string, family?: 4 | 6): Promise<ResolvedAddress[]> {
-  return resolveHost(host, family);
 }

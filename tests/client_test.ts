@@ -147,20 +147,30 @@ Deno.test({
   },
 });
 
-Deno.test("ping text output has per-probe lines and a ping(8)-style summary", async () => {
+/** A UDP server on 127.0.0.1 that answers each datagram with `reply(datagram)`. */
+function udpResponder(reply: (d: Uint8Array) => Uint8Array): AsyncDisposable & { port: number } {
   const srv = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (srv.addr as Deno.NetAddr).port;
-  const echo = (async () => {
+  const loop = (async () => {
     try {
       for (;;) {
         const [d, a] = await srv.receive();
-        await srv.send(d, a);
+        await srv.send(reply(d), a);
       }
     } catch { /* closed */ }
   })();
+  return {
+    port: (srv.addr as Deno.NetAddr).port,
+    async [Symbol.asyncDispose]() {
+      srv.close();
+      await loop;
+    },
+  };
+}
+
+Deno.test("ping text output has per-probe lines and a ping(8)-style summary", async () => {
+  await using srv = udpResponder((d) => d);
+  const port = srv.port;
   const r = await runSockbox(["ping", "udp", "127.0.0.1", String(port), "-c", "3", "-i", "0"]);
-  srv.close();
-  await echo;
   assert.equal(r.code, 0, r.stderr);
   const out = r.stdout.split("\n");
   assert.equal(out[0], `PING 127.0.0.1 (127.0.0.1:${port}) udp: 64 bytes per probe`);
@@ -175,18 +185,12 @@ Deno.test("ping text output has per-probe lines and a ping(8)-style summary", as
 });
 
 Deno.test("ping detects a server that changes the echo", async () => {
-  const srv = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (srv.addr as Deno.NetAddr).port;
-  const bad = (async () => {
-    try {
-      for (;;) {
-        const [d, a] = await srv.receive();
-        const copy = d.slice();
-        copy[copy.length - 1] = copy[copy.length - 1]! ^ 0xff;
-        await srv.send(copy, a);
-      }
-    } catch { /* closed */ }
-  })();
+  await using srv = udpResponder((d) => {
+    const copy = d.slice();
+    copy[copy.length - 1] = copy[copy.length - 1]! ^ 0xff;
+    return copy;
+  });
+  const port = srv.port;
   const r = await runSockbox([
     "ping",
     "udp",
@@ -200,8 +204,6 @@ Deno.test("ping detects a server that changes the echo", async () => {
     "300ms",
     "--json",
   ]);
-  srv.close();
-  await bad;
   assert.equal(r.code, 1);
   assert.equal(r.stderr, `sockbox: no echo from 127.0.0.1:${port}\n`);
   const evs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
@@ -210,24 +212,14 @@ Deno.test("ping detects a server that changes the echo", async () => {
 });
 
 Deno.test("send reports a different echo and a missing echo as errors", async () => {
-  const srv = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (srv.addr as Deno.NetAddr).port;
-  const bad = (async () => {
-    try {
-      for (;;) {
-        const [d, a] = await srv.receive();
-        await srv.send(d.slice().reverse(), a);
-      }
-    } catch { /* closed */ }
-  })();
+  await using srv = udpResponder((d) => d.slice().reverse());
+  const port = srv.port;
   const r = await runSockbox(["send", "udp", "127.0.0.1", String(port), "abc"]);
   assert.equal(r.code, 1);
   assert.equal(
     r.stderr,
     `sockbox: echo mismatch from 127.0.0.1:${port}: byte 0 differs (sent 3 bytes)\n`,
   );
-  srv.close();
-  await bad;
   const silent = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const sp = (silent.addr as Deno.NetAddr).port;
   const r2 = await runSockbox([
