@@ -11,6 +11,9 @@ import type { Io } from "./lib/output.ts";
 import * as serve from "./lib/commands/serve.ts";
 import * as send from "./lib/commands/send.ts";
 import * as ping from "./lib/commands/ping.ts";
+import * as mcast from "./lib/commands/mcast.ts";
+import * as beacon from "./lib/commands/beacon.ts";
+import * as hosts from "./lib/commands/hosts.ts";
 import * as ifaces from "./lib/commands/ifaces.ts";
 import * as resolve from "./lib/commands/resolve.ts";
 import * as doctor from "./lib/commands/doctor.ts";
@@ -23,6 +26,9 @@ export const COMMANDS: Record<string, AnyCommand> = {
   serve,
   send,
   ping,
+  mcast,
+  beacon,
+  hosts,
   ifaces,
   resolve,
   doctor,

@@ -55,5 +55,43 @@ export { runChecks } from "./lib/doctor.ts";
 export type { CheckResult, CheckStatus } from "./lib/doctor.ts";
 
 // --- multicast, broadcast, beacon ---
+export { isMulticast, parseGroup } from "./lib/mcast/groups.ts";
+export type { Group, IfaceSpec } from "./lib/mcast/groups.ts";
+export {
+  decodeProbe,
+  encodeProbe,
+  listen as mcastListen,
+  ping as mcastPing,
+  send as mcastSend,
+} from "./lib/mcast/mcast.ts";
+export type {
+  ListenOptions as McastListenOptions,
+  PingOptions as McastPingOptions,
+  SenderOptions as McastSenderOptions,
+  SendOptions as McastSendOptions,
+} from "./lib/mcast/mcast.ts";
+export { broadcastTargets, runBroadcast } from "./lib/mcast/broadcast.ts";
+export type { BroadcastOptions, BroadcastTarget } from "./lib/mcast/broadcast.ts";
+export {
+  decodeMessage as decodeBeaconMessage,
+  DEFAULT_GROUP_V4 as BEACON_GROUP_V4,
+  DEFAULT_GROUP_V6 as BEACON_GROUP_V6,
+  DEFAULT_PORT as BEACON_PORT,
+  encodeMessage as encodeBeaconMessage,
+  HostTable,
+  loadKey as loadBeaconKey,
+  queryBeacon,
+  runBeacon,
+  ruptimeLine,
+} from "./lib/mcast/beacon.ts";
+export type {
+  Announcement,
+  BeaconKey,
+  BeaconOptions,
+  Decoded as DecodedBeaconMessage,
+  DropCounts,
+  HostRecord,
+  TransportOptions as BeaconTransportOptions,
+} from "./lib/mcast/beacon.ts";
 
 // --- SCTP ---

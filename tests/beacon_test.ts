@@ -1,0 +1,196 @@
+/**
+ * `sockbox beacon` and `sockbox hosts` across private network namespaces (tests/netns.ts):
+ * beacons hear each other over IPv4/IPv6 multicast and broadcast, `hosts` prints the
+ * ruptime view and marks a stopped beacon down, and `--key` drops forged, unsigned and
+ * malformed datagrams (some sent by a python3 peer) while counting them.
+ */
+import assert from "node:assert/strict";
+import { canUnshare, hasCommand, runSockbox, skipReason } from "./helpers.ts";
+import { JsonProcess, Lan, randomPort, TermSockbox } from "./netns.ts";
+
+const PEER = new URL("./mcast_peer.py", import.meta.url).pathname;
+const canLan = canUnshare && hasCommand("python3") && hasCommand("ip");
+if (!canLan) skipReason("beacon netns tests", "need root, ip netns and python3");
+
+const UP_LINE = /^(\S+) up (\d+\+)?\d+:\d\d, \d+ users?, load \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/;
+
+function beacon(lan: Lan, i: number, args: string[]): TermSockbox {
+  return new TermSockbox(["beacon", "--interval", "200ms", "--json", ...args], {
+    wrap: lan.wrap(i),
+  });
+}
+
+function runIn(lan: Lan, i: number, args: string[]) {
+  return lan.sockbox(i, args);
+}
+
+Deno.test("beacon and hosts reject bad input with exit 2 naming the flag", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["beacon", "--group", "10.0.0.1"],
+      'invalid --group "10.0.0.1": not a multicast address (IPv4 224.0.0.0/4 or IPv6 ff00::/8)',
+    ],
+    [["beacon", "--group", "239.1.1.1", "--broadcast"], "--group cannot be used with --broadcast"],
+    [
+      ["beacon", "--broadcast", "--iface", "fd00::1"],
+      'invalid --iface "fd00::1": broadcast is IPv4 only',
+    ],
+    [
+      ["beacon", "--group", "ff15::1", "--iface", "10.0.0.1"],
+      'invalid --iface "10.0.0.1": an IPv4 address cannot carry IPv6 multicast',
+    ],
+    [
+      ["beacon", "--interval", "1ms"],
+      'invalid --interval "1ms": must be a duration like 500ms, 2s or 1m between 50ms and 1h',
+    ],
+    [["beacon", "--port", "0"], 'invalid --port "0": must be 1-65535'],
+    [["beacon", "--ttl", "256"], 'invalid --ttl "256": must be 0-255'],
+    [
+      ["beacon", "--name", "no space"],
+      'invalid --name "no space": must be 1-64 of A-Z a-z 0-9 . _ - (not starting with . _ -)',
+    ],
+    [["hosts", "--group", "239.1.1.1"], "--group can only be used with --wait"],
+    [
+      ["hosts", "--wait", "0"],
+      'invalid --wait "0": must be a duration like 500ms, 2s or 1m between 1ms and 1h',
+    ],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await runSockbox(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+    assert.equal(r.stderr, `sockbox: ${msg}\n`);
+  }
+});
+
+Deno.test("hosts without a running beacon fails with exit 1 and says what to do", async () => {
+  const port = randomPort();
+  const r = await runSockbox(["hosts", "--port", String(port)]);
+  assert.equal(r.code, 1);
+  assert.equal(
+    r.stderr,
+    `sockbox: no beacon answered on 127.0.0.1:${port} within 2000ms (start "sockbox beacon", or listen with --wait DUR)\n`,
+  );
+});
+
+Deno.test({
+  name: "hosts shows two beacons (IPv4+IPv6 multicast) and marks a stopped one down",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(3);
+    const port = String(randomPort());
+    await using alpha = beacon(lan, 0, ["--name", "alpha", "--port", port]);
+    await using beta = beacon(lan, 1, ["--name", "beta", "--port", port]);
+    const listening = await alpha.next((e) => e.event === "listening");
+    assert.deepEqual(listening.groups, ["239.255.83.66", "ff02::5342"]);
+    assert.deepEqual(listening.ifaces, ["e0"]);
+    await alpha.next((e) => e.event === "host-up" && e.name === "beta");
+    await beta.next((e) => e.event === "host-up" && e.name === "alpha");
+
+    // From the running beacon over loopback, in text.
+    const q = await runIn(lan, 0, ["hosts", "--port", port]);
+    assert.equal(q.code, 0, q.stderr);
+    const lines = q.stdout.trim().split("\n");
+    assert.deepEqual(lines.map((l) => l.split(" ")[0]), ["alpha", "beta"]);
+    for (const l of lines) assert.match(l, UP_LINE);
+
+    // By listening on a third host, in JSON.
+    const w = await runIn(lan, 2, ["hosts", "--wait", "1s", "--port", port, "--json"]);
+    assert.equal(w.code, 0, w.stderr);
+    const evs = w.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const hosts = evs.filter((e) => e.event === "host");
+    assert.deepEqual(hosts.map((h) => [h.name, h.state, h.interval_ms]), [["alpha", "up", 200], [
+      "beta",
+      "up",
+      200,
+    ]]);
+    assert.ok(
+      [lan.v4(1), lan.v6(1)].includes(hosts[1].address) ||
+        String(hosts[1].address).startsWith("fe80:"),
+    );
+    assert.equal(typeof hosts[0].users, "number");
+    assert.equal(hosts[0].load.length, 3);
+    assert.deepEqual(evs.at(-1), { ...evs.at(-1), event: "summary", hosts: 2, up: 2, down: 0 });
+
+    // Stop beta: after 3 silent intervals alpha marks it down, and hosts says so.
+    const st = await beta.stop();
+    assert.equal(st.code, 0);
+    const down = await alpha.next((e) => e.event === "host-down");
+    assert.equal(down.name, "beta");
+    const q2 = await runIn(lan, 0, ["hosts", "--port", port]);
+    assert.equal(q2.code, 0, q2.stderr);
+    const [a, b] = q2.stdout.trim().split("\n");
+    assert.match(a!, UP_LINE);
+    assert.match(b!, /^beta down \d+:\d\d$/);
+  },
+});
+
+Deno.test({
+  name: "beacon --key drops and counts forged, unsigned and malformed datagrams (broadcast)",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(3);
+    const dir = await Deno.makeTempDir({ prefix: "sbxm-key" });
+    try {
+      const good = `${dir}/good.key`, bad = `${dir}/bad.key`;
+      await Deno.writeTextFile(good, "correct horse battery staple\n");
+      await Deno.writeTextFile(bad, "wrong key\n");
+      const port = String(randomPort());
+      const common = ["--broadcast", "--port", port];
+      await using alpha = beacon(lan, 0, ["--name", "alpha", "--key", good, ...common]);
+      const listening = await alpha.next((e) => e.event === "listening");
+      assert.deepEqual(listening.groups, ["broadcast"]);
+      assert.equal(listening.authenticated, true);
+      await using beta = beacon(lan, 1, ["--name", "beta", "--key", good, ...common]);
+      await using mallory = beacon(lan, 2, ["--name", "mallory", "--key", bad, ...common]);
+      await using eve = beacon(lan, 2, ["--name", "eve", ...common]);
+      await alpha.next((e) => e.event === "host-up" && e.name === "beta");
+      await alpha.next((e) => e.event === "dropped" && e.reason === "forged");
+      await alpha.next((e) => e.event === "dropped" && e.reason === "unauthenticated");
+      // Garbage from python: not a beacon message at all.
+      await using junk = new JsonProcess([
+        ...lan.wrap(2),
+        "python3",
+        "-u",
+        PEER,
+        "bcast-send",
+        "10.77.0.255",
+        port,
+        "SBXBjunk",
+        "hello",
+      ]);
+      const m = await alpha.next((e) => e.event === "dropped" && e.reason === "malformed");
+      assert.equal(m.from, lan.v4(2));
+      await junk.stop();
+
+      const q = await runIn(lan, 0, ["hosts", "--port", port, "--key", good, "--json"]);
+      assert.equal(q.code, 0, q.stderr);
+      const evs = q.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(evs.filter((e) => e.event === "host").map((e) => e.name), ["alpha", "beta"]);
+      const dropped = evs.at(-1).dropped;
+      assert.ok(
+        dropped.forged >= 1 && dropped.unauthenticated >= 1 && dropped.malformed >= 1,
+        JSON.stringify(dropped),
+      );
+
+      // Without the key, the beacon ignores the query (unsigned), so nobody answers.
+      const nokey = await runIn(lan, 0, ["hosts", "--port", port]);
+      assert.equal(nokey.code, 1);
+      assert.match(nokey.stderr, /no beacon answered/);
+
+      // The beacon is still alive and serving after all that.
+      const again = await runIn(lan, 0, ["hosts", "--port", port, "--key", good]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(
+        again.stderr,
+        /^sockbox: dropped \d+ malformed, \d+ unauthenticated, \d+ forged, 0 stale datagrams\n$/,
+      );
+      const st = await alpha.stop();
+      assert.equal(st.code, 0);
+      const summary = st.rest.find((e) => e.event === "summary")!;
+      assert.equal(summary.hosts, 2);
+      await Promise.all([beta.stop(), mallory.stop(), eve.stop()]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

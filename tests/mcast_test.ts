@@ -1,0 +1,332 @@
+/**
+ * `sockbox mcast` against a python3 peer that uses plain socket options, across network
+ * namespaces joined by a bridge (tests/netns.ts), over IPv4 and IPv6.
+ */
+import assert from "node:assert/strict";
+import { canUnshare, hasCommand, runSockbox, sh, skipReason } from "./helpers.ts";
+import { JsonProcess, Lan, randomPort, TermSockbox } from "./netns.ts";
+
+const PEER = new URL("./mcast_peer.py", import.meta.url).pathname;
+const canLan = canUnshare && hasCommand("python3") && hasCommand("ip");
+if (!canLan) skipReason("mcast netns tests", "need root, ip netns and python3");
+
+/** A python3 peer inside host `i`, read as JSON lines. */
+function python(lan: Lan, i: number, args: string[]): JsonProcess {
+  return new JsonProcess([...lan.wrap(i), "python3", "-u", PEER, ...args]);
+}
+
+function sockbox(lan: Lan, i: number, args: string[]): TermSockbox {
+  return new TermSockbox(args, { wrap: lan.wrap(i) });
+}
+
+function runIn(lan: Lan, i: number, args: string[]) {
+  return lan.sockbox(i, args);
+}
+
+Deno.test("mcast rejects bad input with exit 2 naming the flag", async () => {
+  const cases: [string[], string][] = [
+    [
+      ["mcast", "listen", "10.0.0.1", "5000"],
+      'invalid GROUP "10.0.0.1": not a multicast address (IPv4 224.0.0.0/4 or IPv6 ff00::/8)',
+    ],
+    [
+      ["mcast", "send", "ff15::1", "5000", "x", "--iface", "10.0.0.1"],
+      'invalid --iface "10.0.0.1": an IPv4 address cannot carry IPv6 multicast',
+    ],
+    [
+      ["mcast", "send", "239.1.2.3", "5000", "x", "--ttl", "300"],
+      'invalid --ttl "300": must be 0-255',
+    ],
+    [["mcast", "ping", "ff15::1", "5000", "--hops", "256"], 'invalid --hops "256": must be 0-255'],
+    [
+      ["mcast", "send", "239.1.2.3", "5000", "x", "--ttl", "2", "--hops", "2"],
+      "--ttl cannot be used with --hops",
+    ],
+    [
+      ["mcast", "listen", "ff02::1", "5000"],
+      'GROUP "ff02::1" has link-local scope: give the interface with --iface',
+    ],
+    [
+      ["mcast", "listen", "239.1.2.3", "5000", "--iface", "nosuch9"],
+      'invalid --iface "nosuch9": no such interface',
+    ],
+    [
+      ["mcast", "listen", "239.1.2.3", "5000", "--source", "ff15::1"],
+      'invalid --source "ff15::1": an IPv6 source cannot send to IPv4 GROUP',
+    ],
+    [
+      ["mcast", "send", "239.1.2.3", "5000", "x", "--loop", "--no-loop"],
+      "--loop cannot be used with --no-loop",
+    ],
+    [
+      ["mcast", "send", "239.1.2.3", "5000", "x", "--iface", "1", "--iface", "2"],
+      "--iface can be given only once with send",
+    ],
+    [["mcast", "bogus"], 'unknown mcast subcommand "bogus": must be listen, send or ping'],
+  ];
+  for (const [args, msg] of cases) {
+    const r = await runSockbox(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+    assert.equal(r.stderr, `sockbox: ${msg}\n`);
+    assert.equal(r.stdout, "");
+  }
+});
+
+Deno.test({
+  name: "mcast listen receives what python sends, IPv4 and IPv6, and leaves on exit",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(2);
+    for (const group of ["239.7.7.7", "ff15::7:7"]) {
+      await using rx = sockbox(lan, 1, [
+        "mcast",
+        "listen",
+        group,
+        "0",
+        "--iface",
+        "e0",
+        "--count",
+        "2",
+        "--json",
+      ]);
+      const joined = await rx.next((e) => e.event === "joined");
+      assert.equal(joined.iface, "e0");
+      const { port } = await rx.listening();
+      const maddr = await sh("ip", ["-n", lan.hosts[1]!, "maddr", "show", "dev", "e0"]);
+      assert.match(maddr.stdout, new RegExp(group.replaceAll(".", "\\.")));
+      await using tx = python(lan, 0, ["send", group, String(port), "e0", "1", "hello", "wörld"]);
+      const d1 = await rx.next((e) => e.event === "datagram");
+      const d2 = await rx.next((e) => e.event === "datagram");
+      const src = group.includes(":") ? lan.v6(0) : lan.v4(0);
+      for (const [d, text] of [[d1, "hello"], [d2, "wörld"]] as const) {
+        assert.equal(d.group, group);
+        assert.equal(d.iface, "e0");
+        assert.equal(d.data, text);
+        if (group.includes(":")) {
+          assert.ok([src, await lan.linkLocal(0)].includes(d.from as string));
+        } else assert.equal(d.from, src);
+      }
+      const summary = await rx.next((e) => e.event === "summary");
+      assert.equal(summary.datagrams, 2);
+      const st = await rx.child.status;
+      assert.equal(st.code, 0);
+      const after = await sh("ip", ["-n", lan.hosts[1]!, "maddr", "show", "dev", "e0"]);
+      assert.doesNotMatch(after.stdout, new RegExp(group.replaceAll(".", "\\.")));
+      await tx.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "mcast send reaches python with the requested interface, TTL and hop limit",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(2);
+    const idx = await lan.ifindex(0);
+    const cases: [string, string[], number][] = [
+      ["239.8.8.8", ["--iface", lan.v4(0), "--ttl", "7"], 7],
+      // Measured on kernel 6.18: a TTL-0 datagram still reaches a neighbour on the link.
+      ["239.8.8.9", ["--iface", String(idx), "--ttl", "0"], 0],
+      ["ff15::8:8", ["--iface", "e0", "--hops", "9"], 9],
+      ["ff02::8:9", ["--iface", String(idx), "--ttl", "3"], 3],
+    ];
+    for (const [group, flags, ttl] of cases) {
+      const port = randomPort();
+      await using rx = python(lan, 1, ["recv", group, String(port), "e0", "2", "20"]);
+      await rx.next((e) => e.event === "ready");
+      const r = await runIn(lan, 0, [
+        "mcast",
+        "send",
+        group,
+        String(port),
+        "one",
+        "two",
+        "-i",
+        "50ms",
+        ...flags,
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const sent = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.deepEqual(sent.map((e) => [e.event, e.to, e.data]), [["sent", group, "one"], [
+        "sent",
+        group,
+        "two",
+      ]]);
+      const done = await rx.next((e) => e.event === "done", 30_000);
+      const got = rx.events.filter((e) => e.event === "datagram");
+      assert.equal(done.received, 2, JSON.stringify(rx.events));
+      for (const d of got) {
+        assert.equal(d.ttl, ttl);
+        assert.equal(d.to, group);
+        if (!group.includes(":")) assert.equal(d.from, lan.v4(0));
+      }
+      assert.deepEqual(got.map((d) => d.data), ["one", "two"]);
+    }
+  },
+});
+
+Deno.test({
+  name: "mcast ping counts responders on two hosts (sockbox and python), IPv4 and IPv6",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(3);
+    for (const group of ["239.9.9.9", "ff02::9:9"]) {
+      const port = randomPort();
+      await using r1 = sockbox(lan, 1, [
+        "mcast",
+        "listen",
+        group,
+        String(port),
+        "--iface",
+        "e0",
+        "--echo",
+        "--json",
+      ]);
+      await r1.listening();
+      await using r2 = python(lan, 2, ["echo", group, String(port), "e0", "60"]);
+      await r2.next((e) => e.event === "ready");
+      const r = await runIn(lan, 0, [
+        "mcast",
+        "ping",
+        group,
+        String(port),
+        "--iface",
+        "e0",
+        "-c",
+        "4",
+        "-i",
+        "100ms",
+        "--wait",
+        "2s",
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const evs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      const responders = evs.filter((e) => e.event === "responder");
+      assert.equal(responders.length, 2, r.stdout);
+      const v6 = group.includes(":");
+      const want = v6
+        ? [await lan.linkLocal(1), await lan.linkLocal(2)].map((a) => a.toLowerCase())
+        : [lan.v4(1), lan.v4(2)];
+      assert.deepEqual(
+        responders.map((e) => String(e.address).replace(/%.*/, "")).sort(),
+        want.sort(),
+      );
+      for (const e of responders) {
+        assert.equal(e.sent, 4);
+        assert.equal(e.received, 4);
+        assert.equal(e.loss_pct, 0);
+        assert.ok(
+          e.p50_ms > 0 && e.p50_ms <= e.p90_ms && e.p90_ms <= e.p99_ms && e.p99_ms <= e.max_ms,
+        );
+      }
+      assert.equal(evs.filter((e) => e.event === "reply").length, 8);
+      assert.deepEqual(evs.at(-1).event, "summary");
+      assert.equal(evs.at(-1).responders, 2);
+    }
+  },
+});
+
+Deno.test({
+  name: "mcast without a route or responders fails with exit 1 suggesting --iface",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(1);
+    const send = await runIn(lan, 0, ["mcast", "send", "239.1.2.3", "5000", "x"]);
+    assert.equal(send.code, 1);
+    assert.equal(
+      send.stderr,
+      "sockbox: sendto ENETUNREACH 239.1.2.3:5000 (no route to the group or no multicast-capable interface; pick one with --iface)\n",
+    );
+    const listen = await runIn(lan, 0, ["mcast", "listen", "239.1.2.3", "5000"]);
+    assert.equal(listen.code, 1);
+    assert.match(
+      listen.stderr,
+      /^sockbox: setsockopt MCAST_JOIN_GROUP E[A-Z]+ 239\.1\.2\.3 \(.*--iface\)\n$/,
+    );
+    const ping = await runIn(lan, 0, [
+      "mcast",
+      "ping",
+      "239.1.2.3",
+      "5000",
+      "--iface",
+      "e0",
+      "-c",
+      "1",
+      "--wait",
+      "200ms",
+    ]);
+    assert.equal(ping.code, 1);
+    assert.match(ping.stderr, /no responder answered 1 probes to 239\.1\.2\.3:5000/);
+  },
+});
+
+Deno.test({
+  name: "mcast listen --source joins source-specific and drops other senders",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(3);
+    const group = "232.1.1.1";
+    await using rx = sockbox(lan, 1, [
+      "mcast",
+      "listen",
+      group,
+      "0",
+      "--iface",
+      "e0",
+      "--source",
+      lan.v4(0),
+      "--count",
+      "1",
+      "--json",
+    ]);
+    const joined = await rx.next((e) => e.event === "joined");
+    assert.equal(joined.source, lan.v4(0));
+    const { port } = await rx.listening();
+    await using other = python(lan, 2, ["send", group, String(port), "e0", "1", "from-h2"]);
+    await other.next((e) => e.event === "sent");
+    await using _tx = python(lan, 0, ["send", group, String(port), "e0", "1", "from-h0"]);
+    const d = await rx.next((e) => e.event === "datagram");
+    assert.equal(d.from, lan.v4(0));
+    assert.equal(d.data, "from-h0");
+    assert.equal((await rx.child.status).code, 0);
+  },
+});
+
+Deno.test({
+  name: "mcast send --no-loop keeps datagrams off this host; --loop delivers them here",
+  ignore: !canLan,
+  async fn() {
+    await using lan = await Lan.create(2);
+    const group = "239.6.6.6";
+    for (const loop of ["--no-loop", "--loop"]) {
+      const port = randomPort();
+      await using here = python(lan, 0, ["recv", group, String(port), "e0", "1", "20"]);
+      await using there = python(lan, 1, ["recv", group, String(port), "e0", "1", "20"]);
+      await here.next((e) => e.event === "ready");
+      await there.next((e) => e.event === "ready");
+      const r = await runIn(lan, 0, [
+        "mcast",
+        "send",
+        group,
+        String(port),
+        "ping",
+        "--iface",
+        "e0",
+        loop,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `Sent 4 bytes to ${group}:${port} on e0 ttl 1: ping\n`);
+      assert.equal((await there.next((e) => e.event === "done")).received, 1);
+      if (loop === "--loop") {
+        assert.equal((await here.next((e) => e.event === "done")).received, 1);
+      } else {
+        // The neighbour has it; give a looped copy a second to show up here, then look.
+        await new Promise((r) => setTimeout(r, 1000));
+        await here.stop();
+        assert.deepEqual(here.events.filter((e) => e.event === "datagram"), []);
+      }
+    }
+  },
+});
