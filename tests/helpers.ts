@@ -38,9 +38,15 @@ export async function runSockbox(
     stderr: "piped",
     env: { NO_COLOR: "1", ...opts.env },
   }).spawn();
+  // SIGTERM first: `deno task` forwards it to sockbox; SIGKILL would orphan sockbox.
   const timer = setTimeout(() => {
     try {
-      child.kill("SIGKILL");
+      child.kill("SIGTERM");
+      setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 2000);
     } catch { /* gone */ }
   }, opts.timeoutMs ?? 30_000);
   if (opts.stdin !== undefined) {
@@ -61,18 +67,16 @@ export async function runSockbox(
   };
 }
 
-/** A running sockbox process whose stdout is read as NDJSON events. */
-export class SockboxProcess implements AsyncDisposable {
+/** Any process whose stdout is JSON lines (sockbox --json, a python peer), read as events. */
+export class JsonProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   readonly events: Record<string, unknown>[] = [];
   #lines: AsyncIterator<string>;
   #stderr: Promise<string>;
 
-  constructor(args: string[], opts: { env?: Record<string, string>; wrap?: string[] } = {}) {
-    const { cmd, args: a } = sockboxCommand(args);
-    const [c, ...pre] = opts.wrap ?? [];
-    this.child = new Deno.Command(c ?? cmd, {
-      args: c ? [...pre, cmd, ...a] : a,
+  constructor(cmd: string[], opts: { env?: Record<string, string> } = {}) {
+    this.child = new Deno.Command(cmd[0]!, {
+      args: cmd.slice(1),
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -102,7 +106,7 @@ export class SockboxProcess implements AsyncDisposable {
       }
       if (r.done) {
         throw new Error(
-          `sockbox exited; stderr: ${await this.#stderr}; events: ${JSON.stringify(this.events)}`,
+          `process exited; stderr: ${await this.#stderr}; events: ${JSON.stringify(this.events)}`,
         );
       }
       const ev = JSON.parse(r.value) as Record<string, unknown>;
@@ -111,33 +115,54 @@ export class SockboxProcess implements AsyncDisposable {
     }
   }
 
-  /** Waits for the `listening` event and returns its port. */
-  async listening(): Promise<{ address: string; port: number }> {
-    const ev = await this.next((e) => e.event === "listening");
-    return { address: ev.address as string, port: ev.port as number };
-  }
-
-  /** Sends `signal`, then collects the rest of stdout/stderr and the exit code. */
+  /**
+   * Sends `signal` (SIGTERM by default: `deno task` forwards it to sockbox, while SIGKILL
+   * would kill only the task runner), SIGKILL after 5 s if still running, then collects
+   * the rest of stdout/stderr and the exit code.
+   */
   async stop(
     signal: Deno.Signal = "SIGTERM",
   ): Promise<{ code: number; stderr: string; rest: Record<string, unknown>[] }> {
     try {
       this.child.kill(signal);
     } catch { /* already gone */ }
+    const hard = setTimeout(() => {
+      try {
+        this.child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 5000);
     const rest: Record<string, unknown>[] = [];
-    for (;;) {
-      const r = await this.#lines.next();
-      if (r.done) break;
-      const ev = JSON.parse(r.value) as Record<string, unknown>;
-      this.events.push(ev);
-      rest.push(ev);
+    try {
+      for (;;) {
+        const r = await this.#lines.next();
+        if (r.done) break;
+        const ev = JSON.parse(r.value) as Record<string, unknown>;
+        this.events.push(ev);
+        rest.push(ev);
+      }
+      const st = await this.child.status;
+      return { code: st.code, stderr: await this.#stderr, rest };
+    } finally {
+      clearTimeout(hard);
     }
-    const st = await this.child.status;
-    return { code: st.code, stderr: await this.#stderr, rest };
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop("SIGKILL").catch(() => {});
+    await this.stop().catch(() => {});
+  }
+}
+
+/** A running sockbox process (`deno task -q start ARGS`) whose stdout is read as NDJSON. */
+export class SockboxProcess extends JsonProcess {
+  constructor(args: string[], opts: { env?: Record<string, string>; wrap?: string[] } = {}) {
+    const { cmd, args: a } = sockboxCommand(args);
+    super([...(opts.wrap ?? []), cmd, ...a], opts.env ? { env: opts.env } : {});
+  }
+
+  /** Waits for the `listening` event and returns its address and port. */
+  async listening(): Promise<{ address: string; port: number }> {
+    const ev = await this.next((e) => e.event === "listening");
+    return { address: ev.address as string, port: ev.port as number };
   }
 }
 

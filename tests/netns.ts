@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { lines, sh, sockboxCommand, SockboxProcess } from "./helpers.ts";
+import { sh, sockboxCommand } from "./helpers.ts";
 
 async function run(cmd: string, args: string[]): Promise<string> {
   const r = await sh(cmd, args);
@@ -149,76 +149,6 @@ export function randomPort(): number {
   return 20000 + Math.floor(Math.random() * 40000);
 }
 
-/** Any process whose stdout is JSON lines (the python peer), with `next` like SockboxProcess. */
-export class JsonProcess implements AsyncDisposable {
-  readonly child: Deno.ChildProcess;
-  readonly events: Record<string, unknown>[] = [];
-  #lines: AsyncIterator<string>;
-  #stderr: Promise<string>;
-
-  constructor(cmd: string[]) {
-    this.child = new Deno.Command(cmd[0]!, {
-      args: cmd.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#lines = lines(this.child.stdout)[Symbol.asyncIterator]();
-    this.#stderr = new Response(this.child.stderr).text();
-  }
-
-  /** Reads events until one satisfies `pred`; throws on EOF or timeout. */
-  async next(
-    pred: (e: Record<string, unknown>) => boolean = () => true,
-    timeoutMs = 15_000,
-  ): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const r = await Promise.race([
-        this.#lines.next(),
-        new Promise<"timeout">((res) => {
-          timer = setTimeout(() => res("timeout"), Math.max(0, deadline - Date.now()));
-        }),
-      ]);
-      clearTimeout(timer);
-      if (r === "timeout") throw new Error(`timed out; saw ${JSON.stringify(this.events)}`);
-      if (r.done) {
-        throw new Error(
-          `peer exited; stderr: ${await this.#stderr}; saw ${JSON.stringify(this.events)}`,
-        );
-      }
-      const ev = JSON.parse(r.value) as Record<string, unknown>;
-      this.events.push(ev);
-      if (pred(ev)) return ev;
-    }
-  }
-
-  /** Kills the process (if still running) and drains its output. */
-  async stop(): Promise<void> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* gone */ }
-    for (;;) {
-      const r = await this.#lines.next();
-      if (r.done) break;
-      this.events.push(JSON.parse(r.value));
-    }
-    await this.child.status;
-    await this.#stderr;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop().catch(() => {});
-  }
-}
-
-/**
- * A SockboxProcess that stops with SIGTERM when disposed: `deno task` forwards SIGTERM to
- * sockbox, while a SIGKILL would kill only `deno task` and leave sockbox holding the pipe.
- */
-export class TermSockbox extends SockboxProcess {
-  override async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop("SIGTERM").catch(() => {});
-  }
-}
+// The JSON-lines process readers live in helpers.ts; SockboxProcess already stops with
+// SIGTERM (which `deno task` forwards to sockbox).
+export { JsonProcess, SockboxProcess as TermSockbox } from "./helpers.ts";
