@@ -8,36 +8,33 @@ import denoJson from "./deno.json" with { type: "json" };
 import type { AnyCommand } from "./lib/command.ts";
 import { RuntimeError, SysError, UsageError } from "./lib/errors.ts";
 import type { Io } from "./lib/output.ts";
-import * as serve from "./lib/commands/serve.ts";
-import * as send from "./lib/commands/send.ts";
-import * as ping from "./lib/commands/ping.ts";
-import * as mcast from "./lib/commands/mcast.ts";
-import * as beacon from "./lib/commands/beacon.ts";
-import * as hosts from "./lib/commands/hosts.ts";
-import * as ifaces from "./lib/commands/ifaces.ts";
-import * as resolve from "./lib/commands/resolve.ts";
-import * as doctor from "./lib/commands/doctor.ts";
-
 /** The version printed by `sockbox --version`. */
 export const VERSION: string = denoJson.version;
 
-/** Every subcommand, by name. */
-export const COMMANDS: Record<string, AnyCommand> = {
-  serve,
-  send,
-  ping,
-  mcast,
-  beacon,
-  hosts,
-  ifaces,
-  resolve,
-  doctor,
+/**
+ * Every subcommand, by name. Modules load on demand, so a command pays start-up time only
+ * for its own code.
+ */
+export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
+  serve: () => import("./lib/commands/serve.ts"),
+  send: () => import("./lib/commands/send.ts"),
+  ping: () => import("./lib/commands/ping.ts"),
+  mcast: () => import("./lib/commands/mcast.ts"),
+  beacon: () => import("./lib/commands/beacon.ts"),
+  hosts: () => import("./lib/commands/hosts.ts"),
+  ifaces: () => import("./lib/commands/ifaces.ts"),
+  resolve: () => import("./lib/commands/resolve.ts"),
+  doctor: () => import("./lib/commands/doctor.ts"),
 };
 
 /** The top-level help text. */
-export function usage(): string {
+export async function usage(): Promise<string> {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const lines = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(width)}  ${c.summary}`);
+  const lines = await Promise.all(
+    Object.entries(COMMANDS).map(async ([n, load]) =>
+      `  ${n.padEnd(width)}  ${(await load()).summary}`
+    ),
+  );
   return `sockbox ${VERSION}: test sockets from one binary
 
 Usage: sockbox COMMAND [ARGS...]
@@ -59,7 +56,7 @@ export async function main(args: string[], io: Io): Promise<number> {
   try {
     const [name, ...rest] = args;
     if (name === undefined || name === "-h" || name === "--help") {
-      await out(usage());
+      await out(await usage());
       return name === undefined ? 2 : 0;
     }
     if (name === "-V" || name === "--version") {
@@ -69,17 +66,18 @@ export async function main(args: string[], io: Io): Promise<number> {
     if (name === "help") {
       const topic = rest[0];
       if (topic === undefined) {
-        await out(usage());
+        await out(await usage());
         return 0;
       }
-      const cmd = COMMANDS[topic];
-      if (!cmd) throw new UsageError(`unknown command "${topic}" (try "sockbox help")`);
-      await out(cmd.usage);
+      const load = COMMANDS[topic];
+      if (!load) throw new UsageError(`unknown command "${topic}" (try "sockbox help")`);
+      await out((await load()).usage);
       return 0;
     }
     if (name.startsWith("-")) throw new UsageError(`unknown option "${name}" (try "sockbox help")`);
-    const cmd = COMMANDS[name];
-    if (!cmd) throw new UsageError(`unknown command "${name}" (try "sockbox help")`);
+    const load = COMMANDS[name];
+    if (!load) throw new UsageError(`unknown command "${name}" (try "sockbox help")`);
+    const cmd = await load();
     if (rest.includes("--help") || rest.includes("-h")) {
       await out(cmd.usage);
       return 0;

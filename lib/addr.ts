@@ -4,15 +4,13 @@
  *
  * @module
  */
-import { isIP } from "node:net";
-import { lookup } from "node:dns/promises";
 import { SysError } from "./errors.ts";
+import { parseIPv4, parseIPv6 } from "./ffi/structs.ts";
 
 /** 4 or 6 for an IP literal (brackets and `%zone` allowed for IPv6), 0 otherwise. */
 export function ipFamily(host: string): 0 | 4 | 6 {
-  const h = stripBrackets(host);
-  const f = isIP(h.replace(/%.*$/, ""));
-  return f === 4 || f === 6 ? f : 0;
+  const h = stripBrackets(host).replace(/%.*$/, "");
+  return parseIPv4(h) ? 4 : parseIPv6(h) ? 6 : 0;
 }
 
 /** `[::1]` → `::1`. */
@@ -58,6 +56,8 @@ export async function resolveHost(host: string, family?: 4 | 6): Promise<Resolve
   }
   let res: { address: string; family: number }[];
   try {
+    // Loaded only for real names: node:dns costs start-up time the literal path need not pay.
+    const { lookup } = await import("node:dns/promises");
     res = await lookup(h, { all: true, family: family ?? 0, order: "verbatim" });
   } catch (err) {
     const code = (err as { code?: string }).code ?? "EAI_FAIL";

@@ -170,7 +170,8 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
     };
     try {
       conn.setNoDelay(true);
-      let buf = new Uint8Array(16 * 1024);
+      // Small to start (1000 idle connections stay cheap), growing for bulk senders.
+      let buf = new Uint8Array(4 * 1024);
       arm();
       for (;;) {
         const n = await conn.read(buf);
