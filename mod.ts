@@ -95,3 +95,14 @@ export type {
 } from "./lib/mcast/beacon.ts";
 
 // --- SCTP ---
+export { sendSctp } from "./lib/sctp/client.ts";
+export type { SctpConnectOptions, SctpSendOptions, SctpSendResult } from "./lib/sctp/client.ts";
+export { serveSctp } from "./lib/sctp/server.ts";
+export type { SctpServer, SctpServerOptions, SctpServerSummary } from "./lib/sctp/server.ts";
+export {
+  serverEventText as sctpEventText,
+  statusText as sctpStatusText,
+} from "./lib/sctp/common.ts";
+export type { SctpEvent, SctpTuning } from "./lib/sctp/common.ts";
+export { SctpUnavailableError } from "./lib/ffi/sctp.ts";
+export type { PathInfo as SctpPathInfo, SctpStatus, SctpStyle } from "./lib/ffi/sctp.ts";
