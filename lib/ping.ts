@@ -10,7 +10,7 @@
  * @module
  */
 import { ms3, summarize } from "./stats.ts";
-import { toSysError } from "./errors.ts";
+import { formatEndpoint, toSysError } from "./errors.ts";
 import { sameAddress, UdpClient } from "./echo_client.ts";
 
 /** Smallest probe: magic, session, sequence. */
@@ -295,4 +295,43 @@ export function udpTransport(
       client.close();
     },
   };
+}
+
+/** The human line for a ping event. */
+export function pingEventText(ev: PingEvent): string {
+  switch (ev.event) {
+    case "reply":
+      return `${ev.bytes} bytes from ${formatEndpoint(ev.from, ev.port)}: seq=${ev.seq} time=${
+        ev.rtt_ms.toFixed(3)
+      } ms`;
+    case "timeout":
+      return `no echo for seq=${ev.seq} within ${ev.timeout_ms}ms`;
+    case "late":
+      return `late echo for seq=${ev.seq} after ${ev.rtt_ms.toFixed(3)} ms (counted as lost)`;
+    case "duplicate":
+      return `duplicate echo for seq=${ev.seq}`;
+    case "corrupt":
+      return `bad echo${
+        ev.seq === null ? "" : ` for seq=${ev.seq}`
+      } (${ev.bytes} bytes): ${ev.reason}`;
+    case "summary": {
+      const lines = [
+        `--- ${formatEndpoint(ev.address, ev.port)} ${ev.proto} ping statistics ---`,
+        `${ev.sent} probes sent, ${ev.received} received, ${ev.loss_pct}% loss` +
+        (ev.late ? `, ${ev.late} late` : "") +
+        (ev.duplicates ? `, ${ev.duplicates} duplicates` : "") +
+        (ev.corrupt ? `, ${ev.corrupt} corrupt` : "") + `, time ${ev.time_ms}ms`,
+      ];
+      if (ev.min_ms !== undefined) {
+        const f = (x: number | undefined) => (x ?? 0).toFixed(3);
+        lines.push(
+          `rtt min/avg/max/mdev = ${f(ev.min_ms)}/${f(ev.avg_ms)}/${f(ev.max_ms)}/${
+            f(ev.mdev_ms)
+          } ms`,
+          `rtt p50/p90/p99 = ${f(ev.p50_ms)}/${f(ev.p90_ms)}/${f(ev.p99_ms)} ms`,
+        );
+      }
+      return lines.join("\n");
+    }
+  }
 }

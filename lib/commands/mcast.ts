@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { readAllLines } from "../lines.ts";
 import { ipFamily, stripBrackets } from "../addr.ts";
 import { noExtra, parseDuration, parseFlags, parseInteger, parsePort } from "../args.ts";
 import { UsageError } from "../errors.ts";
@@ -210,21 +211,13 @@ export function parseMcastArgs(args: string[]): Options {
 
 export const parse = parseMcastArgs;
 
-/** Reads stdin as lines (without newlines), skipping empty ones. */
-async function stdinLines(stdin: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
-  const text = await new Response(stdin).text();
-  return text.split("\n").map((l) => l.replace(/\r$/, "")).filter((l) => l.length > 0).map((l) =>
-    enc.encode(l)
-  );
-}
-
 /** Runs `mcast listen|send|ping`. */
 export async function run(o: Options, io: Io): Promise<number> {
   switch (o.sub) {
     case "listen":
       return await listen(o.listen, io);
     case "send":
-      return await send({ ...o.send, messages: o.messages ?? await stdinLines(io.stdin) }, io);
+      return await send({ ...o.send, messages: o.messages ?? await readAllLines(io.stdin) }, io);
     case "ping":
       return await ping(o.ping, io);
   }

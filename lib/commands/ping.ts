@@ -16,7 +16,7 @@ import {
 import { connectTcp, UdpClient } from "../echo_client.ts";
 import { formatEndpoint, RuntimeError, toSysError, UsageError } from "../errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, type PingEvent, runPing, tcpTransport, udpTransport } from "../ping.ts";
+import { MIN_PROBE, pingEventText, runPing, tcpTransport, udpTransport } from "../ping.ts";
 import * as sctp from "../sctp/commands.ts";
 
 export const summary = "measure round trips to an echo server, like ping(8)";
@@ -95,45 +95,6 @@ export function parsePingArgs(args: string[]): Options {
 }
 
 export const parse = parsePingArgs;
-
-/** The human line for a ping event. */
-export function pingEventText(ev: PingEvent): string {
-  switch (ev.event) {
-    case "reply":
-      return `${ev.bytes} bytes from ${formatEndpoint(ev.from, ev.port)}: seq=${ev.seq} time=${
-        ev.rtt_ms.toFixed(3)
-      } ms`;
-    case "timeout":
-      return `no echo for seq=${ev.seq} within ${ev.timeout_ms}ms`;
-    case "late":
-      return `late echo for seq=${ev.seq} after ${ev.rtt_ms.toFixed(3)} ms (counted as lost)`;
-    case "duplicate":
-      return `duplicate echo for seq=${ev.seq}`;
-    case "corrupt":
-      return `bad echo${
-        ev.seq === null ? "" : ` for seq=${ev.seq}`
-      } (${ev.bytes} bytes): ${ev.reason}`;
-    case "summary": {
-      const lines = [
-        `--- ${formatEndpoint(ev.address, ev.port)} ${ev.proto} ping statistics ---`,
-        `${ev.sent} probes sent, ${ev.received} received, ${ev.loss_pct}% loss` +
-        (ev.late ? `, ${ev.late} late` : "") +
-        (ev.duplicates ? `, ${ev.duplicates} duplicates` : "") +
-        (ev.corrupt ? `, ${ev.corrupt} corrupt` : "") + `, time ${ev.time_ms}ms`,
-      ];
-      if (ev.min_ms !== undefined) {
-        const f = (x: number | undefined) => (x ?? 0).toFixed(3);
-        lines.push(
-          `rtt min/avg/max/mdev = ${f(ev.min_ms)}/${f(ev.avg_ms)}/${f(ev.max_ms)}/${
-            f(ev.mdev_ms)
-          } ms`,
-          `rtt p50/p90/p99 = ${f(ev.p50_ms)}/${f(ev.p90_ms)}/${f(ev.p99_ms)} ms`,
-        );
-      }
-      return lines.join("\n");
-    }
-  }
-}
 
 /** Runs the pinger. */
 export async function run(opts: Options, io: Io): Promise<number> {

@@ -23,8 +23,9 @@ import {
 } from "../echo_client.ts";
 import { resolveHost } from "../addr.ts";
 import { formatEndpoint, RuntimeError, SysError, toSysError, UsageError } from "../errors.ts";
+import { readAllLines, readLines } from "../lines.ts";
 import { type Io, payloadText, Reporter, writeAll } from "../output.ts";
-import { type BroadcastOptions, runBroadcast } from "../mcast/broadcast.ts";
+import type { BroadcastOptions } from "../mcast/broadcast.ts";
 import * as sctp from "../sctp/commands.ts";
 
 export const summary = "send messages to an echo server and check the echoes";
@@ -128,7 +129,8 @@ export const parse = parseSendArgs;
 export async function run(opts: Options, io: Io): Promise<number> {
   if (opts.proto === "sctp") return await sctp.runSend(opts.sctp, io);
   if (opts.proto === "broadcast") {
-    const messages = opts.messages ?? await stdinLines(io.stdin);
+    const messages = opts.messages ?? await readAllLines(io.stdin);
+    const { runBroadcast } = await import("../mcast/broadcast.ts"); // loaded only when used
     return await runBroadcast({ ...opts.broadcast, messages }, io);
   }
   const out = new Reporter(io, { json: opts.json });
@@ -142,7 +144,7 @@ export async function run(opts: Options, io: Io): Promise<number> {
       throw err;
     }
   }
-  return await sendUdp(opts, opts.messages ?? stdinLineStream(io.stdin), out, io.signal);
+  return await sendUdp(opts, opts.messages ?? readLines(io.stdin), out, io.signal);
 }
 
 function emitEcho(
@@ -362,29 +364,4 @@ async function sendUdp(
     for (const c of clients.values()) c.close();
   }
   return 0;
-}
-
-/** Yields stdin's lines as they arrive (no newline; empty lines skipped). */
-async function* stdinLineStream(stdin: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buf = new Uint8Array(0);
-  for await (const chunk of stdin) {
-    const joined = new Uint8Array(buf.length + chunk.length);
-    joined.set(buf);
-    joined.set(chunk, buf.length);
-    let start = 0;
-    for (let i = 0; i < joined.length; i++) {
-      if (joined[i] !== 0x0a) continue;
-      if (i > start) yield joined.slice(start, i);
-      start = i + 1;
-    }
-    buf = joined.slice(start);
-  }
-  if (buf.length) yield buf;
-}
-
-/** Reads all of stdin's lines (no newline; empty lines skipped). */
-async function stdinLines(stdin: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
-  const lines: Uint8Array[] = [];
-  for await (const l of stdinLineStream(stdin)) lines.push(l);
-  return lines;
 }

@@ -293,22 +293,3 @@ export async function sendSctp(o: SctpSendOptions): Promise<SctpSendResult> {
   }
   return result;
 }
-
-/** Splits a byte stream into lines (without the newline), as SCTP messages. */
-export async function* stdinLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  let buf = new Uint8Array(0);
-  for await (const chunk of stream) {
-    const joined = new Uint8Array(buf.length + chunk.length);
-    joined.set(buf);
-    joined.set(chunk, buf.length);
-    let start = 0;
-    for (let i = 0; i < joined.length; i++) {
-      if (joined[i] === 0x0a) {
-        yield joined.subarray(start, i);
-        start = i + 1;
-      }
-    }
-    buf = joined.slice(start);
-  }
-  if (buf.length > 0) yield buf;
-}

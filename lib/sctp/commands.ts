@@ -10,11 +10,11 @@ import { ipFamily, resolveHost, stripBrackets } from "../addr.ts";
 import { parseDuration, parseFamily, parseFlags, parseInteger, parsePort } from "../args.ts";
 import { formatEndpoint, RuntimeError, UsageError } from "../errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, type PingEvent, type ProbeTransport, runPing as runProbes } from "../ping.ts";
+import { MIN_PROBE, pingEventText, type ProbeTransport, runPing as runProbes } from "../ping.ts";
 import type { SctpStyle } from "../ffi/sctp.ts";
-import { connectSctp, sendSctp, stdinLines } from "./client.ts";
+import type { sendSctp } from "./client.ts";
+import { readLines } from "../lines.ts";
 import { type SctpEvent, type SctpTuning, serverEventText, statusText } from "./common.ts";
-import { serveSctp } from "./server.ts";
 
 const TUNING_USAGE = `  --rto-min DUR       lower bound of the retransmission timeout (SCTP_RTOINFO)
   --rto-max DUR       upper bound of the retransmission timeout (SCTP_RTOINFO)
@@ -240,6 +240,8 @@ export function parseServe(args: string[]): ServeSctpOptions {
 /** Runs `serve sctp`. */
 export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
   const out = new Reporter(io, { json: o.json });
+  // The SCTP engine loads only when SCTP is used, so tcp/udp start-up does not pay for it.
+  const { serveSctp } = await import("./server.ts");
   const server = serveSctp({
     ...o.tuning,
     port: o.port,
@@ -345,7 +347,7 @@ export async function runSend(o: SendSctpOptions, io: Io): Promise<number> {
   const addresses = await resolveAll(o.hosts, o.family);
   const messages = o.messages.length > 0
     ? o.messages.map((m) => enc.encode(m))
-    : stdinLines(io.stdin);
+    : readLines(io.stdin);
   const sendOpts: Parameters<typeof sendSctp>[0] = {
     ...o.tuning,
     addresses,
@@ -371,6 +373,7 @@ export async function runSend(o: SendSctpOptions, io: Io): Promise<number> {
     onWarning: (m) => out.warn(m),
   };
   if (o.stream !== undefined) sendOpts.stream = o.stream;
+  const { sendSctp } = await import("./client.ts");
   const r = await sendSctp(sendOpts);
   if (r.status && r.paths) {
     const status = r.status, paths = r.paths;
@@ -422,49 +425,11 @@ export function parsePing(args: string[]): PingSctpOptions {
   return opts;
 }
 
-/** The human line for a ping event (same wording as tcp/udp). */
-function pingText(ev: PingEvent): string {
-  switch (ev.event) {
-    case "reply":
-      return `${ev.bytes} bytes from ${formatEndpoint(ev.from, ev.port)}: seq=${ev.seq} time=${
-        ev.rtt_ms.toFixed(3)
-      } ms`;
-    case "timeout":
-      return `no echo for seq=${ev.seq} within ${ev.timeout_ms}ms`;
-    case "late":
-      return `late echo for seq=${ev.seq} after ${ev.rtt_ms.toFixed(3)} ms (counted as lost)`;
-    case "duplicate":
-      return `duplicate echo for seq=${ev.seq}`;
-    case "corrupt":
-      return `bad echo${
-        ev.seq === null ? "" : ` for seq=${ev.seq}`
-      } (${ev.bytes} bytes): ${ev.reason}`;
-    case "summary": {
-      const lines = [
-        `--- ${formatEndpoint(ev.address, ev.port)} ${ev.proto} ping statistics ---`,
-        `${ev.sent} probes sent, ${ev.received} received, ${ev.loss_pct}% loss` +
-        (ev.late ? `, ${ev.late} late` : "") +
-        (ev.duplicates ? `, ${ev.duplicates} duplicates` : "") +
-        (ev.corrupt ? `, ${ev.corrupt} corrupt` : "") + `, time ${ev.time_ms}ms`,
-      ];
-      if (ev.min_ms !== undefined) {
-        const f = (x: number | undefined) => (x ?? 0).toFixed(3);
-        lines.push(
-          `rtt min/avg/max/mdev = ${f(ev.min_ms)}/${f(ev.avg_ms)}/${f(ev.max_ms)}/${
-            f(ev.mdev_ms)
-          } ms`,
-          `rtt p50/p90/p99 = ${f(ev.p50_ms)}/${f(ev.p90_ms)}/${f(ev.p99_ms)} ms`,
-        );
-      }
-      return lines.join("\n");
-    }
-  }
-}
-
 /** Runs `ping sctp`. */
 export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
   const out = new Reporter(io, { json: o.json });
   const address = (await resolveHost(o.host, o.family))[0]!.address;
+  const { connectSctp } = await import("./client.ts");
   const { sock, status } = await connectSctp({
     addresses: [address],
     port: o.port,
@@ -520,7 +485,7 @@ export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
     size: o.size,
     timeoutMs: o.timeoutMs,
     signal: io.signal,
-    onEvent: (ev) => out.emit(ev, pingText),
+    onEvent: (ev) => out.emit(ev, pingEventText),
   });
   if (summary.received === 0 && summary.sent > 0) {
     throw new RuntimeError(`no echo from ${formatEndpoint(address, o.port)}`);
