@@ -10,7 +10,8 @@
  * @module
  */
 import { ms3, summarize } from "./stats.ts";
-import { formatEndpoint, toSysError } from "./errors.ts";
+import { formatEndpoint, RuntimeError, toSysError } from "./errors.ts";
+import type { Reporter } from "./output.ts";
 import { sameAddress, UdpClient } from "./echo_client.ts";
 
 /** Smallest probe: magic, session, sequence. */
@@ -334,4 +335,27 @@ export function pingEventText(ev: PingEvent): string {
       return lines.join("\n");
     }
   }
+}
+
+/**
+ * Runs a ping the way the `ping` command shows it: a `start` line (`PING host (addr:port)
+ * proto: N bytes per probe`), one line per event, the summary; throws a `RuntimeError`
+ * when no echo came back at all. Resolves to the exit code (0).
+ */
+export async function pingAndReport(
+  transport: ProbeTransport,
+  out: Reporter,
+  host: string,
+  o: Omit<PingOptions, "onEvent">,
+): Promise<number> {
+  out.emit(
+    { event: "start", proto: o.proto, host, address: o.address, port: o.port, size: o.size },
+    (e) =>
+      `PING ${host} (${formatEndpoint(e.address, e.port)}) ${e.proto}: ${e.size} bytes per probe`,
+  );
+  const summary = await runPing(transport, { ...o, onEvent: (ev) => out.emit(ev, pingEventText) });
+  if (summary.received === 0 && summary.sent > 0) {
+    throw new RuntimeError(`no echo from ${formatEndpoint(o.address, o.port)}`);
+  }
+  return 0;
 }

@@ -14,9 +14,9 @@ import {
   parseProto,
 } from "../args.ts";
 import { connectTcp, UdpClient } from "../echo_client.ts";
-import { formatEndpoint, RuntimeError, toSysError, UsageError } from "../errors.ts";
+import { toSysError, UsageError } from "../errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, pingEventText, runPing, tcpTransport, udpTransport } from "../ping.ts";
+import { MIN_PROBE, pingAndReport, tcpTransport, udpTransport } from "../ping.ts";
 import * as sctp from "../sctp/commands.ts";
 
 export const summary = "measure round trips to an echo server, like ping(8)";
@@ -120,21 +120,7 @@ export async function run(opts: Options, io: Io): Promise<number> {
     }
     transport = udpTransport(client, { address, port: opts.port });
   }
-  out.emit(
-    {
-      event: "start",
-      proto: opts.proto,
-      host: opts.host,
-      address,
-      port: opts.port,
-      size: opts.size,
-    },
-    (e) =>
-      `PING ${opts.host} (${
-        formatEndpoint(e.address, e.port)
-      }) ${e.proto}: ${e.size} bytes per probe`,
-  );
-  const summary = await runPing(transport, {
+  return await pingAndReport(transport, out, opts.host, {
     proto: opts.proto,
     address,
     port: opts.port,
@@ -143,10 +129,5 @@ export async function run(opts: Options, io: Io): Promise<number> {
     size: opts.size,
     timeoutMs: opts.timeoutMs,
     signal: io.signal,
-    onEvent: (ev) => out.emit(ev, pingEventText),
   });
-  if (summary.received === 0 && summary.sent > 0) {
-    throw new RuntimeError(`no echo from ${formatEndpoint(address, opts.port)}`);
-  }
-  return 0;
 }

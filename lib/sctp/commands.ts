@@ -10,7 +10,7 @@ import { ipFamily, resolveHost, stripBrackets } from "../addr.ts";
 import { parseDuration, parseFamily, parseFlags, parseInteger, parsePort } from "../args.ts";
 import { formatEndpoint, RuntimeError, UsageError } from "../errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, pingEventText, type ProbeTransport, runPing as runProbes } from "../ping.ts";
+import { MIN_PROBE, pingAndReport, type ProbeTransport } from "../ping.ts";
 import type { SctpStyle } from "../ffi/sctp.ts";
 import type { sendSctp } from "./client.ts";
 import { readLines } from "../lines.ts";
@@ -472,11 +472,7 @@ export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
       sock.close();
     },
   };
-  out.emit(
-    { event: "start", proto: "sctp", host: o.host, address, port: o.port, size: o.size },
-    (e) => `PING ${o.host} (${formatEndpoint(e.address, e.port)}) sctp: ${e.size} bytes per probe`,
-  );
-  const summary = await runProbes(transport, {
+  return await pingAndReport(transport, out, o.host, {
     proto: "sctp",
     address,
     port: o.port,
@@ -485,10 +481,5 @@ export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
     size: o.size,
     timeoutMs: o.timeoutMs,
     signal: io.signal,
-    onEvent: (ev) => out.emit(ev, pingEventText),
   });
-  if (summary.received === 0 && summary.sent > 0) {
-    throw new RuntimeError(`no echo from ${formatEndpoint(address, o.port)}`);
-  }
-  return 0;
 }
