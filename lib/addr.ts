@@ -7,7 +7,15 @@
 import { SysError } from "./errors.ts";
 import { parseIPv4, parseIPv6 } from "./ffi/structs.ts";
 
-/** 4 or 6 for an IP literal (brackets and `%zone` allowed for IPv6), 0 otherwise. */
+/**
+ * 4 or 6 for an IP literal (brackets and `%zone` allowed for IPv6), 0 otherwise.
+ *
+ * @example
+ * ```ts
+ * import { ipFamily } from "./addr.ts";
+ * ipFamily("[fe80::1%eth0]"); // 6
+ * ```
+ */
 export function ipFamily(host: string): 0 | 4 | 6 {
   const h = stripBrackets(host).replace(/%.*$/, "");
   return parseIPv4(h) ? 4 : parseIPv6(h) ? 6 : 0;
@@ -18,7 +26,15 @@ export function stripBrackets(host: string): string {
   return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
 }
 
-/** `::ffff:10.0.0.1` → `10.0.0.1`; any other address is returned as is. */
+/**
+ * `::ffff:10.0.0.1` → `10.0.0.1`; any other address is returned as is.
+ *
+ * @example
+ * ```ts
+ * import { unmapV4 } from "./addr.ts";
+ * unmapV4("::ffff:192.0.2.1"); // "192.0.2.1"
+ * ```
+ */
 export function unmapV4(address: string): string {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return m ? m[1]! : address;

@@ -54,7 +54,15 @@ export function parseInteger(name: string, value: string, min: number, max: numb
   return n;
 }
 
-/** Parses a port number, 0-65535 (0 asks the kernel for a free port). */
+/**
+ * Parses a port number, 0-65535 (0 asks the kernel for a free port).
+ *
+ * @example
+ * ```ts
+ * import { parsePort } from "./args.ts";
+ * parsePort("PORT", "7007"); // 7007; "70000" throws UsageError('invalid PORT "70000": must be 0-65535')
+ * ```
+ */
 export function parsePort(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`missing ${name}`);
   return parseInteger(name, value, 0, 65535);
@@ -65,6 +73,12 @@ const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 
 /**
  * Parses a duration into milliseconds: `500ms`, `2s`, `1.5s`, `1m`, `1h`; a bare number
  * means seconds. Must be within [minMs, maxMs].
+ *
+ * @example
+ * ```ts
+ * import { parseDuration } from "./args.ts";
+ * parseDuration("--timeout", "1.5s"); // 1500
+ * ```
  */
 export function parseDuration(
   name: string,

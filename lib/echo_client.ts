@@ -28,6 +28,15 @@ export interface TcpTarget {
 /**
  * Resolves `host` and connects to each address in order until one accepts; the error of
  * the last attempt is thrown if none does.
+ *
+ * @example
+ * ```ts
+ * import { connectTcp, readExact } from "./echo_client.ts";
+ * const t = await connectTcp("localhost", 7, { timeoutMs: 2000 });
+ * await t.conn.write(new TextEncoder().encode("hi"));
+ * const echo = await readExact(t.conn, 2, 2000, t); // the 2 bytes back
+ * t.conn.close();
+ * ```
  */
 export async function connectTcp(
   host: string,
@@ -95,7 +104,17 @@ export async function readExact(
   return out.subarray(0, got);
 }
 
-/** Throws the right error when `got` is not the echo of `sent`. */
+/**
+ * Throws the right error when `got` is not the echo of `sent`: `RuntimeError("echo
+ * mismatch ...")` or `RuntimeError("echo incomplete ...")`.
+ *
+ * @example
+ * ```ts
+ * import { checkEcho } from "./echo_client.ts";
+ * const sent = new TextEncoder().encode("abc");
+ * checkEcho(sent, sent, { address: "127.0.0.1", port: 7 }, false); // passes
+ * ```
+ */
 export function checkEcho(
   sent: Uint8Array,
   got: Uint8Array,
@@ -135,6 +154,14 @@ export interface Datagram {
 /**
  * A UDP client socket with receive timeouts: one receive stays pending across timeouts,
  * so no datagram is lost between waits.
+ *
+ * @example
+ * ```ts
+ * import { UdpClient } from "./echo_client.ts";
+ * using c = new UdpClient(4);
+ * await c.send(new TextEncoder().encode("hi"), "127.0.0.1", 7);
+ * const d = await c.receive(1000); // { data, address, port } or null after 1 s
+ * ```
  */
 export class UdpClient implements Disposable {
   readonly sock: Deno.DatagramConn;

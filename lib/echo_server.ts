@@ -272,6 +272,15 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
 /**
  * Starts a UDP echo server: one socket serves any number of peers; each datagram (up to
  * 65507 bytes over IPv4, 65527 over IPv6) is echoed whole to its sender.
+ *
+ * @example
+ * ```ts
+ * import { serveUdp } from "./echo_server.ts";
+ * const ac = new AbortController();
+ * const srv = await serveUdp({ host: "127.0.0.1", port: 0, verbose: true, signal: ac.signal, onEvent: console.log });
+ * ac.abort();
+ * await srv.finished; // { event: "summary", proto: "udp", datagrams: ..., ... }
+ * ```
  */
 export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
   const emit = opts.onEvent ?? (() => {});

@@ -82,7 +82,21 @@ export interface PingOptions {
   onEvent: (ev: PingEvent) => void;
 }
 
-/** Runs probes over `transport` and returns the summary (also emitted). */
+/**
+ * Runs probes over `transport` and returns the summary (also emitted).
+ *
+ * @example
+ * ```ts
+ * import { connectTcp } from "./echo_client.ts";
+ * import { runPing, tcpTransport } from "./ping.ts";
+ * const t = await connectTcp("127.0.0.1", 7, { timeoutMs: 2000 });
+ * const summary = await runPing(tcpTransport(t.conn, 64, t), {
+ *   proto: "tcp", address: t.address, port: t.port, count: 5, intervalMs: 100, size: 64,
+ *   timeoutMs: 2000, signal: new AbortController().signal, onEvent: console.log,
+ * });
+ * console.log(summary.p99_ms);
+ * ```
+ */
 export async function runPing(transport: ProbeTransport, o: PingOptions): Promise<PingSummary> {
   const session = (Math.random() * 0xffffffff) >>> 0;
   const outstanding = new Map<number, { t0: number; timer: ReturnType<typeof setTimeout> }>();

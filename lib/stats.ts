@@ -24,7 +24,15 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
 }
 
-/** Summarises round-trip times (ms); null when there are none. */
+/**
+ * Summarises round-trip times (ms); null when there are none.
+ *
+ * @example
+ * ```ts
+ * import { summarize } from "./stats.ts";
+ * summarize([1, 2, 3])!.p50; // 2
+ * ```
+ */
 export function summarize(rtts: readonly number[]): RttSummary | null {
   if (rtts.length === 0) return null;
   const s = [...rtts].sort((a, b) => a - b);
