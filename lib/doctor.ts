@@ -274,7 +274,7 @@ export function checkLimits(): CheckResult[] {
  *
  * @example
  * ```ts
- * import { runChecks } from "./mod.ts";
+ * import { runChecks } from "./doctor.ts";
  * for (const c of runChecks()) if (c.status !== "ok") console.log(c.name, c.detail, c.hint);
  * ```
  */

@@ -149,7 +149,7 @@ function formatLinkAddress(hatype: number, bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * import { interfaceIndex } from "./mod.ts";
+ * import { interfaceIndex } from "./ifaces.ts";
  * console.log(interfaceIndex("lo")); // 1
  * ```
  */
@@ -167,7 +167,7 @@ export function interfaceIndex(name: string): number {
  *
  * @example
  * ```ts
- * import { listInterfaces } from "./mod.ts";
+ * import { listInterfaces } from "./ifaces.ts";
  * for (const i of listInterfaces({ family: 4 })) {
  *   console.log(i.name, i.flags.join(","), i.addresses.map((a) => `${a.address}/${a.prefixlen}`));
  * }

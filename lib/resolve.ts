@@ -102,7 +102,7 @@ export function socktypeName(n: number): string {
  *
  * @example
  * ```ts
- * import { resolveAddresses } from "./mod.ts";
+ * import { resolveAddresses } from "./resolve.ts";
  * for (const a of await resolveAddresses("localhost", "http", { type: "stream" })) {
  *   console.log(a.family, a.address, a.port); // inet 127.0.0.1 80
  * }
@@ -172,7 +172,7 @@ export interface NameInfo {
  *
  * @example
  * ```ts
- * import { resolveName } from "./mod.ts";
+ * import { resolveName } from "./resolve.ts";
  * const n = await resolveName("127.0.0.1", 22);
  * console.log(n.host, n.service); // localhost ssh
  * ```
@@ -213,7 +213,7 @@ export interface ServiceEntry {
  *
  * @example
  * ```ts
- * import { resolveService } from "./mod.ts";
+ * import { resolveService } from "./resolve.ts";
  * console.log(resolveService("domain", "udp").port); // 53
  * ```
  */
@@ -246,7 +246,7 @@ export interface ProtocolEntry {
  *
  * @example
  * ```ts
- * import { resolveProtocol } from "./mod.ts";
+ * import { resolveProtocol } from "./resolve.ts";
  * console.log(resolveProtocol("sctp").number); // 132
  * ```
  */
