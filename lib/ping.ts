@@ -10,9 +10,45 @@
  * @module
  */
 import { ms3, summarize } from "./stats.ts";
+import { parseDuration, parseInteger } from "./args.ts";
 import { formatEndpoint, RuntimeError, toSysError } from "./errors.ts";
 import type { Reporter } from "./output.ts";
 import { sameAddress, UdpClient } from "./echo_client.ts";
+
+/** When and how big probes are: `-c`, `-i`, `-s`, `--timeout` of every `ping`. */
+export interface ProbeSchedule {
+  /** Probes to send; Infinity = until the signal aborts. */
+  count: number;
+  intervalMs: number;
+  size: number;
+  timeoutMs: number;
+}
+
+/** The parseArgs definitions of the schedule flags, shared by every `ping` variant. */
+export const SCHEDULE_FLAGS = {
+  count: { type: "string", short: "c" },
+  interval: { type: "string", short: "i" },
+  size: { type: "string", short: "s" },
+  timeout: { type: "string" },
+} as const;
+
+/**
+ * Parses the schedule flags (defaults: count unlimited, 1s interval, 64 bytes, 2s timeout);
+ * `maxSize` is the protocol's largest probe.
+ */
+export function parseSchedule(
+  v: { count?: string; interval?: string; size?: string; timeout?: string },
+  maxSize: number,
+): ProbeSchedule {
+  return {
+    count: v.count === undefined ? Infinity : parseInteger("--count", v.count, 1, 1_000_000_000),
+    intervalMs: v.interval === undefined
+      ? 1000
+      : parseDuration("--interval", v.interval, 0, 3_600_000),
+    size: v.size === undefined ? 64 : parseInteger("--size", v.size, MIN_PROBE, maxSize),
+    timeoutMs: v.timeout === undefined ? 2000 : parseDuration("--timeout", v.timeout, 1, 3_600_000),
+  };
+}
 
 /** Smallest probe: magic, session, sequence. */
 export const MIN_PROBE = 12;
@@ -69,15 +105,10 @@ export interface PingSummary {
 }
 
 /** Parameters of a ping run. */
-export interface PingOptions {
+export interface PingOptions extends ProbeSchedule {
   proto: string;
   address: string;
   port: number;
-  /** Probes to send; Infinity = until the signal aborts. */
-  count: number;
-  intervalMs: number;
-  size: number;
-  timeoutMs: number;
   signal: AbortSignal;
   onEvent: (ev: PingEvent) => void;
 }

@@ -4,19 +4,19 @@
  * @module
  */
 import { resolveHost } from "../addr.ts";
-import {
-  afterProtoWord,
-  parseDuration,
-  parseFamily,
-  parseFlags,
-  parseInteger,
-  parsePort,
-  parseProto,
-} from "../args.ts";
+import { afterProtoWord, parseFamily, parseFlags, parsePort, parseProto } from "../args.ts";
 import { connectTcp, UdpClient } from "../echo_client.ts";
 import { toSysError, UsageError } from "../errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, pingAndReport, tcpTransport, udpTransport } from "../ping.ts";
+import {
+  MIN_PROBE,
+  parseSchedule,
+  pingAndReport,
+  type ProbeSchedule,
+  SCHEDULE_FLAGS,
+  tcpTransport,
+  udpTransport,
+} from "../ping.ts";
 import * as sctp from "../sctp/commands.ts";
 
 export const summary = "measure round trips to an echo server, like ping(8)";
@@ -43,14 +43,10 @@ Exit status 0 if at least one echo came back, 1 if none did.
 ${sctp.PING_USAGE}`;
 
 /** Options for `ping tcp|udp`. */
-export interface PingCommandOptions {
+export interface PingCommandOptions extends ProbeSchedule {
   proto: "tcp" | "udp";
   host: string;
   port: number;
-  count: number;
-  intervalMs: number;
-  size: number;
-  timeoutMs: number;
   family?: 4 | 6;
   json: boolean;
 }
@@ -62,10 +58,7 @@ export function parsePingArgs(args: string[]): Options {
   const sctpArgs = afterProtoWord(args, "sctp");
   if (sctpArgs) return { proto: "sctp", sctp: sctp.parsePing(sctpArgs) };
   const { values: v, positionals } = parseFlags(args, {
-    count: { type: "string", short: "c" },
-    interval: { type: "string", short: "i" },
-    size: { type: "string", short: "s" },
-    timeout: { type: "string" },
+    ...SCHEDULE_FLAGS,
     "4": { type: "boolean", short: "4" },
     "6": { type: "boolean", short: "6" },
     json: { type: "boolean" },
@@ -80,14 +73,7 @@ export function parsePingArgs(args: string[]): Options {
     proto,
     host,
     port,
-    count: v.count === undefined ? Infinity : parseInteger("--count", v.count, 1, 1_000_000_000),
-    intervalMs: v.interval === undefined
-      ? 1000
-      : parseDuration("--interval", v.interval, 0, 3_600_000),
-    size: v.size === undefined
-      ? 64
-      : parseInteger("--size", v.size, MIN_PROBE, proto === "udp" ? 65507 : 1 << 20),
-    timeoutMs: v.timeout === undefined ? 2000 : parseDuration("--timeout", v.timeout, 1, 3_600_000),
+    ...parseSchedule(v, proto === "udp" ? 65507 : 1 << 20),
     json: v.json ?? false,
   };
   if (family !== undefined) opts.family = family;
@@ -120,14 +106,15 @@ export async function run(opts: Options, io: Io): Promise<number> {
     }
     transport = udpTransport(client, { address, port: opts.port });
   }
+  const { count, intervalMs, size, timeoutMs } = opts;
   return await pingAndReport(transport, out, opts.host, {
     proto: opts.proto,
     address,
     port: opts.port,
-    count: opts.count,
-    intervalMs: opts.intervalMs,
-    size: opts.size,
-    timeoutMs: opts.timeoutMs,
+    count,
+    intervalMs,
+    size,
+    timeoutMs,
     signal: io.signal,
   });
 }

@@ -10,7 +10,14 @@ import { ipFamily, resolveHost, stripBrackets } from "../addr.ts";
 import { parseDuration, parseFamily, parseFlags, parseInteger, parsePort } from "../args.ts";
 import { formatEndpoint, RuntimeError, UsageError } from "../errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, pingAndReport, type ProbeTransport } from "../ping.ts";
+import {
+  MIN_PROBE,
+  parseSchedule,
+  pingAndReport,
+  type ProbeSchedule,
+  type ProbeTransport,
+  SCHEDULE_FLAGS,
+} from "../ping.ts";
 import type { SctpStyle } from "../ffi/sctp.ts";
 import type { sendSctp } from "./client.ts";
 import { readLines } from "../lines.ts";
@@ -124,14 +131,10 @@ export interface SendSctpOptions extends Common {
 }
 
 /** Options for `ping sctp`. */
-export interface PingSctpOptions extends Common {
+export interface PingSctpOptions extends Common, ProbeSchedule {
   readonly sctp: "ping";
   host: string;
   port: number;
-  count: number;
-  intervalMs: number;
-  size: number;
-  timeoutMs: number;
   stream: number;
   ppid: number;
   binds: string[];
@@ -386,10 +389,7 @@ export async function runSend(o: SendSctpOptions, io: Io): Promise<number> {
 /** Parses `ping sctp` arguments (those after the word `sctp`). */
 export function parsePing(args: string[]): PingSctpOptions {
   const { values: v, positionals } = parseFlags(args, {
-    count: { type: "string", short: "c" },
-    interval: { type: "string", short: "i" },
-    size: { type: "string", short: "s" },
-    timeout: { type: "string" },
+    ...SCHEDULE_FLAGS,
     stream: { type: "string" },
     ppid: { type: "string" },
     bind: { type: "string", multiple: true },
@@ -406,12 +406,7 @@ export function parsePing(args: string[]): PingSctpOptions {
     sctp: "ping",
     host,
     port,
-    count: v.count === undefined ? Infinity : parseInteger("--count", v.count, 1, 1_000_000_000),
-    intervalMs: v.interval === undefined
-      ? 1000
-      : parseDuration("--interval", v.interval, 0, 3_600_000),
-    size: v.size === undefined ? 64 : parseInteger("--size", v.size, MIN_PROBE, 1 << 20),
-    timeoutMs: v.timeout === undefined ? 2000 : parseDuration("--timeout", v.timeout, 1, 3_600_000),
+    ...parseSchedule(v, 1 << 20),
     stream: v.stream === undefined ? 0 : parseInteger("--stream", v.stream, 0, 65535),
     ppid: v.ppid === undefined ? 1 : parseInteger("--ppid", v.ppid, 0, MAX_U32),
     binds: checkLocalAddresses(
@@ -472,14 +467,15 @@ export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
       sock.close();
     },
   };
+  const { count, intervalMs, size, timeoutMs } = o;
   return await pingAndReport(transport, out, o.host, {
     proto: "sctp",
     address,
     port: o.port,
-    count: o.count,
-    intervalMs: o.intervalMs,
-    size: o.size,
-    timeoutMs: o.timeoutMs,
+    count,
+    intervalMs,
+    size,
+    timeoutMs,
     signal: io.signal,
   });
 }

@@ -202,25 +202,38 @@ class Server {
     });
   }
 
+  /**
+   * The next message or notification on `s`, waiting for readiness when none is queued.
+   * Every BATCH messages in a row it yields once, so timers and signals run while
+   * messages keep coming.
+   */
+  async #next(
+    s: SctpSocket,
+    pace: { n: number },
+  ): Promise<NonNullable<ReturnType<SctpSocket["tryReceive"]>>> {
+    for (;;) {
+      const m = s.tryReceive();
+      if (m !== null) {
+        if (++pace.n >= BATCH) {
+          pace.n = 0;
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        return m;
+      }
+      pace.n = 0;
+      await s.readable(this.#o.signal);
+    }
+  }
+
   /** One-to-many: every association's messages arrive on the one socket. */
   async #serveMany(): Promise<void> {
     const sock = this.#sock;
     const signal = this.#o.signal;
-    let batch = 0;
+    const pace = { n: 0 };
     while (!signal.aborted) {
       let m;
       try {
-        m = sock.tryReceive();
-        if (m === null) {
-          batch = 0;
-          await sock.readable(signal);
-          continue;
-        }
-        if (++batch >= BATCH) {
-          // Let timers and signals run when messages keep coming.
-          batch = 0;
-          await new Promise((r) => setTimeout(r, 0));
-        }
+        m = await this.#next(sock, pace);
       } catch (e) {
         if (signal.aborted || sock.closed) return;
         // A bad association must not stop the server.
@@ -285,20 +298,11 @@ class Server {
     } catch {
       // inherited from the listener anyway
     }
-    let batch = 0;
+    const pace = { n: 0 };
     for (;;) {
       let m;
       try {
-        m = c.tryReceive();
-        if (m === null) {
-          batch = 0;
-          await c.readable(signal);
-          continue;
-        }
-        if (++batch >= BATCH) {
-          batch = 0;
-          await new Promise((r) => setTimeout(r, 0));
-        }
+        m = await this.#next(c, pace);
       } catch (e) {
         if (signal.aborted || c.closed) return;
         const code = e instanceof SysError ? e.code : "";
