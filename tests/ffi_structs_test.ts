@@ -27,19 +27,10 @@ import { getAddrInfo, getNameInfo } from "../lib/ffi/netdb.ts";
 import { reactor } from "../lib/ffi/reactor.ts";
 import { Socket } from "../lib/ffi/socket.ts";
 import { CMSGHDR, formatIPv4, formatIPv6, IN_PKTINFO, parseIPv6 } from "../lib/ffi/structs.ts";
-import { hasCommand, hasIPv6, REPO_ROOT, sh } from "./helpers.ts";
+import { hasCommand, hasIPv6, type IpLink, REPO_ROOT, sh } from "./helpers.ts";
 
 libc(); // loaded once for the process, before any test (the sanitizer would count it)
 
-interface IpLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  mtu: number;
-  address?: string;
-  link_type?: string;
-  addr_info: { family: string; local: string; prefixlen: number; label?: string }[];
-}
 const ip: IpLink[] = hasCommand("ip")
   ? JSON.parse((await sh("ip", ["-j", "addr", "show"])).stdout)
   : [];
@@ -118,7 +109,7 @@ Deno.test({
 }, () => {
   using io = new IfIoctl();
   const v4 = ip.flatMap((l) =>
-    l.addr_info.filter((a) => a.family === "inet").map((a) => ({
+    (l.addr_info ?? []).filter((a) => a.family === "inet").map((a) => ({
       label: a.label!,
       address: a.local,
     }))
@@ -135,7 +126,7 @@ Deno.test({
       const mac = Array.from(hw.data.subarray(0, 6), (b) => b.toString(16).padStart(2, "0"));
       assert.equal(mac.join(":"), l.address);
     }
-    for (const a of l.addr_info.filter((a) => a.family === "inet")) {
+    for (const a of (l.addr_info ?? []).filter((a) => a.family === "inet")) {
       const mask = io.netmask(a.label!, a.local).split(".").map(Number);
       const bits = mask.reduce((n, o) => n + o.toString(2).replaceAll("0", "").length, 0);
       assert.equal(bits, a.prefixlen);
@@ -168,7 +159,10 @@ Deno.test({
     const v6 = entries.filter((e) => e.family === "inet6" && e.name === l.ifname).map((e) =>
       e.address
     );
-    assert.deepEqual(v6, l.addr_info.filter((a) => a.family === "inet6").map((a) => a.local));
+    assert.deepEqual(
+      v6,
+      (l.addr_info ?? []).filter((a) => a.family === "inet6").map((a) => a.local),
+    );
   }
 });
 

@@ -93,14 +93,7 @@ export class JsonProcess implements AsyncDisposable {
   ): Promise<Record<string, unknown>> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const r = await Promise.race([
-        this.#lines.next(),
-        new Promise<"timeout">((res) => {
-          timer = setTimeout(() => res("timeout"), Math.max(0, deadline - Date.now()));
-        }),
-      ]);
-      clearTimeout(timer);
+      const r = await nextBefore(this.#lines, deadline);
       if (r === "timeout") {
         throw new Error(`timed out waiting for an event; saw ${JSON.stringify(this.events)}`);
       }
@@ -164,6 +157,46 @@ export class SockboxProcess extends JsonProcess {
     const ev = await this.next((e) => e.event === "listening");
     return { address: ev.address as string, port: ev.port as number };
   }
+}
+
+/** The next line of `it`, or "timeout" once `deadline` (a Date.now() value) has passed. */
+export async function nextBefore(
+  it: AsyncIterator<string>,
+  deadline: number,
+): Promise<IteratorResult<string> | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      it.next(),
+      new Promise<"timeout">((res) => {
+        timer = setTimeout(() => res("timeout"), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One address of `ip -j addr show` (the fields the tests compare). */
+export interface IpAddr {
+  family: string;
+  local: string;
+  address?: string;
+  prefixlen: number;
+  broadcast?: string;
+  label?: string;
+  scope: string;
+}
+
+/** One interface of `ip -j addr show` (the fields the tests compare). */
+export interface IpLink {
+  ifindex: number;
+  ifname: string;
+  flags: string[];
+  mtu: number;
+  address?: string;
+  link_type?: string;
+  addr_info?: IpAddr[];
 }
 
 /** Splits a byte stream into lines. */

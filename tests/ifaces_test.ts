@@ -9,7 +9,15 @@ import { parse } from "../lib/commands/ifaces.ts";
 import { SysError, UsageError } from "../lib/errors.ts";
 import { libc } from "../lib/ffi/libc.ts";
 import { interfaceIndex, listInterfaces, type NetInterface } from "../lib/ifaces.ts";
-import { canUnshare, hasCommand, runSockbox, sh, skipReason, sockboxCommand } from "./helpers.ts";
+import {
+  canUnshare,
+  hasCommand,
+  type IpLink,
+  runSockbox,
+  sh,
+  skipReason,
+  sockboxCommand,
+} from "./helpers.ts";
 
 // Open libc before any test: the library stays loaded for the process (by design), which
 // the resource sanitizer would otherwise count as a leak of the first test using it.
@@ -17,24 +25,6 @@ libc();
 
 const haveIp = hasCommand("ip");
 const netns = haveIp && canUnshare;
-
-interface IpAddr {
-  family: string;
-  local: string;
-  address?: string;
-  prefixlen: number;
-  broadcast?: string;
-  label?: string;
-  scope: string;
-}
-interface IpLink {
-  ifindex: number;
-  ifname: string;
-  flags: string[];
-  mtu: number;
-  address?: string;
-  addr_info?: IpAddr[];
-}
 
 /** `ip -j addr show` in sockbox's shape (M-DOWN dropped: not visible through ioctl). */
 function fromIp(links: IpLink[]): unknown[] {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { lines } from "../helpers.ts";
+import { lines, nextBefore } from "../helpers.ts";
 
 /**
  * python3 SCTP helpers. PPIDs travel in network byte order, as libsctp's sctp_sendmsg
@@ -94,14 +94,7 @@ export class Peer implements AsyncDisposable {
   async waitFor(re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const r = await Promise.race([
-        this.#it.next(),
-        new Promise<"timeout">((res) => {
-          timer = setTimeout(() => res("timeout"), Math.max(0, deadline - Date.now()));
-        }),
-      ]);
-      clearTimeout(timer);
+      const r = await nextBefore(this.#it, deadline);
       if (r === "timeout") {
         throw new Error(`peer: no line matching ${re}; saw ${this.seen.join(" | ")}`);
       }
