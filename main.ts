@@ -4,27 +4,32 @@
  *
  * @module
  */
-import denoJson from "./deno.json" with { type: "json" };
-import type { AnyCommand } from "./lib/command.ts";
-import { RuntimeError, SysError, UsageError } from "./lib/errors.ts";
-import type { Io } from "./lib/output.ts";
-/** The version printed by `sockbox --version`. */
-export const VERSION: string = denoJson.version;
+import { RuntimeError, SysError, UsageError } from "./lib/base/errors.ts";
+import type { Io } from "./lib/cli/output.ts";
+/** Interim shape of a command module (to be replaced by lib/cli/command.ts's Command). */
+interface AnyCommand {
+  summary: string;
+  usage: string;
+  parse(args: string[]): unknown;
+  run(options: never, io: Io): Promise<number>;
+}
+import { VERSION } from "./lib/base/version.ts";
+export { VERSION };
 
 /**
  * Every subcommand, by name. Modules load on demand, so a command pays start-up time only
  * for its own code.
  */
 export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
-  serve: () => import("./lib/commands/serve.ts"),
-  send: () => import("./lib/commands/send.ts"),
-  ping: () => import("./lib/commands/ping.ts"),
-  mcast: () => import("./lib/commands/mcast.ts"),
-  beacon: () => import("./lib/commands/beacon.ts"),
-  hosts: () => import("./lib/commands/hosts.ts"),
-  ifaces: () => import("./lib/commands/ifaces.ts"),
-  resolve: () => import("./lib/commands/resolve.ts"),
-  doctor: () => import("./lib/commands/doctor.ts"),
+  serve: () => import("./lib/cli/commands/serve.ts"),
+  send: () => import("./lib/cli/commands/send.ts"),
+  ping: () => import("./lib/cli/commands/ping.ts"),
+  mcast: () => import("./lib/cli/commands/mcast.ts"),
+  beacon: () => import("./lib/cli/commands/beacon.ts"),
+  hosts: () => import("./lib/cli/commands/hosts.ts"),
+  ifaces: () => import("./lib/cli/commands/ifaces.ts"),
+  resolve: () => import("./lib/cli/commands/resolve.ts"),
+  doctor: () => import("./lib/cli/commands/doctor.ts"),
 };
 
 /** The top-level help text. */

@@ -16,62 +16,67 @@
  */
 
 // --- errors and addresses (foundation) ---
-export { formatEndpoint, RuntimeError, SysError, UsageError } from "./lib/errors.ts";
-export type { Endpoint } from "./lib/errors.ts";
-export { ipFamily, resolveHost, unmapV4 } from "./lib/addr.ts";
-export type { ResolvedAddress } from "./lib/addr.ts";
-export { parseDuration, parsePort } from "./lib/args.ts";
-export type { Event } from "./lib/output.ts";
+export { formatEndpoint, RuntimeError, SysError, UsageError } from "./lib/base/errors.ts";
+export type { Endpoint } from "./lib/base/errors.ts";
+export { ipFamily, unmapV4 } from "./lib/base/ip.ts";
+export { parseDuration, parsePort } from "./lib/cli/args.ts";
+export type { Event } from "./lib/cli/output.ts";
 
 // --- TCP/UDP echo (issue: foundation) ---
-export { echoEventText, serveTcp, serveUdp } from "./lib/echo_server.ts";
-export type { EchoEvent, EchoServer, EchoServerOptions } from "./lib/echo_server.ts";
-export { checkEcho, connectTcp, UdpClient } from "./lib/echo_client.ts";
-export type { Datagram, TcpTarget } from "./lib/echo_client.ts";
-export { makeProbe, runPing, tcpTransport, udpTransport } from "./lib/ping.ts";
-export type { PingEvent, PingOptions, PingSummary, ProbeTransport } from "./lib/ping.ts";
-export { percentile, summarize } from "./lib/stats.ts";
-export type { RttSummary } from "./lib/stats.ts";
+export { echoEventText, serveTcp, serveUdp } from "./lib/net/echo/server.ts";
+export type { EchoEvent, EchoServer, EchoServerOptions } from "./lib/net/echo/server.ts";
+export { checkEcho, connectTcp, UdpClient } from "./lib/net/echo/client.ts";
+export type { Datagram, TcpTarget } from "./lib/net/echo/client.ts";
+export { makeProbe, runPing, tcpTransport, udpTransport } from "./lib/net/ping/ping.ts";
+export type { PingEvent, PingOptions, PingSummary, ProbeTransport } from "./lib/net/ping/ping.ts";
+export { percentile, summarize } from "./lib/base/stats.ts";
+export type { RttSummary } from "./lib/base/stats.ts";
 
 // --- interfaces, resolver, doctor (FFI layer) ---
-export { interfaceIndex, listInterfaces } from "./lib/ifaces.ts";
-export type { InterfaceAddress, ListInterfacesOptions, NetInterface } from "./lib/ifaces.ts";
+export { interfaceIndex, listInterfaces } from "./lib/sys/interfaces.ts";
+export type {
+  InterfaceAddress,
+  ListInterfacesOptions,
+  NetInterface,
+} from "./lib/sys/interfaces.ts";
 export {
   resolveAddresses,
   ResolveError,
+  resolveHost,
   resolveName,
   resolveProtocol,
   resolveService,
-} from "./lib/resolve.ts";
+} from "./lib/sys/resolver.ts";
 export type {
   AddressInfo,
   NameInfo,
   NameOptions,
   ProtocolEntry,
+  ResolvedAddress,
   ResolveOptions,
   ServiceEntry,
-} from "./lib/resolve.ts";
-export { runChecks } from "./lib/doctor.ts";
-export type { CheckResult, CheckStatus } from "./lib/doctor.ts";
+} from "./lib/sys/resolver.ts";
+export { runChecks } from "./lib/sys/doctor.ts";
+export type { CheckResult, CheckStatus } from "./lib/sys/doctor.ts";
 
 // --- multicast, broadcast, beacon ---
-export { isMulticast, parseGroup } from "./lib/mcast/groups.ts";
-export type { Group, IfaceSpec } from "./lib/mcast/groups.ts";
+export { isMulticast, parseGroup } from "./lib/net/mcast/groups.ts";
+export type { Group, IfaceSpec } from "./lib/net/mcast/groups.ts";
 export {
   decodeProbe,
   encodeProbe,
   listen as mcastListen,
   ping as mcastPing,
   send as mcastSend,
-} from "./lib/mcast/mcast.ts";
+} from "./lib/net/mcast/mcast.ts";
 export type {
   ListenOptions as McastListenOptions,
   PingOptions as McastPingOptions,
   SenderOptions as McastSenderOptions,
   SendOptions as McastSendOptions,
-} from "./lib/mcast/mcast.ts";
-export { broadcastTargets, runBroadcast } from "./lib/mcast/broadcast.ts";
-export type { BroadcastOptions, BroadcastTarget } from "./lib/mcast/broadcast.ts";
+} from "./lib/net/mcast/mcast.ts";
+export { broadcastTargets, runBroadcast } from "./lib/net/broadcast/broadcast.ts";
+export type { BroadcastOptions, BroadcastTarget } from "./lib/net/broadcast/broadcast.ts";
 export {
   decodeMessage as decodeBeaconMessage,
   DEFAULT_GROUP_V4 as BEACON_GROUP_V4,
@@ -83,7 +88,7 @@ export {
   queryBeacon,
   runBeacon,
   ruptimeLine,
-} from "./lib/mcast/beacon.ts";
+} from "./lib/net/beacon/beacon.ts";
 export type {
   Announcement,
   BeaconKey,
@@ -92,17 +97,17 @@ export type {
   DropCounts,
   HostRecord,
   TransportOptions as BeaconTransportOptions,
-} from "./lib/mcast/beacon.ts";
+} from "./lib/net/beacon/beacon.ts";
 
 // --- SCTP ---
-export { sendSctp } from "./lib/sctp/client.ts";
-export type { SctpConnectOptions, SctpSendOptions, SctpSendResult } from "./lib/sctp/client.ts";
-export { serveSctp } from "./lib/sctp/server.ts";
-export type { SctpServer, SctpServerOptions, SctpServerSummary } from "./lib/sctp/server.ts";
+export { sendSctp } from "./lib/net/sctp/client.ts";
+export type { SctpConnectOptions, SctpSendOptions, SctpSendResult } from "./lib/net/sctp/client.ts";
+export { serveSctp } from "./lib/net/sctp/server.ts";
+export type { SctpServer, SctpServerOptions, SctpServerSummary } from "./lib/net/sctp/server.ts";
 export {
   serverEventText as sctpEventText,
   statusText as sctpStatusText,
-} from "./lib/sctp/common.ts";
-export type { SctpEvent, SctpTuning } from "./lib/sctp/common.ts";
+} from "./lib/net/sctp/events.ts";
+export type { SctpEvent, SctpTuning } from "./lib/net/sctp/events.ts";
 export { SctpUnavailableError } from "./lib/ffi/sctp.ts";
 export type { PathInfo as SctpPathInfo, SctpStatus, SctpStyle } from "./lib/ffi/sctp.ts";

@@ -16,8 +16,8 @@
  *
  * @module
  */
-import { noExtra, parseFlags } from "../lib/args.ts";
-import { UsageError } from "../lib/errors.ts";
+import { noExtra, parseFlags } from "../lib/cli/args.ts";
+import { UsageError } from "../lib/base/errors.ts";
 import {
   ECHO_FLAGS,
   ECHO_USAGE,

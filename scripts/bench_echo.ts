@@ -17,8 +17,8 @@
  *
  * @module
  */
-import { noExtra, parseFlags, parseInteger } from "../lib/args.ts";
-import { UsageError } from "../lib/errors.ts";
+import { noExtra, parseFlags, parseInteger } from "../lib/cli/args.ts";
+import { UsageError } from "../lib/base/errors.ts";
 
 /** A column of the ratio table: one implementation, as its TCP and UDP run.sh names. */
 export interface Contender {

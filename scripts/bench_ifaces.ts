@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { listInterfaces } from "../lib/ifaces.ts";
+import { listInterfaces } from "../lib/sys/interfaces.ts";
 
 const PAIRS = 30;
 const INNER_RUNS = 200;

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { SctpSocket } from "../lib/ffi/sctp.ts";
-import { summarize } from "../lib/stats.ts";
+import { summarize } from "../lib/base/stats.ts";
 import { runInUml, umlUnavailableReason } from "./uml/boot.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

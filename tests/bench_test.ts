@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import config from "../deno.json" with { type: "json" };
 import { parseBenchArgs } from "../scripts/bench.ts";
 import { parseSummary, sockboxCommands } from "../scripts/bench_echo.ts";
-import { UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/base/errors.ts";
 
 Deno.test("bench runs sockbox exactly as deno task start does", () => {
   const start = config.tasks.start; // deno run -q -P main.ts

@@ -4,7 +4,7 @@
  * ulimit and python3's SCTP probe.
  */
 import assert from "node:assert/strict";
-import { parse } from "../lib/commands/doctor.ts";
+import { parse } from "../lib/cli/commands/doctor.ts";
 import { hasCommand, REPO_ROOT, runSockbox, sh, skipReason, sockboxCommand } from "./helpers.ts";
 
 interface Check {

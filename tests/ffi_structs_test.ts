@@ -8,7 +8,7 @@
  * guard.
  */
 import assert from "node:assert/strict";
-import { SysError } from "../lib/errors.ts";
+import { SysError } from "../lib/base/errors.ts";
 import {
   AF_INET,
   AI_CANONNAME,
@@ -26,7 +26,8 @@ import { libc } from "../lib/ffi/libc.ts";
 import { getAddrInfo, getNameInfo } from "../lib/ffi/netdb.ts";
 import { reactor } from "../lib/ffi/reactor.ts";
 import { Socket } from "../lib/ffi/socket.ts";
-import { CMSGHDR, formatIPv4, formatIPv6, IN_PKTINFO, parseIPv6 } from "../lib/ffi/structs.ts";
+import { formatIPv4, formatIPv6, parseIPv6 } from "../lib/base/ip.ts";
+import { CMSGHDR, IN_PKTINFO } from "../lib/ffi/structs.ts";
 import { hasCommand, hasIPv6, type IpLink, REPO_ROOT, sh } from "./helpers.ts";
 
 libc(); // loaded once for the process, before any test (the sanitizer would count it)

@@ -5,10 +5,10 @@
  * promisc, NOARP and NO-CARRIER.
  */
 import assert from "node:assert/strict";
-import { parse } from "../lib/commands/ifaces.ts";
-import { SysError, UsageError } from "../lib/errors.ts";
+import { parse } from "../lib/cli/commands/ifaces.ts";
+import { SysError, UsageError } from "../lib/base/errors.ts";
 import { libc } from "../lib/ffi/libc.ts";
-import { interfaceIndex, listInterfaces, type NetInterface } from "../lib/ifaces.ts";
+import { interfaceIndex, listInterfaces, type NetInterface } from "../lib/sys/interfaces.ts";
 import {
   canUnshare,
   hasCommand,

@@ -4,10 +4,15 @@
  * nsswitch.conf bind-mounted in a mount namespace so the answers are known.
  */
 import assert from "node:assert/strict";
-import { parse } from "../lib/commands/resolve.ts";
-import { UsageError } from "../lib/errors.ts";
+import { parse } from "../lib/cli/commands/resolve.ts";
+import { UsageError } from "../lib/base/errors.ts";
 import { libc } from "../lib/ffi/libc.ts";
-import { resolveAddresses, resolveName, resolveProtocol, resolveService } from "../lib/resolve.ts";
+import {
+  resolveAddresses,
+  resolveName,
+  resolveProtocol,
+  resolveService,
+} from "../lib/sys/resolver.ts";
 import { hasCommand, runSockbox, sh, skipReason, sockboxCommand } from "./helpers.ts";
 
 libc(); // loaded once for the process, before any test (see ifaces_test.ts)

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Endpoint, SysError } from "../errors.ts";
+import { type Endpoint, SysError } from "../base/errors.ts";
 import { libc } from "./libc.ts";
 
 /** errno names by number, from <asm-generic/errno-base.h> and <asm-generic/errno.h>. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SysError } from "../errors.ts";
+import { SysError } from "../base/errors.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -31,7 +31,6 @@ import {
   cString,
   decodeSockAddr,
   decodeSockAddrAt,
-  formatIPv4,
   IF_NAMEINDEX,
   IFADDRS,
   IFCONF,
@@ -39,6 +38,7 @@ import {
   SOCKADDR_IN,
   SOCKADDR_LL,
 } from "./structs.ts";
+import { formatIPv4 } from "../base/ip.ts";
 
 /** One `if_nameindex(3)` entry. */
 export interface NameIndex {

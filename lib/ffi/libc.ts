@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { SysError } from "../errors.ts";
+import { SysError } from "../base/errors.ts";
 
 const SYMBOLS = {
   // int socket(int domain, int type, int protocol);

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { SysError } from "../errors.ts";
+import { SysError } from "../base/errors.ts";
 import {
   IP_MULTICAST_ALL,
   IP_MULTICAST_IF,
@@ -39,19 +39,17 @@ import type { Socket } from "./socket.ts";
 import {
   CMSGHDR,
   encodeSockAddr,
-  formatIPv4,
-  formatIPv6,
   GROUP_REQ,
   GROUP_SOURCE_REQ,
   IN6_PKTINFO,
   IN_PKTINFO,
   IP_MREQN,
-  parseIPv4,
   SYSINFO,
   toCString,
   USER_PROCESS,
   UTMPX,
 } from "./structs.ts";
+import { formatIPv4, formatIPv6, parseIPv4 } from "../base/ip.ts";
 
 function level(sock: Socket): number {
   return sock.family === 4 ? IPPROTO_IP : IPPROTO_IPV6;

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { RuntimeError, SysError } from "../errors.ts";
+import { RuntimeError, SysError } from "../base/errors.ts";
 import {
   AF_INET,
   AF_INET6,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Endpoint } from "../errors.ts";
+import type { Endpoint } from "../base/errors.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -29,7 +29,7 @@ import {
   type SockAddr,
   SOCKADDR_STORAGE,
 } from "./structs.ts";
-import { SysError } from "../errors.ts";
+import { SysError } from "../base/errors.ts";
 
 /** A message read by {@link Socket.tryRecvMsg}. */
 export interface RecvMsg {

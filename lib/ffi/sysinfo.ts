@@ -8,7 +8,7 @@ import { O_CLOEXEC, O_RDONLY, RLIMIT_NOFILE } from "./constants.ts";
 import { errno, errnoName } from "./errno.ts";
 import { libc } from "./libc.ts";
 import { RLIMIT, toCString } from "./structs.ts";
-import { SysError } from "../errors.ts";
+import { SysError } from "../base/errors.ts";
 
 /**
  * Reads a small file (a /proc or /sys entry) as text, or returns null when it does not

@@ -11,8 +11,8 @@ import { runSockbox, sh, sockboxCommand, SockboxProcess } from "../helpers.ts";
 import { Peer, PY_SCTP } from "./peers.ts";
 import { reactor } from "../../lib/ffi/reactor.ts";
 import { SCTP_UNORDERED, SctpSocket } from "../../lib/ffi/sctp.ts";
-import { serveSctp } from "../../lib/sctp/server.ts";
-import { sendSctp } from "../../lib/sctp/client.ts";
+import { serveSctp } from "../../lib/net/sctp/server.ts";
+import { sendSctp } from "../../lib/net/sctp/client.ts";
 
 type Ev = Record<string, unknown>;
 

@@ -1,0 +1,154 @@
+/**
+ * The shapes of sockbox's commands, and the one way a command picks its second word.
+ *
+ * Every command file exports a {@link CommandModule} checked with `satisfies`, and hands
+ * it to {@link command}, which hides the option type so one table can hold them all (the
+ * way iproute2's `cmds[]` holds `do_ipaddr`, `do_iproute`, ...). Commands with a second
+ * level (`serve tcp|udp|sctp`, `mcast listen|send|ping`) are a {@link wordTable}: the first
+ * word that is not a flag or a flag's value picks the entry, wherever the flags put it.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../base/errors.ts";
+import type { Io } from "./output.ts";
+
+/** parseArgs option specs: the flags a command accepts. */
+export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
+
+/** A command module: its texts, its flags, a pure parser and a runner. */
+export interface CommandModule<O> {
+  /** One line for `sockbox help`. */
+  summary: string;
+  /** The full `--help` text. */
+  usage: string;
+  /** Every flag `parse` accepts (also used to find a word table's word and for completions). */
+  flags: FlagSpec;
+  /** Pure: turns argv (after the command's words) into options, or throws `UsageError`. */
+  parse(args: string[]): O;
+  /** Runs the command; resolves to the exit code. */
+  run(options: O, io: Io): Promise<number>;
+}
+
+/** A command with its option type hidden, as the dispatch tables hold it. */
+export interface Command {
+  /** One line for `sockbox help`. */
+  readonly summary: string;
+  /** The full `--help` text. */
+  readonly usage: string;
+  /** Every flag the command accepts. */
+  readonly flags: FlagSpec;
+  /** The second-level entries (protocols or verbs), when the command has them. */
+  readonly entries?: Readonly<Record<string, Command>>;
+  /** Parses `args` and runs; resolves to the exit code. */
+  exec(args: string[], io: Io): Promise<number>;
+}
+
+/** Wraps a typed module as a table entry: parse, then run, with no cast. */
+export function command<O>(m: CommandModule<O>): Command {
+  return {
+    summary: m.summary,
+    usage: m.usage,
+    flags: m.flags,
+    exec: async (args, io) => await m.run(m.parse(args), io),
+  };
+}
+
+/** What a word table is made of. */
+export interface WordTableSpec {
+  /** One line for `sockbox help`. */
+  summary: string;
+  /** The full `--help` text of the command (all entries). */
+  usage: string;
+  /** What the word is called in messages: "protocol", "subcommand". */
+  kind: string;
+  /** The entries, by word, in the order usage texts list them. */
+  entries: Record<string, Command>;
+}
+
+/**
+ * Finds the first positional word of `args`, given every flag any entry accepts (so a
+ * flag's value is never taken for the word). Returns its index, or -1.
+ *
+ * @example
+ * ```ts
+ * import { firstWord } from "./command.ts";
+ * firstWord(["--timeout", "2s", "sctp", "127.0.0.1"], { timeout: { type: "string" } }); // 2
+ * ```
+ */
+export function firstWord(args: string[], flags: FlagSpec): number {
+  const { tokens } = parseArgs({
+    args,
+    options: flags,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const t of tokens) {
+    if (t.kind === "positional") return t.index;
+    if (t.kind === "option-terminator") return t.index + 1 < args.length ? t.index + 1 : -1;
+  }
+  return -1;
+}
+
+/** Merges the flags of several entries (the first spec of a name wins). */
+export function mergeFlags(specs: Iterable<FlagSpec>): FlagSpec {
+  const out: FlagSpec = {};
+  for (const s of specs) {
+    for (const [k, v] of Object.entries(s)) out[k] ??= v;
+  }
+  return out;
+}
+
+/** Words as a message lists them: `tcp, udp or sctp`. */
+function orList(words: string[]): string {
+  return words.length < 2
+    ? (words[0] ?? "")
+    : `${words.slice(0, -1).join(", ")} or ${words[words.length - 1]}`;
+}
+
+/**
+ * A command whose first positional word picks one of `entries`; the word may follow
+ * flags (`send --timeout 2s sctp HOST PORT`). The chosen entry parses the rest.
+ *
+ * @example
+ * ```ts ignore
+ * const serve = wordTable({ summary, usage, kind: "protocol", entries: { tcp, udp, sctp } });
+ * await serve.exec(["--host", "::1", "tcp", "7"], io);
+ * ```
+ */
+export function wordTable(spec: WordTableSpec): Command & { pick(args: string[]): Picked } {
+  const words = Object.keys(spec.entries);
+  const flags = mergeFlags(Object.values(spec.entries).map((e) => e.flags));
+  const pick = (args: string[]): Picked => {
+    const i = firstWord(args, flags);
+    const word = i < 0 ? undefined : args[i]!;
+    if (word === undefined) throw new UsageError(`missing ${spec.kind} (${words.join(", ")})`);
+    const entry = Object.hasOwn(spec.entries, word) ? spec.entries[word] : undefined;
+    if (!entry) {
+      throw new UsageError(`unknown ${spec.kind} "${word}": must be ${orList(words)}`);
+    }
+    return { word, entry, rest: [...args.slice(0, i), ...args.slice(i + 1)] };
+  };
+  return {
+    summary: spec.summary,
+    usage: spec.usage,
+    flags,
+    entries: spec.entries,
+    pick,
+    exec: async (args, io) => {
+      const p = pick(args);
+      return await p.entry.exec(p.rest, io);
+    },
+  };
+}
+
+/** The entry a word table picked, and the arguments left for it. */
+export interface Picked {
+  /** The word as typed. */
+  word: string;
+  /** The entry it names. */
+  entry: Command;
+  /** `args` without the word. */
+  rest: string[];
+}

@@ -1,0 +1,66 @@
+/**
+ * What every `ping` variant (tcp, udp, sctp) shares on the command line: the schedule
+ * flags `-c`, `-i`, `-s`, `--timeout`, and the one way a ping run is shown.
+ *
+ * @module
+ */
+import { formatEndpoint, RuntimeError } from "../base/errors.ts";
+import { parseDuration, parseInteger } from "./args.ts";
+import type { Reporter } from "./output.ts";
+import {
+  MIN_PROBE,
+  pingEventText,
+  type PingOptions,
+  type ProbeSchedule,
+  type ProbeTransport,
+  runPing,
+} from "../net/ping/ping.ts";
+
+/** The parseArgs definitions of the schedule flags, shared by every `ping` variant. */
+export const SCHEDULE_FLAGS = {
+  count: { type: "string", short: "c" },
+  interval: { type: "string", short: "i" },
+  size: { type: "string", short: "s" },
+  timeout: { type: "string" },
+} as const;
+
+/**
+ * Parses the schedule flags (defaults: count unlimited, 1s interval, 64 bytes, 2s timeout);
+ * `maxSize` is the protocol's largest probe.
+ */
+export function parseSchedule(
+  v: { count?: string; interval?: string; size?: string; timeout?: string },
+  maxSize: number,
+): ProbeSchedule {
+  return {
+    count: v.count === undefined ? Infinity : parseInteger("--count", v.count, 1, 1_000_000_000),
+    intervalMs: v.interval === undefined
+      ? 1000
+      : parseDuration("--interval", v.interval, 0, 3_600_000),
+    size: v.size === undefined ? 64 : parseInteger("--size", v.size, MIN_PROBE, maxSize),
+    timeoutMs: v.timeout === undefined ? 2000 : parseDuration("--timeout", v.timeout, 1, 3_600_000),
+  };
+}
+
+/**
+ * Runs a ping the way the `ping` command shows it: a `start` line (`PING host (addr:port)
+ * proto: N bytes per probe`), one line per event, the summary; throws a `RuntimeError`
+ * when no echo came back at all. Resolves to the exit code (0).
+ */
+export async function pingAndReport(
+  transport: ProbeTransport,
+  out: Reporter,
+  host: string,
+  o: Omit<PingOptions, "onEvent">,
+): Promise<number> {
+  out.emit(
+    { event: "start", proto: o.proto, host, address: o.address, port: o.port, size: o.size },
+    (e) =>
+      `PING ${host} (${formatEndpoint(e.address, e.port)}) ${e.proto}: ${e.size} bytes per probe`,
+  );
+  const summary = await runPing(transport, { ...o, onEvent: (ev) => out.emit(ev, pingEventText) });
+  if (summary.received === 0 && summary.sent > 0) {
+    throw new RuntimeError(`no echo from ${formatEndpoint(o.address, o.port)}`);
+  }
+  return 0;
+}

@@ -1,0 +1,345 @@
+/**
+ * The SCTP echo server (the seed's sctp echo server, grown up): one-to-one (an accepted
+ * socket per association) or one-to-many (one SOCK_SEQPACKET socket for every
+ * association). Every message is echoed on the stream it came in on, with the same PPID
+ * and the same unordered flag; notifications become events. Many associations are served
+ * at once: every socket is non-blocking and waits in the shared epoll reactor.
+ *
+ * @module
+ */
+import { formatEndpoint, SysError } from "../../base/errors.ts";
+import {
+  ALL_EVENTS,
+  type RecvInfo,
+  SCTP_UNORDERED,
+  SctpSocket,
+  type SctpStyle,
+} from "../../ffi/sctp.ts";
+import type { SockAddr } from "../../ffi/structs.ts";
+import { unmapV4 } from "../../base/ip.ts";
+import { applyTuning, notificationEvent, type SctpEvent, type SctpTuning } from "./events.ts";
+
+/** Options of {@link serveSctp}. */
+export interface SctpServerOptions extends SctpTuning {
+  /** Port (0 = any free port). */
+  port: number;
+  /**
+   * Local addresses: the first is bound, the rest added with sctp_bindx. Empty: `::`
+   * (dual stack), or `0.0.0.0` where IPv6 is unavailable.
+   */
+  addresses?: string[];
+  /** Socket style (default one-to-one). */
+  style?: SctpStyle;
+  /** Streams offered in each direction (SCTP_INITMSG; default 64). */
+  streams?: number;
+  /** Report every message as a `message` event. */
+  verbose?: boolean;
+  /** Stops the server. */
+  signal: AbortSignal;
+  /** Receives every event. */
+  onEvent: (ev: SctpEvent) => void;
+  /** Receives diagnostics that are not events (a peer that misbehaved). */
+  onWarning?: (msg: string) => void;
+}
+
+/** A running server. */
+export interface SctpServer {
+  /** The bound port. */
+  port: number;
+  /** The bound addresses. */
+  addresses: string[];
+  /** Resolves with the summary once the signal aborted and everything closed. */
+  finished: Promise<SctpServerSummary>;
+}
+
+/** What a server did. */
+export interface SctpServerSummary {
+  event: "summary";
+  proto: "sctp";
+  associations: number;
+  messages: number;
+  bytes: number;
+}
+
+/** Messages handled in a row before yielding to timers and signals. */
+const BATCH = 256;
+
+function peerOf(sa: SockAddr | null): { address: string; port: number } | undefined {
+  return sa ? { address: unmapV4(sa.address), port: sa.port } : undefined;
+}
+
+/**
+ * Starts an SCTP echo server. Throws (before anything is served) if the socket cannot
+ * be opened or bound; a kernel without SCTP gives `SCTP is not available in this kernel`.
+ *
+ * @example
+ * ```ts
+ * const ac = new AbortController();
+ * const server = serveSctp({
+ *   port: 0,
+ *   addresses: ["127.0.0.1", "127.0.0.2"], // multi-homed: bind, then bindx
+ *   style: "one-to-many",
+ *   signal: ac.signal,
+ *   onEvent: (ev) => console.log(ev), // {event: "assoc_change", state: "COMM_UP", ...}
+ * });
+ * console.log(server.port);
+ * ac.abort();
+ * console.log(await server.finished); // {event: "summary", associations, messages, bytes}
+ * ```
+ */
+export function serveSctp(o: SctpServerOptions): SctpServer {
+  const style = o.style ?? "one-to-one";
+  const streams = o.streams ?? 64;
+  let addrs = o.addresses?.length ? o.addresses : ["::"];
+  const family = (a: string) => (a.includes(":") ? 6 : 4);
+  let sock: SctpSocket;
+  try {
+    sock = SctpSocket.open(family(addrs[0]!), style);
+  } catch (e) {
+    if (o.addresses?.length || !(e instanceof SysError) || e.code !== "EAFNOSUPPORT") throw e;
+    addrs = ["0.0.0.0"];
+    sock = SctpSocket.open(4, style);
+  }
+  try {
+    sock.setInitMsg({ outstreams: streams, instreams: streams });
+    sock.subscribe(ALL_EVENTS);
+    sock.setNoDelay(true); // an echo goes out at once, never held back by Nagle
+    applyTuning(sock, o);
+    sock.bind(addrs[0]!, o.port);
+    const port = sock.localAddress().port;
+    if (addrs.length > 1) {
+      for (const a of addrs.slice(1)) sock.bindx([{ address: a, port }], "add");
+    }
+    sock.listen();
+    const server = new Server(sock, style, o);
+    return { port, addresses: addrs, finished: server.run() };
+  } catch (e) {
+    sock.close();
+    throw e;
+  }
+}
+
+class Server {
+  #sock: SctpSocket;
+  #style: SctpStyle;
+  #o: SctpServerOptions;
+  #assocs = 0;
+  #messages = 0;
+  #bytes = 0;
+  #conns = new Set<SctpSocket>();
+
+  constructor(sock: SctpSocket, style: SctpStyle, o: SctpServerOptions) {
+    this.#sock = sock;
+    this.#style = style;
+    this.#o = o;
+  }
+
+  async run(): Promise<SctpServerSummary> {
+    const onAbort = () => {
+      this.#sock.close();
+      for (const c of this.#conns) c.close();
+    };
+    this.#o.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (this.#o.signal.aborted) onAbort();
+      else if (this.#style === "one-to-many") await this.#serveMany();
+      else await this.#acceptLoop();
+    } finally {
+      this.#o.signal.removeEventListener("abort", onAbort);
+      onAbort();
+    }
+    return {
+      event: "summary",
+      proto: "sctp",
+      associations: this.#assocs,
+      messages: this.#messages,
+      bytes: this.#bytes,
+    };
+  }
+
+  #warn(msg: string): void {
+    this.#o.onWarning?.(msg);
+  }
+
+  #notify(
+    sock: SctpSocket,
+    n: Parameters<typeof notificationEvent>[0],
+    from: SockAddr | null,
+  ): void {
+    if (n.type === "assoc_change" && "state" in n && n.state === "COMM_UP") this.#assocs++;
+    let peers: string[] | undefined;
+    if (
+      n.type === "assoc_change" && "state" in n && (n.state === "COMM_UP" || n.state === "RESTART")
+    ) {
+      try {
+        peers = sock.peerAddresses(this.#style === "one-to-many" ? n.assocId : 0)
+          .map((a) => unmapV4(a.address));
+      } catch {
+        // the association may already be gone
+      }
+    }
+    this.#o.onEvent(notificationEvent(n, peerOf(from), peers));
+  }
+
+  #message(
+    m: { data: Uint8Array; info: RecvInfo | null; readonly from: SockAddr | null },
+    peer: SockAddr | null = null,
+  ): void {
+    const { data, info } = m;
+    this.#messages++;
+    this.#bytes += data.length;
+    if (!this.#o.verbose) return;
+    const from = m.from ?? peer;
+    this.#o.onEvent({
+      event: "message",
+      bytes: data.length,
+      stream: info?.stream ?? 0,
+      ppid: info?.ppid ?? 0,
+      ssn: info?.ssn ?? 0,
+      flags: info?.flags ?? 0,
+      assoc: info?.assocId ?? 0,
+      ...(from ? { from: peerOf(from) } : {}),
+    });
+  }
+
+  /**
+   * The next message or notification on `s`, waiting for readiness when none is queued.
+   * Every BATCH messages in a row it yields once, so timers and signals run while
+   * messages keep coming.
+   */
+  async #next(
+    s: SctpSocket,
+    pace: { n: number },
+  ): Promise<NonNullable<ReturnType<SctpSocket["tryReceive"]>>> {
+    for (;;) {
+      const m = s.tryReceive();
+      if (m !== null) {
+        if (++pace.n >= BATCH) {
+          pace.n = 0;
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        return m;
+      }
+      pace.n = 0;
+      await s.readable(this.#o.signal);
+    }
+  }
+
+  /** One-to-many: every association's messages arrive on the one socket. */
+  async #serveMany(): Promise<void> {
+    const sock = this.#sock;
+    const signal = this.#o.signal;
+    const pace = { n: 0 };
+    while (!signal.aborted) {
+      let m;
+      try {
+        m = await this.#next(sock, pace);
+      } catch (e) {
+        if (signal.aborted || sock.closed) return;
+        // A bad association must not stop the server.
+        this.#warn(`recvmsg: ${(e as Error).message}`);
+        continue;
+      }
+      if (m.kind === "eof") continue;
+      if (m.kind === "notification") {
+        this.#notify(sock, m.notification, m.from);
+        continue;
+      }
+      this.#message(m);
+      const info = m.info;
+      if (!info) continue;
+      try {
+        const echo = {
+          stream: info.stream,
+          ppid: info.ppid,
+          flags: info.flags & SCTP_UNORDERED,
+          assocId: info.assocId,
+        };
+        if (sock.trySend(m.data, echo) < 0) await sock.send(m.data, echo, signal);
+      } catch (e) {
+        if (signal.aborted || sock.closed) return;
+        const where = m.from ? ` to ${formatEndpoint(unmapV4(m.from.address), m.from.port)}` : "";
+        this.#warn(`echo${where} failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** One-to-one: accept associations, one task each. */
+  async #acceptLoop(): Promise<void> {
+    const signal = this.#o.signal;
+    const tasks = new Set<Promise<void>>();
+    while (!signal.aborted) {
+      let c: SctpSocket, peer: SockAddr | null;
+      try {
+        ({ socket: c, peer } = await this.#sock.accept(signal));
+      } catch (e) {
+        if (signal.aborted || this.#sock.closed) break;
+        this.#warn(`accept: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      this.#conns.add(c);
+      const t = this.#serveOne(c, peer).finally(() => {
+        c.close();
+        this.#conns.delete(c);
+        tasks.delete(t);
+      });
+      tasks.add(t);
+    }
+    for (const c of this.#conns) c.close();
+    await Promise.allSettled([...tasks]);
+  }
+
+  async #serveOne(c: SctpSocket, peer: SockAddr | null): Promise<void> {
+    const signal = this.#o.signal;
+    try {
+      c.subscribe(ALL_EVENTS);
+      c.setNoDelay(true);
+    } catch {
+      // inherited from the listener anyway
+    }
+    const pace = { n: 0 };
+    for (;;) {
+      let m;
+      try {
+        m = await this.#next(c, pace);
+      } catch (e) {
+        if (signal.aborted || c.closed) return;
+        const code = e instanceof SysError ? e.code : "";
+        if (code !== "ECONNRESET" && code !== "ENOTCONN" && code !== "EPIPE") {
+          this.#warn(`recvmsg from ${peerText(peer)}: ${(e as Error).message}`);
+        }
+        return;
+      }
+      if (m.kind === "eof") return;
+      if (m.kind === "notification") {
+        this.#notify(c, m.notification, m.from ?? peer);
+        const n = m.notification;
+        if (
+          n.type === "assoc_change" && "state" in n && n.state !== "COMM_UP" &&
+          n.state !== "RESTART"
+        ) {
+          return;
+        }
+        continue;
+      }
+      this.#message(m, peer);
+      try {
+        const echo = {
+          stream: m.info?.stream ?? 0,
+          ppid: m.info?.ppid ?? 0,
+          flags: (m.info?.flags ?? 0) & SCTP_UNORDERED,
+        };
+        if (c.trySend(m.data, echo) < 0) await c.send(m.data, echo, signal);
+      } catch (e) {
+        if (signal.aborted || c.closed) return;
+        this.#warn(`echo to ${peerText(peer)} failed: ${(e as Error).message}`);
+        return;
+      }
+    }
+  }
+}
+
+function peerText(peer: SockAddr | null): string {
+  return peer ? formatEndpoint(unmapV4(peer.address), peer.port) : "peer";
+}
