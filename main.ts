@@ -5,31 +5,31 @@
  * @module
  */
 import { RuntimeError, SysError, UsageError } from "./lib/base/errors.ts";
-import type { Io } from "./lib/cli/output.ts";
-/** Interim shape of a command module (to be replaced by lib/cli/command.ts's Command). */
-interface AnyCommand {
-  summary: string;
-  usage: string;
-  parse(args: string[]): unknown;
-  run(options: never, io: Io): Promise<number>;
-}
+import type { Command } from "./lib/cli/command.ts";
+import { denoCapabilityError, type Io, signalExitCode } from "./lib/cli/output.ts";
 import { VERSION } from "./lib/base/version.ts";
+import { buildInfo, versionText } from "./lib/sys/build.ts";
 export { VERSION };
 
 /**
- * Every subcommand, by name. Modules load on demand, so a command pays start-up time only
+ * Every subcommand, by name (iproute2's `cmds[]`). Each command file exports its
+ * {@link Command} as `cmd`; modules load on demand, so a command pays start-up time only
  * for its own code.
  */
-export const COMMANDS: Record<string, () => Promise<AnyCommand>> = {
-  serve: () => import("./lib/cli/commands/serve.ts"),
-  send: () => import("./lib/cli/commands/send.ts"),
-  ping: () => import("./lib/cli/commands/ping.ts"),
-  mcast: () => import("./lib/cli/commands/mcast.ts"),
-  beacon: () => import("./lib/cli/commands/beacon.ts"),
-  hosts: () => import("./lib/cli/commands/hosts.ts"),
-  ifaces: () => import("./lib/cli/commands/ifaces.ts"),
-  resolve: () => import("./lib/cli/commands/resolve.ts"),
-  doctor: () => import("./lib/cli/commands/doctor.ts"),
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./lib/cli/commands/serve.ts")).cmd,
+  send: async () => (await import("./lib/cli/commands/send.ts")).cmd,
+  ping: async () => (await import("./lib/cli/commands/ping.ts")).cmd,
+  bench: async () => (await import("./lib/cli/commands/bench.ts")).cmd,
+  mcast: async () => (await import("./lib/cli/commands/mcast.ts")).cmd,
+  beacon: async () => (await import("./lib/cli/commands/beacon.ts")).cmd,
+  hosts: async () => (await import("./lib/cli/commands/hosts.ts")).cmd,
+  ifaces: async () => (await import("./lib/cli/commands/ifaces.ts")).cmd,
+  resolve: async () => (await import("./lib/cli/commands/resolve.ts")).cmd,
+  doctor: async () => (await import("./lib/cli/commands/doctor.ts")).cmd,
+  check: async () => (await import("./lib/cli/commands/check.ts")).cmd,
+  completions: async () =>
+    (await import("./lib/cli/commands/completions.ts")).completions(COMMANDS),
 };
 
 /** The top-level help text. */
@@ -44,11 +44,13 @@ export async function usage(): Promise<string> {
 
 Usage: sockbox COMMAND [ARGS...]
        sockbox help [COMMAND] | sockbox COMMAND --help | sockbox --version
+       sockbox help --man | man -l -     (all of the help as a manual page)
 
 Commands:
 ${lines.join("\n")}
 
-Exit status: 0 success, 1 runtime failure, 2 usage error.
+Exit status: 0 success, 1 runtime failure, 2 usage error; a client stopped by SIGINT or
+SIGTERM before it finished exits 130 or 143 (128 + the signal's number).
 `;
 }
 
@@ -60,18 +62,29 @@ export async function main(args: string[], io: Io): Promise<number> {
   const err = (s: string) => io.stderr.write(enc.encode(`sockbox: ${s}\n`));
   try {
     const [name, ...rest] = args;
-    if (name === undefined || name === "-h" || name === "--help") {
+    if (name === undefined) {
+      // Nothing asked: the help is a diagnostic here, so it goes to stderr (exit 2).
+      await io.stderr.write(enc.encode(await usage()));
+      return 2;
+    }
+    if (name === "-h" || name === "--help") {
       await out(await usage());
-      return name === undefined ? 2 : 0;
+      return 0;
     }
     if (name === "-V" || name === "--version") {
-      await out(`sockbox ${VERSION}\n`);
+      if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+      await out(`${versionText(buildInfo())}\n`);
       return 0;
     }
     if (name === "help") {
       const topic = rest[0];
       if (topic === undefined) {
         await out(await usage());
+        return 0;
+      }
+      if (topic === "--man") {
+        const { manPage } = await import("./lib/cli/man.ts");
+        await out(await manPage(await usage(), COMMANDS, buildInfo()));
         return 0;
       }
       const load = COMMANDS[topic];
@@ -87,8 +100,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       await out(cmd.usage);
       return 0;
     }
-    const options = cmd.parse(rest);
-    return await cmd.run(options as never, io);
+    return await cmd.exec(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
       await err(e.message);
@@ -100,8 +112,13 @@ export async function main(args: string[], io: Io): Promise<number> {
     }
     const x = e as Error;
     if (x?.name === "BrokenPipe") return 141; // stdout closed (e.g. `| head`): stop quietly, like SIGPIPE
-    if (x?.name === "NotCapable") {
-      await err(`missing permission: ${x.message}`);
+    const denied = denoCapabilityError(e);
+    if (denied?.name === "NotCapable") {
+      await err(`missing permission: ${denied.message}`);
+      return 1;
+    }
+    if (denied) {
+      await err(denied.message);
       return 1;
     }
     await err(`internal error: ${x?.message ?? String(e)}`);
@@ -113,11 +130,14 @@ export async function main(args: string[], io: Io): Promise<number> {
 if (import.meta.main) {
   const ac = new AbortController();
   let signals = 0;
-  const onSignal = () => {
-    if (++signals > 1) Deno.exit(130);
-    ac.abort();
-  };
-  for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, onSignal);
+  for (const s of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(s, () => {
+      // The first asks the command to stop (the abort reason names the signal); a second
+      // ends the process at once, with the shell's code for that signal (128 + number).
+      if (++signals > 1) Deno.exit(signalExitCode(s));
+      ac.abort(s);
+    });
+  }
   const code = await main(Deno.args, {
     stdout: Deno.stdout,
     stderr: Deno.stderr,

@@ -15,20 +15,24 @@
  * @module
  */
 
-// --- errors and addresses (foundation) ---
+// --- errors and addresses ---
 export { formatEndpoint, RuntimeError, SysError, UsageError } from "./lib/base/errors.ts";
 export type { Endpoint } from "./lib/base/errors.ts";
 export { ipFamily, unmapV4 } from "./lib/base/ip.ts";
-export { parseDuration, parsePort } from "./lib/cli/args.ts";
-export type { Event } from "./lib/cli/output.ts";
 
-// --- TCP/UDP echo (issue: foundation) ---
+// --- TCP/UDP echo and ping ---
 export { echoEventText, serveTcp, serveUdp } from "./lib/net/echo/server.ts";
 export type { EchoEvent, EchoServer, EchoServerOptions } from "./lib/net/echo/server.ts";
 export { checkEcho, connectTcp, UdpClient } from "./lib/net/echo/client.ts";
 export type { Datagram, TcpTarget } from "./lib/net/echo/client.ts";
 export { makeProbe, runPing, tcpTransport, udpTransport } from "./lib/net/ping/ping.ts";
-export type { PingEvent, PingOptions, PingSummary, ProbeTransport } from "./lib/net/ping/ping.ts";
+export type {
+  PingEvent,
+  PingOptions,
+  PingSummary,
+  ProbeSchedule,
+  ProbeTransport,
+} from "./lib/net/ping/ping.ts";
 export { percentile, summarize } from "./lib/base/stats.ts";
 export type { RttSummary } from "./lib/base/stats.ts";
 
@@ -65,38 +69,66 @@ export type { Group, IfaceSpec } from "./lib/net/mcast/groups.ts";
 export {
   decodeProbe,
   encodeProbe,
-  listen as mcastListen,
-  ping as mcastPing,
-  send as mcastSend,
+  mcastListen,
+  mcastListenEventText,
+  mcastPing,
+  mcastPingEventText,
+  mcastPingStatsHeader,
+  mcastSend,
+  mcastSendEventText,
 } from "./lib/net/mcast/mcast.ts";
 export type {
-  ListenOptions as McastListenOptions,
-  PingOptions as McastPingOptions,
-  SenderOptions as McastSenderOptions,
-  SendOptions as McastSendOptions,
+  McastListenEvent,
+  McastListenOptions,
+  McastListenSummary,
+  McastPingEvent,
+  McastPingOptions,
+  McastPingSummary,
+  McastSenderOptions,
+  McastSendEvent,
+  McastSendOptions,
 } from "./lib/net/mcast/mcast.ts";
-export { broadcastTargets, runBroadcast } from "./lib/net/broadcast/broadcast.ts";
-export type { BroadcastOptions, BroadcastTarget } from "./lib/net/broadcast/broadcast.ts";
 export {
-  decodeMessage as decodeBeaconMessage,
-  DEFAULT_GROUP_V4 as BEACON_GROUP_V4,
-  DEFAULT_GROUP_V6 as BEACON_GROUP_V6,
-  DEFAULT_PORT as BEACON_PORT,
-  encodeMessage as encodeBeaconMessage,
+  broadcastEventText,
+  broadcastTargets,
+  runBroadcast,
+} from "./lib/net/broadcast/broadcast.ts";
+export type {
+  BroadcastEvent,
+  BroadcastOptions,
+  BroadcastSummary,
+  BroadcastTarget,
+} from "./lib/net/broadcast/broadcast.ts";
+export {
+  BEACON_GROUP_V4,
+  BEACON_GROUP_V6,
+  BEACON_PORT,
+  beaconEventText,
+  decodeBeaconMessage,
+  encodeBeaconMessage,
   HostTable,
-  loadKey as loadBeaconKey,
+  listenBeacons,
+  loadBeaconKey,
   queryBeacon,
   runBeacon,
   ruptimeLine,
 } from "./lib/net/beacon/beacon.ts";
 export type {
   Announcement,
+  BeaconDiagnostic,
+  BeaconEvent,
   BeaconKey,
+  BeaconListenOptions,
   BeaconOptions,
-  Decoded as DecodedBeaconMessage,
+  BeaconSummary,
+  BeaconTransportOptions,
+  DecodedBeaconMessage,
   DropCounts,
+  DropReason,
   HostRecord,
-  TransportOptions as BeaconTransportOptions,
+  HostsSnapshot,
+  HostView,
+  QueryBeaconOptions,
 } from "./lib/net/beacon/beacon.ts";
 
 // --- SCTP ---
@@ -105,9 +137,33 @@ export type { SctpConnectOptions, SctpSendOptions, SctpSendResult } from "./lib/
 export { serveSctp } from "./lib/net/sctp/server.ts";
 export type { SctpServer, SctpServerOptions, SctpServerSummary } from "./lib/net/sctp/server.ts";
 export {
+  clientEventText as sctpClientEventText,
   serverEventText as sctpEventText,
   statusText as sctpStatusText,
 } from "./lib/net/sctp/events.ts";
-export type { SctpEvent, SctpTuning } from "./lib/net/sctp/events.ts";
+export type {
+  SctpAdaptationEvent,
+  SctpAssocChangeEvent,
+  SctpClientEvent,
+  SctpEchoEvent,
+  SctpEvent,
+  SctpMessageEvent,
+  SctpNotificationEvent,
+  SctpOtherNotificationEvent,
+  SctpPaddrChangeEvent,
+  SctpPartialDeliveryEvent,
+  SctpPeer,
+  SctpRemoteErrorEvent,
+  SctpSenderDryEvent,
+  SctpSendFailedEvent,
+  SctpServerEvent,
+  SctpShutdownEvent,
+  SctpTuning,
+} from "./lib/net/sctp/events.ts";
 export { SctpUnavailableError } from "./lib/ffi/sctp.ts";
-export type { PathInfo as SctpPathInfo, SctpStatus, SctpStyle } from "./lib/ffi/sctp.ts";
+export type { SctpStyle } from "./lib/ffi/sctp.ts";
+export type {
+  PathInfo as SctpPathInfo,
+  SctpOtherNotificationName,
+  SctpStatus,
+} from "./lib/ffi/sctp_codec.ts";

@@ -29,7 +29,7 @@ import {
 } from "./bench_echo.ts";
 
 /** Benchmark sections, in the order they run. */
-export const SECTIONS = ["echo", "ifaces", "sctp"] as const;
+export const SECTIONS = ["echo", "ifaces", "sctp", "engines"] as const;
 /** A section name. */
 export type Section = typeof SECTIONS[number];
 

@@ -1,7 +1,8 @@
 /**
  * Echo benchmark: `sockbox serve tcp|udp` against a C epoll/recvfrom echo server, Node's
- * `net`/`dgram`, plain Deno and socat, all measured in the same run by the shared harness
- * (`../shared/bench/run.sh` next to the repository). This file only configures that harness
+ * `net`/`dgram`, plain Deno and socat, all measured in the same run by the harness in
+ * scripts/bench/ (`run.sh`; `build.sh` compiles its C anchors and load client with the
+ * system's `cc` at run time). This file only configures that harness
  * through its environment knobs, runs it, and turns its medians into one Markdown table where
  * every figure is also shown as a ratio against the C anchor measured in the same run.
  *
@@ -80,10 +81,10 @@ export function repoRoot(): string {
   return new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 }
 
-/** Where the shared harness lives: `$SOCKBOX_BENCH_DIR`, else `<repo>/../shared/bench`. */
+/** Where the harness lives: `$SOCKBOX_BENCH_DIR`, else `<repo>/scripts/bench`. */
 export function sharedBenchDir(): string {
   return Deno.env.get("SOCKBOX_BENCH_DIR") ??
-    new URL("../../shared/bench", import.meta.url).pathname;
+    new URL("./bench", import.meta.url).pathname;
 }
 
 /**
@@ -293,8 +294,12 @@ export interface TableConfig {
 }
 
 /**
- * The ratio table: one row per figure, one column per contender with its median and, in
- * parentheses, the ratio to the first contender (the anchor), plus a sockbox-vs-node column.
+ * The ratio table: one row per figure, one column per contender with its median, the ratio
+ * to the first contender (the anchor) in parentheses, and `n=K`, the number of reps the
+ * median is over (tcp/udp rows run REPS reps, idle rows run.sh's AUX_REPS), plus a
+ * sockbox-vs-node column. A cell whose run did not complete (bulk stalled or capped,
+ * connections stalled, idle connections refused) or whose server failed to start in some
+ * reps says so and gets no ratio: such a number is not comparable.
  */
 export function ratioTable(stats: Map<string, Stat>, cfg: TableConfig): string {
   const cols = cfg.contenders ?? CONTENDERS;
@@ -306,43 +311,60 @@ export function ratioTable(stats: Map<string, Stat>, cfg: TableConfig): string {
   ];
   for (const m of metrics(cfg.conns, cfg.idleConns, cfg.tests)) {
     const scale = m.scale ?? 1;
-    const value = (c: Contender | undefined) => {
-      const s = get(c?.[m.kind], m.test, m.key);
-      return s === undefined ? undefined : s.med / scale;
-    };
-    const anchor = value(cols[0]);
-    const cells = cols.map((c, i) => {
-      const name = c[m.kind];
-      if (name === undefined) return "";
-      const v = value(c);
-      if (v === undefined) {
-        const started = m.kind === "udp" ? "ustart" : m.test === "idle" ? "istart" : "start";
-        return get(name, started, "failed") ? "failed to start" : "—";
-      }
-      let cell = fmtNum(v, m.decimals);
+    /** The cell's median and why it is not comparable (empty when it is). */
+    const measure = (c: Contender | undefined) => {
+      const name = c?.[m.kind];
+      const s = get(name, m.test, m.key);
+      if (name === undefined || s === undefined) return undefined;
+      const notes: string[] = [];
       if (m.test === "bulk" && get(name, "bulk", "complete")?.min === 0) {
-        const idle = get(name, "bulk", "idle_s")?.max ?? 0;
-        cell += idle > 1 ? " (stalled)" : " (capped)";
+        notes.push((get(name, "bulk", "idle_s")?.max ?? 0) > 1 ? "stalled" : "capped");
       }
       if (m.test === "idle") {
         const ok = get(name, "idle", "ok")?.min;
-        if (ok !== undefined && ok < cfg.idleConns) cell += ` (${ok} ok)`;
+        if (ok !== undefined && ok < cfg.idleConns) notes.push(`${ok} ok`);
       }
       if (m.test.startsWith("pp")) {
         const stalled = get(name, m.test, "stalled_conns")?.max ?? 0;
-        if (stalled > 0) cell += ` (${stalled} stalled)`;
+        if (stalled > 0) notes.push(`${stalled} stalled`);
       }
-      const r = i === 0 ? "" : fmtRatio(v, anchor);
-      return r ? `${cell} (${r})` : cell;
+      const failed = get(name, startTest(m), "failed")?.n ?? 0;
+      if (failed > 0) notes.push(`failed to start in ${failed} of ${failed + s.n} reps`);
+      return { v: s.med / scale, n: s.n, notes };
+    };
+    const anchor = measure(cols[0]);
+    const anchorV = anchor?.notes.length === 0 ? anchor.v : undefined;
+    const cells = cols.map((c, i) => {
+      const name = c[m.kind];
+      if (name === undefined) return "";
+      const x = measure(c);
+      if (x === undefined) {
+        return get(name, startTest(m), "failed") ? "failed to start" : "—";
+      }
+      let cell = fmtNum(x.v, m.decimals);
+      if (x.notes.length) cell += ` (${x.notes.join(", ")})`;
+      else if (i > 0) {
+        const r = fmtRatio(x.v, anchorV);
+        if (r) cell += ` (${r})`;
+      }
+      return `${cell} n=${x.n}`;
     });
-    const node = value(cols.find((c) => c.label === "node"));
-    const mine = value(cols.at(-1));
-    const vsNode = mine === undefined ? "—" : fmtRatio(mine, node) || "—";
+    const node = measure(cols.find((c) => c.label === "node"));
+    const mine = measure(cols.at(-1));
+    const vsNode = mine === undefined || node === undefined || mine.notes.length ||
+        node.notes.length
+      ? "—"
+      : fmtRatio(mine.v, node.v) || "—";
     lines.push(
       `| ${m.label} | ${m.better === "up" ? "↑" : "↓"} | ${cells.join(" | ")} | ${vsNode} |`,
     );
   }
   return lines.join("\n");
+}
+
+/** The run.sh test that records a failed start for a metric's test. */
+function startTest(m: Metric): string {
+  return m.kind === "udp" ? "ustart" : m.test === "idle" ? "istart" : "start";
 }
 
 /** A one-line failure of the benchmark itself (printed as `bench: ...`, exit 1). */
@@ -400,10 +422,10 @@ export async function runEchoBench(opts: EchoBenchOptions): Promise<EchoBenchRes
   const runSh = `${opts.sharedDir}/run.sh`;
   if (!(await exists(runSh))) {
     throw new BenchError(
-      `shared benchmark harness not found: ${runSh} (expected ../shared/bench next to the repository; set SOCKBOX_BENCH_DIR)`,
+      `benchmark harness not found: ${runSh} (SOCKBOX_BENCH_DIR must name a directory holding run.sh)`,
     );
   }
-  for (const tool of ["bash", "gcc", "taskset", "node", "socat"]) {
+  for (const tool of ["bash", Deno.env.get("CC") ?? "cc", "taskset", "node", "socat"]) {
     if (!(await which(tool))) {
       throw new BenchError(`${tool} is required by ${runSh} and is not installed`);
     }
@@ -462,13 +484,16 @@ export function renderEcho(result: EchoBenchResult, opts: EchoBenchOptions): str
   const n = opts.reps ?? Deno.env.get("REPS");
   const reps = opts.quick
     ? `QUICK=1${n === undefined ? "" : `, REPS=${n}`}: a smoke test, not a measurement`
-    : `median of REPS=${n ?? 5}`;
+    : `medians; REPS=${n ?? 5} for tcp/udp rows, fewer for idle rows`;
   return `## Echo servers (${opts.host}, ${reps})
 
-Each cell: the median, then in parentheses the ratio to the C anchor measured in the same run
-(c-epoll for TCP, the recvfrom/sendto loop for UDP). ↑: higher is better, so a ratio below 1
-means slower than C; ↓: lower is better. "sockbox / node" divides the sockbox figure by node's.
-Ratios are the figures to compare across runs and machines; absolute numbers are not.
+Each cell: the median over the reps that produced the figure, the ratio to the C anchor measured
+in the same run in parentheses (c-epoll for TCP, the recvfrom/sendto loop for UDP), and n=, the
+number of reps (the idle rows use run.sh's AUX_REPS, at most REPS). ↑: higher is better, so a
+ratio below 1 means slower than C; ↓: lower is better. "sockbox / node" divides the sockbox figure
+by node's. A cell that did not complete every rep (stalled, capped, refused connections, failed
+to start in some reps) says so instead of a ratio. Ratios are the figures to compare across runs
+and machines; absolute numbers are not.
 
 ${result.table}
 
@@ -499,7 +524,7 @@ export const ECHO_USAGE = `Echo options:
                    iperf3, sockperf
   --out DIR        results directory (default $TMPDIR/echo-bench/results/sockbox-STAMP)
 Every run.sh knob set in the environment (DUR, CONNS, BULK_MIB, IDLE_CONNS, TCP_SERVERS,
-STEAL_MAX, ...) wins over these defaults; see ../shared/bench/run.sh.`;
+STEAL_MAX, ...) wins over these defaults; see scripts/bench/run.sh.`;
 
 /** Turns parsed flag values into options (pure), or throws a one-line `UsageError`. */
 export function echoOptions(v: {

@@ -15,6 +15,10 @@ export function runFlags(): string[] {
   const perms = (config.permissions as Record<string, PermSet>).default ?? {};
   const flags: string[] = [];
   for (const [name, value] of Object.entries(perms)) {
+    // A read list covering only the source tree's own modules (the echo data plane's
+    // Workers) is not needed by the bundle, which carries them inside; read for all files
+    // (certificates, quote files, PATH lookups of --exec) is.
+    if (name === "read" && value !== true) continue;
     if (value === true) flags.push(`--allow-${name}`);
     else if (Array.isArray(value) && value.length) flags.push(`--allow-${name}=${value.join(",")}`);
   }
@@ -38,8 +42,28 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const body = await Deno.readTextFile(tmp);
+  // The echo data plane runs in Workers, whose module is a separate file in the source tree.
+  // The bundle carries that module's own bundle as a string, which lib/ffi/engine/pool.ts
+  // turns into a blob: URL (a one-file bundle has no files beside it to load).
+  const worker = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "-q", "--platform", "deno", "-o", tmp, `${root}lib/ffi/engine/worker.ts`],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!worker.success) {
+    console.error("sockbox: bundle failed (echo worker)");
+    Deno.exit(1);
+  }
+  const embedded = `globalThis[Symbol.for("sockbox.echo-worker")] = ${
+    JSON.stringify(await Deno.readTextFile(tmp))
+  };\n`;
   const shebang = `#!/usr/bin/env -S deno run -q ${runFlags().join(" ")} --no-config\n`;
-  await Deno.writeTextFile(out, shebang + body.replace(/^#!.*\n/, ""), { mode: 0o755 });
+  // The mark `sockbox --version` reads to say "bundle" (lib/sys/build.ts, BUNDLE_MARK).
+  const mark = `globalThis[Symbol.for("sockbox.bundle")] = true;\n`;
+  await Deno.writeTextFile(out, shebang + mark + embedded + body.replace(/^#!.*\n/, ""), {
+    mode: 0o755,
+  });
   await Deno.remove(tmp);
   console.log(`wrote ${out.slice(root.length)} (${runFlags().join(" ")})`);
 }

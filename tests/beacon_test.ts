@@ -1,16 +1,63 @@
 /**
  * `sockbox beacon` and `sockbox hosts` across private network namespaces (tests/netns.ts):
- * beacons hear each other over IPv4/IPv6 multicast and broadcast, `hosts` prints the
- * ruptime view and marks a stopped beacon down, and `--key` drops forged, unsigned and
- * malformed datagrams (some sent by a python3 peer) while counting them.
+ * beacons hear each other over IPv4 and IPv6 multicast (each proven on its own) and
+ * broadcast, `hosts` prints the ruptime view and marks a stopped beacon down, a beacon
+ * answers queries from loopback only, and `--key` drops forged, unsigned, stale and
+ * malformed datagrams (some built and signed by a python3 peer) while counting them.
  */
 import assert from "node:assert/strict";
-import { canUnshare, hasCommand, runSockbox, skipReason } from "./helpers.ts";
+import { type Capability, requires, runSockbox, silentPort } from "./helpers.ts";
 import { JsonProcess, Lan, randomPort, TermSockbox } from "./netns.ts";
 
 const PEER = new URL("./mcast_peer.py", import.meta.url).pathname;
-const canLan = canUnshare && hasCommand("python3") && hasCommand("ip");
-if (!canLan) skipReason("beacon netns tests", "need root, ip netns and python3");
+const LAN: Capability[] = ["ipnetns", "python3"];
+
+/**
+ * A python3 beacon peer: builds version-1 beacon messages itself (see the wire format in
+ * the README) and sends them with SO_BROADCAST.
+ *   announce DEST PORT KEYFILE NAME AGE_S  -- one signed announcement whose time is AGE_S old
+ *   queries PORT LANADDR                   -- the same query from LANADDR and from 127.0.0.1,
+ *                                             both to 127.0.0.1:PORT; prints who got answers
+ */
+const PY_BEACON = String.raw`
+import hashlib, hmac, json, select, socket, struct, sys, time
+def message(typ, body, key=None):
+    raw = json.dumps(body).encode()
+    head = b"SBXB" + bytes([1, typ, 1 if key else 0, 0]) + struct.pack(">H", len(raw))
+    msg = head + raw
+    return msg + hmac.new(key, msg, hashlib.sha256).digest() if key else msg
+mode = sys.argv[1]
+if mode == "announce":
+    dest, port, keyfile, name, age = sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], float(sys.argv[6])
+    key = open(keyfile, "rb").read().rstrip(b"\r\n")
+    now = time.time()
+    body = {"name": name, "boot": int(now) - 3600, "users": 0, "load": [0.0, 0.0, 0.0],
+            "version": "py", "interval": 200, "seq": 1, "time": int((now - age) * 1000)}
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.sendto(message(1, body, key), (dest, port))
+    print(json.dumps({"event": "sent", "name": name}), flush=True)
+elif mode == "queries":
+    port, lan = int(sys.argv[2]), sys.argv[3]
+    socks = {}
+    for src in (lan, "127.0.0.1"):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((src, 0))
+        s.sendto(message(2, {"nonce": "n" + src.replace(".", "")}), ("127.0.0.1", port))
+        socks[src] = s
+    # The beacon reads its socket in order: once the loopback query (sent second) has its
+    # answer, an answer to the first query would already be queued.
+    r, _, _ = select.select([socks["127.0.0.1"]], [], [], 10)
+    answered = []
+    for src, s in socks.items():
+        s.setblocking(False)
+        try:
+            data = s.recv(65536)
+            answered.append(src if data[5] == 3 else "bad:" + src)
+        except BlockingIOError:
+            pass
+    print(json.dumps({"event": "answered", "from": answered}), flush=True)
+`;
 
 const UP_LINE = /^(\S+) up (\d+\+)?\d+:\d\d, \d+ users?, load \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$/;
 
@@ -62,19 +109,22 @@ Deno.test("beacon and hosts reject bad input with exit 2 naming the flag", async
   }
 });
 
-Deno.test("hosts without a running beacon fails with exit 1 and says what to do", async () => {
-  const port = randomPort();
-  const r = await runSockbox(["hosts", "--port", String(port)]);
-  assert.equal(r.code, 1);
-  assert.equal(
-    r.stderr,
-    `sockbox: no beacon answered on 127.0.0.1:${port} within 2000ms (start "sockbox beacon", or listen with --wait DUR)\n`,
-  );
-});
+Deno.test(requires(["python3"], {
+  name: "hosts without a running beacon fails with exit 1 and says what to do",
+  async fn() {
+    // The port is held by a silent python3 socket, so no beacon can be there.
+    await using silent = await silentPort("udp");
+    const r = await runSockbox(["hosts", "--port", String(silent.port)]);
+    assert.equal(r.code, 1);
+    assert.equal(
+      r.stderr,
+      `sockbox: no beacon answered on 127.0.0.1:${silent.port} within 2000ms (start "sockbox beacon", or listen with --wait DUR)\n`,
+    );
+  },
+}));
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "hosts shows two beacons (IPv4+IPv6 multicast) and marks a stopped one down",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(3);
     const port = String(randomPort());
@@ -122,11 +172,10 @@ Deno.test({
     assert.match(a!, UP_LINE);
     assert.match(b!, /^beta down \d+:\d\d$/);
   },
-});
+}));
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "beacon --key drops and counts forged, unsigned and malformed datagrams (broadcast)",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(3);
     const dir = await Deno.makeTempDir({ prefix: "sbxm-key" });
@@ -193,4 +242,103 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
-});
+}));
+
+Deno.test(requires(LAN, {
+  name: "beacons hear each other over IPv6 multicast alone (ff02::5342)",
+  async fn() {
+    await using lan = await Lan.create(3);
+    const port = String(randomPort());
+    const v6 = ["--group", "ff02::5342", "--port", port];
+    await using alpha = beacon(lan, 0, ["--name", "alpha", ...v6]);
+    await using beta = beacon(lan, 1, ["--name", "beta", ...v6]);
+    const listening = await alpha.next((e) => e.event === "listening");
+    assert.deepEqual(listening.groups, ["ff02::5342"]);
+    const fromBeta = await alpha.next((e) => e.event === "host-up" && e.name === "beta");
+    const fromAlpha = await beta.next((e) => e.event === "host-up" && e.name === "alpha");
+    // Only IPv6 carries them: the senders' IPv6 addresses, link-local or fd77::/64.
+    const isV6Of = (a: unknown, i: number) =>
+      a === lan.v6(i) || (typeof a === "string" && /^fe80:/.test(a));
+    assert.ok(isV6Of(fromBeta.address, 1), `beta heard from ${fromBeta.address}`);
+    assert.ok(isV6Of(fromAlpha.address, 0), `alpha heard from ${fromAlpha.address}`);
+    const w = await runIn(lan, 2, ["hosts", "--wait", "1s", ...v6, "--json"]);
+    assert.equal(w.code, 0, w.stderr);
+    const hosts = w.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) =>
+      e.event === "host"
+    );
+    assert.deepEqual(hosts.map((h) => h.name), ["alpha", "beta"]);
+    for (const [i, h] of hosts.entries()) assert.ok(isV6Of(h.address, i), JSON.stringify(h));
+  },
+}));
+
+Deno.test(requires(LAN, {
+  name: "beacon answers a query from loopback and ignores the same query from a LAN address",
+  async fn() {
+    await using lan = await Lan.create(1);
+    const port = String(randomPort());
+    await using alpha = beacon(lan, 0, ["--name", "alpha", "--port", port]);
+    await alpha.next((e) => e.event === "listening");
+    await using q = new JsonProcess([
+      ...lan.wrap(0),
+      "python3",
+      "-c",
+      PY_BEACON,
+      "queries",
+      port,
+      lan.v4(0),
+    ]);
+    const answered = await q.next((e) => e.event === "answered");
+    assert.deepEqual(answered.from, ["127.0.0.1"]);
+  },
+}));
+
+Deno.test(requires(LAN, {
+  name: "beacon --key drops a correctly signed announcement that is stale, keeps a fresh one",
+  async fn() {
+    await using lan = await Lan.create(2);
+    const dir = await Deno.makeTempDir({ prefix: "sbxm-key" });
+    try {
+      const key = `${dir}/key`;
+      await Deno.writeTextFile(key, "correct horse battery staple\n");
+      const port = String(randomPort());
+      await using alpha = beacon(lan, 0, [
+        "--name",
+        "alpha",
+        "--key",
+        key,
+        "--broadcast",
+        "--port",
+        port,
+      ]);
+      await alpha.next((e) => e.event === "listening");
+      const announce = (name: string, ageS: number) =>
+        lan.exec(1, "python3", [
+          "-c",
+          PY_BEACON,
+          "announce",
+          "10.77.0.255",
+          port,
+          key,
+          name,
+          String(ageS),
+        ]);
+      // Ten minutes old: more than the 5 minutes allowed.
+      const old = await announce("stale-host", 600);
+      assert.equal(old.code, 0, old.stderr);
+      const dropped = await alpha.next((e) => e.event === "dropped");
+      assert.deepEqual([dropped.reason, dropped.from], ["stale", lan.v4(1)]);
+      // The same message, fresh: accepted, so the signature was right and only time differed.
+      const fresh = await announce("fresh-host", 0);
+      assert.equal(fresh.code, 0, fresh.stderr);
+      const up = await alpha.next((e) => e.event === "host-up" && e.name !== "alpha");
+      assert.deepEqual([up.name, up.address], ["fresh-host", lan.v4(1)]);
+      const st = await alpha.stop();
+      assert.equal(st.code, 0, st.stderr);
+      const summary = st.rest.find((e) => e.event === "summary")!;
+      assert.equal((summary.dropped as Record<string, number>).stale, 1);
+      assert.ok(!alpha.events.some((e) => e.event === "host-up" && e.name === "stale-host"));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+}));

@@ -3,17 +3,13 @@
  * (tests/netns.ts), to one broadcast address and to every interface's (`all`).
  */
 import assert from "node:assert/strict";
-import { canUnshare, hasCommand, sh, skipReason } from "./helpers.ts";
+import { requires, sh, sockboxCommand } from "./helpers.ts";
 import { JsonProcess, Lan, randomPort } from "./netns.ts";
 
 const PEER = new URL("./mcast_peer.py", import.meta.url).pathname;
-const ROOT = new URL("../", import.meta.url).pathname;
-const canLan = canUnshare && hasCommand("python3") && hasCommand("ip");
-if (!canLan) skipReason("broadcast netns tests", "need root, ip netns and python3");
 
-Deno.test({
+Deno.test(requires(["ipnetns", "python3"], {
   name: "send udp --broadcast reaches python on the LAN and prints its replies",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(2);
     for (const target of ["10.77.0.255", "all"]) {
@@ -63,31 +59,17 @@ Deno.test({
       assert.deepEqual(evs.at(-1), { ...evs.at(-1), event: "summary", sent: 2, replies: 2 });
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(requires(["netns"], {
   name: "send udp --broadcast all without a broadcast-capable interface fails with exit 1",
-  ignore: !canUnshare,
   async fn() {
-    const r = await sh("unshare", [
-      "-n",
-      Deno.execPath(),
-      "task",
-      "-q",
-      "--cwd",
-      ROOT,
-      "start",
-      "send",
-      "udp",
-      "--broadcast",
-      "all",
-      "9",
-      "x",
-    ]);
+    const { cmd, args } = sockboxCommand(["send", "udp", "--broadcast", "all", "9", "x"]);
+    const r = await sh("unshare", ["-n", cmd, ...args]);
     assert.equal(r.code, 1);
     assert.equal(
       r.stderr,
       "sockbox: no up, broadcast-capable interface with an IPv4 broadcast address (give one with --broadcast ADDR)\n",
     );
   },
-});
+}));

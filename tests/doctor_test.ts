@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { parse } from "../lib/cli/commands/doctor.ts";
-import { hasCommand, REPO_ROOT, runSockbox, sh, skipReason, sockboxCommand } from "./helpers.ts";
+import { REPO_ROOT, requires, runSockbox, sh, shellQuote, sockboxCommand } from "./helpers.ts";
 
 interface Check {
   event: string;
@@ -30,11 +30,9 @@ function checks(stdout: string): Map<string, Check> {
   return new Map(evs.map((e) => [e.name, e]));
 }
 
-const canNetns = Deno.uid() === 0 && hasCommand("unshare") &&
-  (await sh("unshare", ["-n", "true"])).code === 0;
-if (!canNetns) skipReason("doctor namespace test", "needs root and unshare -n");
-
-Deno.test("doctor --json reports every check with values matching the system", async () => {
+Deno.test(requires(["python3"], {
+  name: "doctor --json reports every check with values matching the system",
+}, async () => {
   const r = await runSockbox(["doctor", "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const c = checks(r.stdout);
@@ -85,11 +83,10 @@ Deno.test("doctor --json reports every check with values matching the system", a
     assert.equal(sctp.status, "warn");
     if (py.stdout.trim() === "93") assert.match(sctp.hint!, /modprobe sctp/);
   }
-});
+}));
 
-Deno.test({
+Deno.test(requires(["netns"], {
   name: "doctor warns about strict rp_filter, small limits and no multicast interface",
-  ignore: !canNetns,
 }, async () => {
   const { cmd, args } = sockboxCommand(["doctor", "--json"]);
   const script = [
@@ -112,7 +109,7 @@ Deno.test({
   assert.equal(c.get("multicast")!.status, "warn"); // a new netns has only lo, down
   assert.equal(c.get("nofile")!.status, "warn");
   assert.deepEqual(c.get("nofile")!.value, { soft: 1024, hard: 1024 });
-});
+}));
 
 Deno.test("doctor without --allow-ffi fails the libc checks with a hint, exit 1", async () => {
   const r = await new Deno.Command(Deno.execPath(), {
@@ -144,3 +141,33 @@ Deno.test("doctor text lists one line per check; parser takes only --json", asyn
   const bad = await runSockbox(["doctor", "--verbose"]);
   assert.deepEqual([bad.code, bad.stderr], [2, 'sockbox: unknown option "--verbose"\n']);
 });
+
+Deno.test(requires(["script"], {
+  name: "doctor colours its verdicts on a terminal, and not with NO_COLOR or into a pipe",
+}, async () => {
+  // script(1) gives sockbox a pseudo-terminal as stdout; env -u takes NO_COLOR away.
+  const { cmd, args } = sockboxCommand(["doctor"]);
+  const line = [cmd, ...args].map(shellQuote).join(" ");
+  const onTty = (noColor: boolean) =>
+    sh("env", [
+      ...(noColor ? ["NO_COLOR=1"] : ["-u", "NO_COLOR"]),
+      "script",
+      "-qec",
+      line,
+      "/dev/null",
+    ]);
+  const ESC = "\x1b[";
+  const tty = await onTty(false);
+  assert.equal(tty.code, 0, tty.stderr);
+  const colored = tty.stdout.split("\r\n").find((l) => /permission\.net/.test(l))!;
+  assert.ok(colored.startsWith(`${ESC}`), JSON.stringify(colored));
+  // deno-lint-ignore no-control-regex
+  assert.match(colored.replace(/\x1b\[[0-9;]*m/g, ""), /^ok\s+permission\.net\s/);
+  const plain = await onTty(true);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.ok(!plain.stdout.includes(ESC), JSON.stringify(plain.stdout.slice(0, 200)));
+  assert.match(plain.stdout, /^ok\s+permission\.net\s/m);
+  const piped = await sh("env", ["-u", "NO_COLOR", cmd, ...args]);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.ok(!piped.stdout.includes(ESC));
+}));

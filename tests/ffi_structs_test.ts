@@ -2,7 +2,8 @@
  * Pins the FFI layer's struct layouts, codecs and error mapping by round trips through the
  * kernel and through code nobody here wrote (Deno's own UDP sockets, iproute2, glibc via
  * python3), never by restating numbers: sockaddr_in/in6 (bind, getsockname, sendto,
- * recvfrom), msghdr/cmsghdr/in_pktinfo (recvmsg with IP_PKTINFO), ifreq/ifconf (SIOCGIF*),
+ * recvfrom), msghdr/cmsghdr/in_pktinfo/in6_pktinfo (recvmsg with IP_PKTINFO and
+ * IPV6_PKTINFO, compared byte for byte with what python3 gets), ifreq/ifconf (SIOCGIF*),
  * ifaddrs/sockaddr_ll, if_nameindex, addrinfo (getaddrinfo), sockaddr_in6.sin6_scope_id
  * (getnameinfo), IPv6 text formatting (glibc inet_ntop), errno names, and the non-Linux
  * guard.
@@ -14,8 +15,6 @@ import {
   AI_CANONNAME,
   AI_NUMERICHOST,
   IFF_LOOPBACK,
-  IP_PKTINFO,
-  IPPROTO_IP,
   NI_NUMERICHOST,
   SOCK_DGRAM,
   SOCK_STREAM,
@@ -28,7 +27,7 @@ import { reactor } from "../lib/ffi/reactor.ts";
 import { Socket } from "../lib/ffi/socket.ts";
 import { formatIPv4, formatIPv6, parseIPv6 } from "../lib/base/ip.ts";
 import { CMSGHDR, IN_PKTINFO } from "../lib/ffi/structs.ts";
-import { hasCommand, hasIPv6, type IpLink, REPO_ROOT, sh } from "./helpers.ts";
+import { hasCommand, type IpLink, REPO_ROOT, requires, sh } from "./helpers.ts";
 
 libc(); // loaded once for the process, before any test (the sanitizer would count it)
 
@@ -69,44 +68,79 @@ Deno.test("sockaddr_in round-trips through bind, getsockname, sendto and recvfro
   await udpRoundTrip(4, "127.0.0.1");
 });
 
-Deno.test({
+Deno.test(requires(["ipv6"], {
   name: "sockaddr_in6 round-trips through bind, getsockname, sendto and recvfrom",
-  ignore: !hasIPv6,
-}, async () => {
-  await udpRoundTrip(6, "::1");
-});
+  fn: () => udpRoundTrip(6, "::1"),
+}));
 
-Deno.test("msghdr, cmsghdr and in_pktinfo decode IP_PKTINFO from recvmsg", async () => {
-  using mine = Socket.open(4, SOCK_DGRAM);
-  mine.setOption(IPPROTO_IP, IP_PKTINFO, 1);
-  mine.bind("0.0.0.0", 0);
+/**
+ * python3 receives one datagram to DEST on its own socket with pktinfo on, and prints the
+ * constants and the control message the kernel gives for it, rebuilt byte for byte from
+ * CMSG_LEN/CMSG_SPACE and the cmsg data: what our recvmsg must return, computed without
+ * any of our offset tables.
+ */
+const PY_PKTINFO = String.raw`
+import json, socket, struct, sys
+fam, dest = (socket.AF_INET6, sys.argv[1]) if ":" in sys.argv[1] else (socket.AF_INET, sys.argv[1])
+if fam == socket.AF_INET:
+    pktinfo = getattr(socket, "IP_PKTINFO", 8)  # linux/in.h; older pythons lack the name
+    level, opt, typ, size = socket.IPPROTO_IP, pktinfo, pktinfo, 12
+else:
+    level, opt, typ, size = socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, socket.IPV6_PKTINFO, 20
+r = socket.socket(fam, socket.SOCK_DGRAM)
+r.setsockopt(level, opt, 1)
+r.bind(("::" if fam == socket.AF_INET6 else "0.0.0.0", 0))
+socket.socket(fam, socket.SOCK_DGRAM).sendto(b"x", (dest, r.getsockname()[1]))
+data, anc, flags, addr = r.recvmsg(16, socket.CMSG_SPACE(size))
+[(l, t, d)] = anc
+assert (l, t, len(d)) == (level, typ, size), anc
+header = struct.pack("@Nii", socket.CMSG_LEN(size), l, t)
+control = header + d + bytes(socket.CMSG_SPACE(size) - socket.CMSG_LEN(size))
+print(json.dumps({"level": level, "opt": opt, "control": control.hex()}))
+`;
+
+async function pktinfoRoundTrip(family: 4 | 6, dest: string): Promise<void> {
+  const py = await sh("python3", ["-c", PY_PKTINFO, dest]);
+  assert.equal(py.code, 0, py.stderr);
+  const want = JSON.parse(py.stdout) as { level: number; opt: number; control: string };
+  using mine = Socket.open(family, SOCK_DGRAM);
+  mine.setOption(want.level, want.opt, 1);
+  mine.bind(family === 4 ? "0.0.0.0" : "::", 0);
   const port = mine.localAddress().port;
-  const peer = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const host = family === 4 ? "127.0.0.1" : "::1";
+  const peer = Deno.listenDatagram({ transport: "udp", hostname: host, port: 0 });
   try {
-    await peer.send(new Uint8Array([1, 2, 3]), { transport: "udp", hostname: "127.0.0.3", port });
+    await peer.send(new Uint8Array([1, 2, 3]), { transport: "udp", hostname: dest, port });
     const m = await mine.recvMsg(new Uint8Array(16), new Uint8Array(64));
     assert.deepEqual([...m.data], [1, 2, 3]);
-    assert.deepEqual([m.from?.address, m.from?.port], [
-      "127.0.0.1",
-      (peer.addr as Deno.NetAddr).port,
-    ]);
-    const dv = new DataView(m.control.buffer, m.control.byteOffset, m.control.byteLength);
-    assert.equal(Number(dv.getBigUint64(CMSGHDR.len, true)), CMSGHDR.data + IN_PKTINFO.size);
-    assert.equal(dv.getInt32(CMSGHDR.level, true), IPPROTO_IP);
-    assert.equal(dv.getInt32(CMSGHDR.type, true), IP_PKTINFO);
+    assert.deepEqual([m.from?.address, m.from?.port], [host, (peer.addr as Deno.NetAddr).port]);
+    const hex = Array.from(m.control, (b) => b.toString(16).padStart(2, "0")).join("");
+    assert.equal(hex, want.control);
+    // ... and our decoder reads the same bytes the same way.
     const info = m.control.subarray(CMSGHDR.data);
     const idv = new DataView(info.buffer, info.byteOffset, info.byteLength);
-    assert.equal(idv.getInt32(IN_PKTINFO.ifindex, true), 1); // lo
-    assert.equal(formatIPv4(info.subarray(IN_PKTINFO.addr, IN_PKTINFO.addr + 4)), "127.0.0.3");
+    if (family === 4) {
+      assert.equal(idv.getInt32(IN_PKTINFO.ifindex, true), 1); // lo
+      assert.equal(formatIPv4(info.subarray(IN_PKTINFO.addr, IN_PKTINFO.addr + 4)), dest);
+    }
   } finally {
     peer.close();
     await reactor.idle();
   }
-});
+}
 
-Deno.test({
+Deno.test(requires(["python3"], {
+  name: "msghdr and cmsghdr carry IP_PKTINFO from recvmsg byte for byte as glibc lays it out",
+  fn: () => pktinfoRoundTrip(4, "127.0.0.3"),
+}));
+
+Deno.test(requires(["python3", "ipv6"], {
+  name: "msghdr and cmsghdr carry IPV6_PKTINFO from recvmsg byte for byte as glibc lays it out",
+  fn: () => pktinfoRoundTrip(6, "::1"),
+}));
+
+Deno.test(requires(["ip"], {
   name: "ifreq and ifconf: SIOCGIF* answers match ip -j addr show",
-  ignore: ip.length === 0,
 }, () => {
   using io = new IfIoctl();
   const v4 = ip.flatMap((l) =>
@@ -135,11 +169,10 @@ Deno.test({
     }
   }
   assert.throws(() => io.mtu("nosuchif0"), { name: "SysError", code: "ENODEV" });
-});
+}));
 
-Deno.test({
+Deno.test(requires(["ip"], {
   name: "ifaddrs, sockaddr_ll and if_nameindex match ip -j addr show",
-  ignore: ip.length === 0,
 }, () => {
   assert.deepEqual(
     ifNameIndex().sort((a, b) => a.index - b.index),
@@ -165,7 +198,7 @@ Deno.test({
       (l.addr_info ?? []).filter((a) => a.family === "inet6").map((a) => a.local),
     );
   }
-});
+}));
 
 Deno.test("addrinfo fields decode from getaddrinfo", async () => {
   const r = await getAddrInfo("127.0.0.1", "8080", {
@@ -209,9 +242,8 @@ Deno.test("sockaddr_in6 scope id and port reach getnameinfo at the right offsets
   assert.equal(r.service, "https");
 });
 
-Deno.test({
+Deno.test(requires(["python3"], {
   name: "IPv6 text formatting agrees with glibc inet_ntop",
-  ignore: !hasCommand("python3"),
 }, async () => {
   const cases = [
     "::",
@@ -240,7 +272,7 @@ Deno.test({
   for (const bad of ["1:2", ":::", "1::2::3", "12345::", "g::1", "1:2:3:4:5:6:7:8:9"]) {
     assert.equal(parseIPv6(bad), null, bad);
   }
-});
+}));
 
 Deno.test("errno becomes a SysError with the errno name and endpoint", () => {
   assert.throws(() => Socket.open(4, SOCK_STREAM, 253), (e: unknown) => {

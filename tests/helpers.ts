@@ -1,20 +1,278 @@
 /**
  * Test helpers: run sockbox exactly as users do (`deno task -q start ...`, so with the
- * same permission and unstable flags `deno task compile` bakes in), read its JSON events,
- * and probe capabilities so tests skip by capability, never by hope.
+ * same permission and unstable flags `deno task compile` bakes in), read its output with
+ * deadlines, kill whole process groups, and skip by capability with the reason printed,
+ * or fail instead of skipping when `SOCKBOX_REQUIRE_ALL=1` (as `.ci/run` sets it).
+ *
+ * Every child is spawned `detached` (its own process group and session), so that a
+ * SIGKILL to the group reaches sockbox itself and not only the `deno task` wrapper. A
+ * polite signal goes to the group leader, which forwards it (`deno task` does); the group
+ * is killed when that does not end it, and once more after it exits, so no process it
+ * started outlives the test. When `SOCKBOX_TEST_PGIDS` names a file, the id of every
+ * group is appended to it, so a runner that times out can kill what the suite left.
  *
  * @module
  */
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const dec = new TextDecoder();
+const enc = new TextEncoder();
 
 /** The repository root. */
 export const REPO_ROOT: string = ROOT;
 
-/** The command line that starts sockbox: `deno task -q start`. */
+/**
+ * `SOCKBOX_TEST_ENGINE=deno`, `=ffi` or e.g. `="ffi --workers 1"`: every `serve tcp|udp`
+ * these tests start runs on that engine (tests/serve_engines_test.ts runs the serve tests
+ * again on the engines the default run did not use).
+ */
+const TEST_ENGINE = Deno.env.get("SOCKBOX_TEST_ENGINE");
+
+/**
+ * `SOCKBOX_BIN`: what the tests run instead of the source tree, as words separated by
+ * spaces: a compiled binary, the bundle, or a command such as `deno run -q -A dist/sockbox.js`
+ * (scripts/test_artifact.ts sets it for `deno task test:bundle` and `test:compiled`).
+ */
+const BIN = Deno.env.get("SOCKBOX_BIN")?.trim().split(/\s+/).filter((w) => w !== "") ?? [];
+
+/** The command line that starts sockbox: `$SOCKBOX_BIN`, else `deno task -q start`. */
 export function sockboxCommand(args: string[]): { cmd: string; args: string[] } {
-  return { cmd: Deno.execPath(), args: ["task", "-q", "--cwd", ROOT, "start", ...args] };
+  const engine = TEST_ENGINE && args[0] === "serve" &&
+      (args.includes("tcp") || args.includes("udp")) && !args.includes("--engine")
+    ? ["--engine", ...TEST_ENGINE.split(" ")]
+    : [];
+  if (BIN.length) return { cmd: BIN[0]!, args: [...BIN.slice(1), ...args, ...engine] };
+  return {
+    cmd: Deno.execPath(),
+    args: ["task", "-q", "--cwd", ROOT, "start", ...args, ...engine],
+  };
+}
+
+/** The sockbox command line quoted for `sh -c` scripts. */
+export function sockboxShell(): string {
+  const { cmd, args } = sockboxCommand([]);
+  return [cmd, ...args].map(shellQuote).join(" ");
+}
+
+/** Quotes one word for `sh`. */
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Resolves after `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+// --- capabilities -------------------------------------------------------------------
+
+/** True when every capability skip must fail instead (`.ci/run` sets it). */
+export const REQUIRE_ALL: boolean = Deno.env.get("SOCKBOX_REQUIRE_ALL") === "1";
+
+/** Whether `name` is an executable file on PATH. */
+export function hasCommand(name: string): boolean {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      const st = Deno.statSync(`${dir}/${name}`);
+      if (st.isFile && ((st.mode ?? 0o111) & 0o111) !== 0) return true;
+    } catch { /* not here */ }
+  }
+  return false;
+}
+
+function succeeds(cmd: string, args: string[]): boolean {
+  try {
+    return new Deno.Command(cmd, { args, stdin: "null", stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+const COMMANDS = {
+  python3: "python3",
+  socat: "socat",
+  nc: "nc (netcat-openbsd)",
+  ip: "ip (iproute2)",
+  ss: "ss (iproute2)",
+  getent: "getent",
+  nft: "nft (nftables)",
+  script: "script (util-linux, for a pseudo-terminal)",
+} as const;
+
+/** What a test may need from the machine. */
+export type Capability =
+  | keyof typeof COMMANDS
+  | "root"
+  | "netns"
+  | "mountns"
+  | "ipnetns"
+  | "ipv6";
+
+const PROBES: Record<Capability, () => string | null> = {
+  ...Object.fromEntries(
+    Object.entries(COMMANDS).map((
+      [name, what],
+    ) => [name, () => hasCommand(name) ? null : `${what} is not installed`]),
+  ) as Record<keyof typeof COMMANDS, () => string | null>,
+  root: () => Deno.uid() === 0 ? null : "needs root",
+  netns: () =>
+    Deno.uid() !== 0
+      ? "private network namespaces need root"
+      : succeeds("unshare", ["-n", "true"])
+      ? null
+      : "unshare -n (a private network namespace) does not work here",
+  mountns: () =>
+    Deno.uid() !== 0
+      ? "private mount namespaces need root"
+      : succeeds("unshare", ["-m", "true"])
+      ? null
+      : "unshare -m (a private mount namespace) does not work here",
+  ipnetns: () => {
+    if (Deno.uid() !== 0) return "ip netns needs root";
+    if (!hasCommand("ip")) return "ip (iproute2) is not installed";
+    const name = `sbx-probe-${Deno.pid}`;
+    if (!succeeds("ip", ["netns", "add", name])) return "ip netns add does not work here";
+    return succeeds("ip", ["netns", "del", name]) ? null : "ip netns del does not work here";
+  },
+  ipv6: () => {
+    try {
+      Deno.listen({ hostname: "::1", port: 0 }).close();
+      return null;
+    } catch {
+      return "this host has no IPv6 loopback (::1)";
+    }
+  },
+};
+
+const probed = new Map<Capability, string | null>();
+
+/** Why `cap` is missing here, or null when it is present (probed once, then cached). */
+export function missing(cap: Capability): string | null {
+  if (!probed.has(cap)) probed.set(cap, PROBES[cap]());
+  return probed.get(cap)!;
+}
+
+/** The reasons the first missing capabilities of `caps` are missing, or null. */
+export function missingAny(caps: readonly Capability[]): string | null {
+  const why = [...new Set(caps.map(missing).filter((r): r is string => r !== null))];
+  return why.length ? why.join("; ") : null;
+}
+
+/** Whether the host has an IPv6 loopback. */
+export const hasIPv6: boolean = missing("ipv6") === null;
+
+/**
+ * A test definition that runs only where `caps` are present. Where one is missing, the
+ * test is ignored with the reason in its name (`NAME (skipped: REASON) ... ignored`), or,
+ * under `SOCKBOX_REQUIRE_ALL=1`, it runs and fails with that reason.
+ *
+ * ```ts
+ * Deno.test(requires(["python3", "ipv6"], { name: "...", async fn() { ... } }));
+ * ```
+ */
+export function requires(
+  caps: readonly Capability[],
+  def: Deno.TestDefinition,
+): Deno.TestDefinition;
+/** The same, with the test function apart: `requires(caps, { name }, async () => {...})`. */
+export function requires(
+  caps: readonly Capability[],
+  def: Omit<Deno.TestDefinition, "fn">,
+  fn: Deno.TestDefinition["fn"],
+): Deno.TestDefinition;
+export function requires(
+  caps: readonly Capability[],
+  def: Omit<Deno.TestDefinition, "fn"> & { fn?: Deno.TestDefinition["fn"] },
+  fn?: Deno.TestDefinition["fn"],
+): Deno.TestDefinition {
+  const full = { ...def, fn: fn ?? def.fn! } as Deno.TestDefinition;
+  const why = missingAny(caps);
+  return why === null ? full : skipped(full, why);
+}
+
+/** `def` made into a skip with `reason` (or a failure under `SOCKBOX_REQUIRE_ALL=1`). */
+export function skipped(def: Deno.TestDefinition, reason: string): Deno.TestDefinition {
+  if (REQUIRE_ALL) {
+    return {
+      ...def,
+      ignore: false,
+      fn() {
+        throw new Error(`cannot run here: ${reason} (SOCKBOX_REQUIRE_ALL=1 forbids skipping)`);
+      },
+    };
+  }
+  // `deno test -q` (what `deno task test` runs) shows no test output at all, so the reason
+  // goes into the name, which every reporter prints: "NAME (skipped: REASON) ... ignored".
+  return { ...def, name: `${def.name} (skipped: ${reason})`, ignore: true };
+}
+
+// --- processes ----------------------------------------------------------------------
+
+const PGID_LOG = Deno.env.get("SOCKBOX_TEST_PGIDS");
+
+/**
+ * Spawns `cmd` as the leader of a new process group (and session), records the group id
+ * in `$SOCKBOX_TEST_PGIDS` when set, and returns the child.
+ */
+export function spawnGroup(
+  cmd: string,
+  args: string[],
+  opts: {
+    stdin?: "piped" | "null" | undefined;
+    stdout?: "piped" | "null";
+    stderr?: "piped" | "null";
+    env?: Record<string, string> | undefined;
+    cwd?: string;
+  } = {},
+): Deno.ChildProcess {
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: opts.stdin ?? "null",
+    stdout: opts.stdout ?? "piped",
+    stderr: opts.stderr ?? "piped",
+    env: { NO_COLOR: "1", ...opts.env },
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+    detached: true,
+  }).spawn();
+  if (PGID_LOG) {
+    try {
+      Deno.writeTextFileSync(PGID_LOG, `${child.pid}\n`, { append: true });
+    } catch { /* the runner's log is a convenience */ }
+  }
+  return child;
+}
+
+/** Sends `signal` to every process of group `pgid`; false when none is left. */
+export function killGroup(pgid: number, signal: Deno.Signal = "SIGKILL"): boolean {
+  try {
+    Deno.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Asks `child` (a group leader from {@link spawnGroup}) to stop with `signal`, kills the
+ * whole group after `graceMs`, and kills whatever is left of the group once the leader
+ * has exited. Resolves to the leader's status.
+ */
+export async function stopGroup(
+  child: Deno.ChildProcess,
+  signal: Deno.Signal = "SIGTERM",
+  graceMs = 5000,
+): Promise<Deno.CommandStatus> {
+  try {
+    child.kill(signal);
+  } catch { /* already gone */ }
+  const hard = setTimeout(() => killGroup(child.pid), graceMs);
+  try {
+    return await child.status;
+  } finally {
+    clearTimeout(hard);
+    killGroup(child.pid);
+  }
 }
 
 /** Result of a finished sockbox run. */
@@ -23,48 +281,234 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   stdoutBytes: Uint8Array;
+  /** True when the run was stopped because it exceeded its time limit. */
+  timedOut: boolean;
 }
 
-/** Runs sockbox to completion with optional stdin; kills it after `timeoutMs`. */
-export async function runSockbox(
+/**
+ * Runs `cmd` to completion with optional stdin. After `timeoutMs` (default 60 s) it is
+ * sent SIGTERM, and its group SIGKILL 2 s later; the result says `timedOut`.
+ */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: {
+    stdin?: Uint8Array | string;
+    timeoutMs?: number;
+    env?: Record<string, string>;
+    cwd?: string;
+  } = {},
+): Promise<RunResult> {
+  const child = spawnGroup(cmd, args, {
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    env: opts.env,
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
+  });
+  let timedOut = false;
+  let hard: ReturnType<typeof setTimeout> | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    hard = setTimeout(() => killGroup(child.pid), 2000);
+  }, opts.timeoutMs ?? 60_000);
+  try {
+    const output = child.output();
+    if (opts.stdin !== undefined) {
+      const w = child.stdin.getWriter();
+      await w.write(typeof opts.stdin === "string" ? enc.encode(opts.stdin) : opts.stdin)
+        .catch(() => {});
+      await w.close().catch(() => {});
+    }
+    const out = await output;
+    return {
+      code: out.code,
+      stdout: dec.decode(out.stdout),
+      stderr: dec.decode(out.stderr),
+      stdoutBytes: out.stdout,
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(hard);
+    killGroup(child.pid);
+  }
+}
+
+/** Runs sockbox (`deno task -q start ARGS`) to completion; see {@link run}. */
+export function runSockbox(
   args: string[],
   opts: { stdin?: Uint8Array | string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<RunResult> {
   const { cmd, args: a } = sockboxCommand(args);
-  const child = new Deno.Command(cmd, {
-    args: a,
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...opts.env },
-  }).spawn();
-  // SIGTERM first: `deno task` forwards it to sockbox; SIGKILL would orphan sockbox.
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGTERM");
-      setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 2000);
-    } catch { /* gone */ }
-  }, opts.timeoutMs ?? 30_000);
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(
-      typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
-    )
-      .catch(() => {});
-    await w.close().catch(() => {});
+  return run(cmd, a, opts);
+}
+
+/**
+ * Runs a command to completion (for peers and probes) and returns its output; throws when
+ * it runs longer than `timeoutMs` (default 60 s), after killing its process group.
+ */
+export async function sh(
+  cmd: string,
+  args: string[],
+  opts: { stdin?: string | Uint8Array; timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<{ code: number; stdout: string; stderr: string; bytes: Uint8Array }> {
+  const r = await run(cmd, args, opts);
+  if (r.timedOut) {
+    throw new Error(
+      `${cmd} ${args.join(" ")} ran longer than ${opts.timeoutMs ?? 60_000}ms; ` +
+        `stdout: ${r.stdout.slice(-2000)}; stderr: ${r.stderr.slice(-2000)}`,
+    );
   }
-  const out = await child.output();
-  clearTimeout(timer);
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    stdoutBytes: out.stdout,
-  };
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, bytes: r.stdoutBytes };
+}
+
+// --- reading output with deadlines --------------------------------------------------
+
+/** Splits a byte stream into lines. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let buf = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, i);
+      buf = buf.slice(i + 1);
+    }
+  }
+  if (buf) yield buf;
+}
+
+/** The next value of `it`, or "timeout" once `deadline` (a Date.now() value) has passed. */
+export async function nextBefore<T>(
+  it: AsyncIterator<T>,
+  deadline: number,
+): Promise<IteratorResult<T> | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      it.next(),
+      new Promise<"timeout">((res) => {
+        timer = setTimeout(() => res("timeout"), Math.max(0, deadline - Date.now()));
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Accumulates the text of a stream and waits, with a deadline, for it to contain
+ * something; EOF before that is an error, never a silent spin.
+ */
+export class TextReader {
+  text = "";
+  #it: AsyncIterator<string>;
+  #done = false;
+
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.#it = stream.pipeThrough(new TextDecoderStream())[Symbol.asyncIterator]();
+  }
+
+  /** Reads until the text so far matches `want`; returns the match. */
+  async until(want: string | RegExp, timeoutMs = 15_000): Promise<RegExpExecArray | string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (typeof want === "string") {
+        if (this.text.includes(want)) return want;
+      } else {
+        const m = want.exec(this.text);
+        if (m) return m;
+      }
+      if (this.#done) {
+        throw new Error(`output ended before ${String(want)}; got: ${this.text.slice(-2000)}`);
+      }
+      const r = await nextBefore(this.#it, deadline);
+      if (r === "timeout") {
+        throw new Error(
+          `no ${String(want)} within ${timeoutMs}ms; got: ${this.text.slice(-2000)}`,
+        );
+      }
+      if (r.done) this.#done = true;
+      else this.text += r.value;
+    }
+  }
+
+  /** Reads to EOF (within `timeoutMs`) and returns the whole text. */
+  async rest(timeoutMs = 15_000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#done) {
+      const r = await nextBefore(this.#it, deadline);
+      if (r === "timeout") throw new Error(`output did not end within ${timeoutMs}ms`);
+      if (r.done) this.#done = true;
+      else this.text += r.value;
+    }
+    return this.text;
+  }
+
+  /** Stops reading (the stream is cancelled). */
+  async cancel(): Promise<void> {
+    this.#done = true;
+    await this.#it.return?.();
+  }
+}
+
+/**
+ * A long-running process whose stdout is plain text (sockbox without --json, a peer):
+ * `out.until(...)` waits with a deadline, `stop()` signals it and collects the rest.
+ */
+export class TextProcess implements AsyncDisposable {
+  readonly child: Deno.ChildProcess;
+  readonly out: TextReader;
+  readonly #stderr: Promise<string>;
+  #stopped: Promise<{ code: number; stdout: string; stderr: string }> | null = null;
+
+  /** `read` picks the stream `out` reads (stdout by default); the other is collected. */
+  constructor(
+    cmd: string[],
+    opts: {
+      env?: Record<string, string>;
+      stdin?: "piped" | "null";
+      read?: "stdout" | "stderr";
+    } = {},
+  ) {
+    this.child = spawnGroup(cmd[0]!, cmd.slice(1), { env: opts.env, stdin: opts.stdin });
+    const [watched, other] = opts.read === "stderr"
+      ? [this.child.stderr, this.child.stdout]
+      : [this.child.stdout, this.child.stderr];
+    this.out = new TextReader(watched);
+    this.#stderr = new Response(other).text();
+  }
+
+  /** Waits up to `timeoutMs` for the process to end by itself, then stops it with SIGTERM. */
+  async finish(timeoutMs = 15_000): Promise<{ code: number; stdout: string; stderr: string }> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ended = await Promise.race([
+      this.child.status.then(() => true),
+      new Promise<false>((r) => timer = setTimeout(() => r(false), timeoutMs)),
+    ]).finally(() => clearTimeout(timer));
+    const r = await this.stop("SIGTERM");
+    if (!ended) throw new Error(`process did not end within ${timeoutMs}ms: ${r.stdout}`);
+    return r;
+  }
+
+  /**
+   * Sends `signal`, then collects the watched stream to EOF (`stdout`), the other one
+   * (`stderr`) and the exit code.
+   */
+  stop(signal: Deno.Signal = "SIGTERM"): Promise<{ code: number; stdout: string; stderr: string }> {
+    this.#stopped ??= (async () => {
+      const status = stopGroup(this.child, signal);
+      const stdout = await this.out.rest(20_000).catch(() => this.out.text);
+      return { code: (await status).code, stdout, stderr: await this.#stderr };
+    })();
+    return this.#stopped;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop().catch(() => {});
+  }
 }
 
 /** Any process whose stdout is JSON lines (sockbox --json, a python peer), read as events. */
@@ -73,17 +517,21 @@ export class JsonProcess implements AsyncDisposable {
   readonly events: Record<string, unknown>[] = [];
   #lines: AsyncIterator<string>;
   #stderr: Promise<string>;
+  #stopped: Promise<{ code: number; stderr: string; rest: Record<string, unknown>[] }> | null =
+    null;
 
   constructor(cmd: string[], opts: { env?: Record<string, string> } = {}) {
-    this.child = new Deno.Command(cmd[0]!, {
-      args: cmd.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1", ...opts.env },
-    }).spawn();
+    this.child = spawnGroup(cmd[0]!, cmd.slice(1), { env: opts.env });
     this.#lines = lines(this.child.stdout)[Symbol.asyncIterator]();
     this.#stderr = new Response(this.child.stderr).text();
+  }
+
+  #parse(line: string): Record<string, unknown> {
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      throw new Error(`not a JSON line: ${JSON.stringify(line)}`);
+    }
   }
 
   /** Reads events until one satisfies `pred` (default: any); throws on EOF or timeout. */
@@ -95,49 +543,43 @@ export class JsonProcess implements AsyncDisposable {
     for (;;) {
       const r = await nextBefore(this.#lines, deadline);
       if (r === "timeout") {
-        throw new Error(`timed out waiting for an event; saw ${JSON.stringify(this.events)}`);
+        throw new Error(
+          `timed out after ${timeoutMs}ms waiting for an event; saw ${JSON.stringify(this.events)}`,
+        );
       }
       if (r.done) {
         throw new Error(
           `process exited; stderr: ${await this.#stderr}; events: ${JSON.stringify(this.events)}`,
         );
       }
-      const ev = JSON.parse(r.value) as Record<string, unknown>;
+      const ev = this.#parse(r.value);
       this.events.push(ev);
       if (pred(ev)) return ev;
     }
   }
 
   /**
-   * Sends `signal` (SIGTERM by default: `deno task` forwards it to sockbox, while SIGKILL
-   * would kill only the task runner), SIGKILL after 5 s if still running, then collects
-   * the rest of stdout/stderr and the exit code.
+   * Sends `signal` (SIGTERM by default) to the group leader, which `deno task` forwards to
+   * sockbox; kills the whole group after 5 s if it is still running; then collects the rest
+   * of stdout/stderr and the exit code. Calling it again returns the first result.
    */
-  async stop(
+  stop(
     signal: Deno.Signal = "SIGTERM",
   ): Promise<{ code: number; stderr: string; rest: Record<string, unknown>[] }> {
-    try {
-      this.child.kill(signal);
-    } catch { /* already gone */ }
-    const hard = setTimeout(() => {
-      try {
-        this.child.kill("SIGKILL");
-      } catch { /* gone */ }
-    }, 5000);
-    const rest: Record<string, unknown>[] = [];
-    try {
+    this.#stopped ??= (async () => {
+      const status = stopGroup(this.child, signal);
+      const rest: Record<string, unknown>[] = [];
+      const deadline = Date.now() + 20_000;
       for (;;) {
-        const r = await this.#lines.next();
-        if (r.done) break;
-        const ev = JSON.parse(r.value) as Record<string, unknown>;
+        const r = await nextBefore(this.#lines, deadline);
+        if (r === "timeout" || r.done) break;
+        const ev = this.#parse(r.value);
         this.events.push(ev);
         rest.push(ev);
       }
-      const st = await this.child.status;
-      return { code: st.code, stderr: await this.#stderr, rest };
-    } finally {
-      clearTimeout(hard);
-    }
+      return { code: (await status).code, stderr: await this.#stderr, rest };
+    })();
+    return this.#stopped;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -159,23 +601,40 @@ export class SockboxProcess extends JsonProcess {
   }
 }
 
-/** The next line of `it`, or "timeout" once `deadline` (a Date.now() value) has passed. */
-export async function nextBefore(
-  it: AsyncIterator<string>,
-  deadline: number,
-): Promise<IteratorResult<string> | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      it.next(),
-      new Promise<"timeout">((res) => {
-        timer = setTimeout(() => res("timeout"), Math.max(0, deadline - Date.now()));
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Parses NDJSON output into events. */
+export function jsonLines(s: string): Record<string, unknown>[] {
+  return s.split("\n").filter((l) => l.trim() !== "").map((l) =>
+    JSON.parse(l) as Record<string, unknown>
+  );
 }
+
+// --- ports and peers ----------------------------------------------------------------
+
+const PY_HOLD = String.raw`
+import signal, socket, sys
+kind, proto = {"tcp": (socket.SOCK_STREAM, 0), "udp": (socket.SOCK_DGRAM, 0),
+               "sctp": (socket.SOCK_STREAM, 132)}[sys.argv[1]]
+s = socket.socket(socket.AF_INET, kind, proto)
+s.bind(("127.0.0.1", 0))
+print('{"port": %d}' % s.getsockname()[1], flush=True)
+signal.pause()  # hold the port until the test stops this process
+`;
+
+/**
+ * A port on 127.0.0.1 that is bound by a python3 process and never answers: TCP or SCTP
+ * bound without listen(2) (a connect is refused), or a UDP socket that reads nothing.
+ * Holding the port keeps anyone else from taking it while the test runs. Needs python3.
+ */
+export async function silentPort(proto: "tcp" | "udp" | "sctp"): Promise<
+  { port: number } & AsyncDisposable
+> {
+  const p = new JsonProcess(["python3", "-c", PY_HOLD, proto]);
+  const ev = await p.next((e) => typeof e.port === "number");
+  return { port: ev.port as number, [Symbol.asyncDispose]: () => p[Symbol.asyncDispose]() };
+}
+
+/** An ISO 8601 UTC time as `Date.toISOString()` writes it. */
+export const ISO_TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 /** One address of `ip -j addr show` (the fields the tests compare). */
 export interface IpAddr {
@@ -198,81 +657,3 @@ export interface IpLink {
   link_type?: string;
   addr_info?: IpAddr[];
 }
-
-/** Splits a byte stream into lines. */
-export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf) yield buf;
-}
-
-/** Whether `name` is on PATH. */
-export function hasCommand(name: string): boolean {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${name}`).isFile) return true;
-    } catch { /* not here */ }
-  }
-  return false;
-}
-
-/** Runs a command to completion and returns its output (for peers and probes). */
-export async function sh(
-  cmd: string,
-  args: string[],
-  opts: { stdin?: string | Uint8Array } = {},
-): Promise<{ code: number; stdout: string; stderr: string; bytes: Uint8Array }> {
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(
-      typeof opts.stdin === "string" ? new TextEncoder().encode(opts.stdin) : opts.stdin,
-    );
-    await w.close();
-  }
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    bytes: out.stdout,
-  };
-}
-
-/** True when running as root and `unshare -n` works (private network namespaces). */
-export const canUnshare: boolean = await (async () => {
-  if (Deno.uid() !== 0 || !hasCommand("unshare")) return false;
-  try {
-    return (await sh("unshare", ["-n", "true"])).code === 0;
-  } catch {
-    return false;
-  }
-})();
-
-/** Prints why a test is skipped (to stderr, so the reason shows in the run). */
-export function skipReason(test: string, reason: string): void {
-  console.error(`skip: ${test}: ${reason}`);
-}
-
-/** Whether the host has an IPv6 loopback. */
-export const hasIPv6: boolean = (() => {
-  try {
-    const l = Deno.listen({ hostname: "::1", port: 0 });
-    l.close();
-    return true;
-  } catch {
-    return false;
-  }
-})();

@@ -9,22 +9,11 @@ import { parse } from "../lib/cli/commands/ifaces.ts";
 import { SysError, UsageError } from "../lib/base/errors.ts";
 import { libc } from "../lib/ffi/libc.ts";
 import { interfaceIndex, listInterfaces, type NetInterface } from "../lib/sys/interfaces.ts";
-import {
-  canUnshare,
-  hasCommand,
-  type IpLink,
-  runSockbox,
-  sh,
-  skipReason,
-  sockboxCommand,
-} from "./helpers.ts";
+import { type IpLink, requires, runSockbox, sh, sockboxCommand } from "./helpers.ts";
 
 // Open libc before any test: the library stays loaded for the process (by design), which
 // the resource sanitizer would otherwise count as a leak of the first test using it.
 libc();
-
-const haveIp = hasCommand("ip");
-const netns = haveIp && canUnshare;
 
 /** `ip -j addr show` in sockbox's shape (M-DOWN dropped: not visible through ioctl). */
 function fromIp(links: IpLink[]): unknown[] {
@@ -94,9 +83,8 @@ async function inNetns(commands: string[]): Promise<string[]> {
   return parts.slice(0, commands.length);
 }
 
-Deno.test({
+Deno.test(requires(["netns", "ip"], {
   name: "ifaces --json agrees with ip -j addr show in a configured namespace",
-  ignore: !netns,
 }, async () => {
   const [ip, mine, ipV0, mineV0, ip4, mine4, ip6, mine6] = await inNetns([
     "ip -j addr show",
@@ -128,11 +116,10 @@ Deno.test({
   const noMac = (l: unknown[]) => l.map((i) => ({ ...(i as object), mac: undefined }));
   assert.deepEqual(noMac(fromSockbox(JSON.parse(mine4!))), noMac(fromIp(JSON.parse(ip4!))));
   assert.deepEqual(noMac(fromSockbox(JSON.parse(mine6!))), noMac(fromIp(JSON.parse(ip6!))));
-});
+}));
 
-Deno.test({
+Deno.test(requires(["netns", "ip"], {
   name: "ifaces text output shows state, mtu, mac, netmask, broadcast, peer and label",
-  ignore: !netns,
 }, async () => {
   const [text] = await inNetns(["sockbox ifaces"]);
   const lines = text!.split("\n");
@@ -151,17 +138,16 @@ Deno.test({
   );
   assert.ok(lines.includes("    inet6 fec0::1/64  scope site"), text);
   assert.match(lines.find((l) => /^\d+: v2 /.test(l))!, /\sdown\s/);
-});
+}));
 
-Deno.test({
+Deno.test(requires(["ip"], {
   name: "ifaces --json agrees with ip -j addr show on the host",
-  ignore: !haveIp,
 }, async () => {
   const ip = await sh("ip", ["-j", "addr", "show"]);
   const mine = await runSockbox(["ifaces", "--json"]);
   assert.equal(mine.code, 0, mine.stderr);
   assert.deepEqual(fromSockbox(JSON.parse(mine.stdout)), fromIp(JSON.parse(ip.stdout)));
-});
+}));
 
 Deno.test("ifaces exits 1 naming an unknown interface", async () => {
   const r = await runSockbox(["ifaces", "nosuchif0"]);
@@ -184,9 +170,8 @@ Deno.test("ifaces rejects bad arguments with exit 2", async () => {
   assert.deepEqual(parse(["lo", "-6", "--json"]), { name: "lo", family: 6, json: true });
 });
 
-Deno.test({
+Deno.test(requires(["ip"], {
   name: "interfaceIndex matches ip and throws SysError ENODEV for unknown names",
-  ignore: !haveIp,
 }, async () => {
   const ip = JSON.parse((await sh("ip", ["-j", "link", "show"])).stdout) as IpLink[];
   for (const l of ip) assert.equal(interfaceIndex(l.ifname), l.ifindex);
@@ -198,6 +183,4 @@ Deno.test({
     return true;
   });
   assert.throws(() => listInterfaces({ name: "nosuchif0" }), { code: "ENODEV" });
-});
-
-if (!netns) skipReason("ifaces namespace tests", "needs root, ip and unshare -n");
+}));

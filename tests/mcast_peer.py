@@ -7,7 +7,8 @@ Modes (one JSON object per line on stdout; the first line is {"event": "ready", 
       IPV6_RECVHOPLIMIT) and arrival interface (pktinfo); with LEAVE_AFTER, drop the
       membership after that many datagrams and print {"event": "left"}.
   send GROUP PORT IFNAME TTL MSG...
-      send each MSG to GROUP:PORT out of IFNAME with the given TTL / hop limit.
+      send each MSG to GROUP:PORT out of IFNAME with the given TTL / hop limit; a MSG
+      written hex:HEX is sent as those bytes.
   echo GROUP PORT IFNAME TIMEOUT
       join GROUP and send every datagram back to its sender (a multicast responder).
   bcast PORT COUNT TIMEOUT
@@ -125,7 +126,8 @@ def mode_send(group, port, ifname, ttl, *msgs):
         s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(ttl))
     out({"event": "ready", "port": 0})
     for m in msgs:
-        s.sendto(m.encode(), (group, int(port)))
+        data = bytes.fromhex(m[4:]) if m.startswith("hex:") else m.encode()
+        s.sendto(data, (group, int(port)))
         out({"event": "sent", "data": m})
         time.sleep(0.05)
 

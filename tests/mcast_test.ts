@@ -1,14 +1,21 @@
 /**
  * `sockbox mcast` against a python3 peer that uses plain socket options, across network
- * namespaces joined by a bridge (tests/netns.ts), over IPv4 and IPv6.
+ * namespaces joined by bridges (tests/netns.ts), over IPv4 and IPv6.
  */
 import assert from "node:assert/strict";
-import { canUnshare, hasCommand, runSockbox, sh, skipReason } from "./helpers.ts";
+import {
+  type Capability,
+  jsonLines,
+  requires,
+  runSockbox,
+  sh,
+  sockboxCommand,
+  TextProcess,
+} from "./helpers.ts";
 import { JsonProcess, Lan, randomPort, TermSockbox } from "./netns.ts";
 
 const PEER = new URL("./mcast_peer.py", import.meta.url).pathname;
-const canLan = canUnshare && hasCommand("python3") && hasCommand("ip");
-if (!canLan) skipReason("mcast netns tests", "need root, ip netns and python3");
+const LAN: Capability[] = ["ipnetns", "python3"];
 
 /** A python3 peer inside host `i`, read as JSON lines. */
 function python(lan: Lan, i: number, args: string[]): JsonProcess {
@@ -72,9 +79,8 @@ Deno.test("mcast rejects bad input with exit 2 naming the flag", async () => {
   }
 });
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "mcast listen receives what python sends, IPv4 and IPv6, and leaves on exit",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(2);
     for (const group of ["239.7.7.7", "ff15::7:7"]) {
@@ -115,11 +121,10 @@ Deno.test({
       await tx.stop();
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "mcast send reaches python with the requested interface, TTL and hop limit",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(2);
     const idx = await lan.ifindex(0);
@@ -164,11 +169,10 @@ Deno.test({
       assert.deepEqual(got.map((d) => d.data), ["one", "two"]);
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "mcast ping counts responders on two hosts (sockbox and python), IPv4 and IPv6",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(3);
     for (const group of ["239.9.9.9", "ff02::9:9"]) {
@@ -226,11 +230,10 @@ Deno.test({
       assert.equal(evs.at(-1).responders, 2);
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "mcast without a route or responders fails with exit 1 suggesting --iface",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(1);
     const send = await runIn(lan, 0, ["mcast", "send", "239.1.2.3", "5000", "x"]);
@@ -260,11 +263,10 @@ Deno.test({
     assert.equal(ping.code, 1);
     assert.match(ping.stderr, /no responder answered 1 probes to 239\.1\.2\.3:5000/);
   },
-});
+}));
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "mcast listen --source joins source-specific and drops other senders",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(3);
     const group = "232.1.1.1";
@@ -292,41 +294,125 @@ Deno.test({
     assert.equal(d.data, "from-h0");
     assert.equal((await rx.child.status).code, 0);
   },
-});
+}));
 
-Deno.test({
+Deno.test(requires(LAN, {
   name: "mcast send --no-loop keeps datagrams off this host; --loop delivers them here",
-  ignore: !canLan,
   async fn() {
     await using lan = await Lan.create(2);
     const group = "239.6.6.6";
-    for (const loop of ["--no-loop", "--loop"]) {
-      const port = randomPort();
-      await using here = python(lan, 0, ["recv", group, String(port), "e0", "1", "20"]);
-      await using there = python(lan, 1, ["recv", group, String(port), "e0", "1", "20"]);
-      await here.next((e) => e.event === "ready");
-      await there.next((e) => e.event === "ready");
+    const port = randomPort();
+    // "here" (the sender's host) takes the first datagram that reaches it; "there" both.
+    await using here = python(lan, 0, ["recv", group, String(port), "e0", "1", "20"]);
+    await using there = python(lan, 1, ["recv", group, String(port), "e0", "2", "20"]);
+    await here.next((e) => e.event === "ready");
+    await there.next((e) => e.event === "ready");
+    for (const [loop, text] of [["--no-loop", "unlooped"], ["--loop", "looped"]]) {
       const r = await runIn(lan, 0, [
         "mcast",
         "send",
         group,
         String(port),
-        "ping",
+        text!,
         "--iface",
         "e0",
-        loop,
+        loop!,
       ]);
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, `Sent 4 bytes to ${group}:${port} on e0 ttl 1: ping\n`);
-      assert.equal((await there.next((e) => e.event === "done")).received, 1);
-      if (loop === "--loop") {
-        assert.equal((await here.next((e) => e.event === "done")).received, 1);
-      } else {
-        // The neighbour has it; give a looped copy a second to show up here, then look.
-        await new Promise((r) => setTimeout(r, 1000));
-        await here.stop();
-        assert.deepEqual(here.events.filter((e) => e.event === "datagram"), []);
-      }
+      assert.equal(
+        r.stdout,
+        `Sent ${text!.length} bytes to ${group}:${port} on e0 ttl 1: ${text}\n`,
+      );
     }
+    // The --no-loop datagram left first; had it looped back, it would be here before the
+    // --loop one. The neighbour got both, in order.
+    assert.equal((await here.next((e) => e.event === "done")).received, 1);
+    assert.deepEqual(here.events.filter((e) => e.event === "datagram").map((e) => e.data), [
+      "looped",
+    ]);
+    assert.equal((await there.next((e) => e.event === "done")).received, 2);
+    assert.deepEqual(there.events.filter((e) => e.event === "datagram").map((e) => e.data), [
+      "unlooped",
+      "looped",
+    ]);
   },
-});
+}));
+
+Deno.test(requires(LAN, {
+  name:
+    "mcast listen joins on several interfaces (by name and by address) and prints non-UTF-8 as hex",
+  async fn() {
+    await using lan = await Lan.create(2, { nets: 2 });
+    const group = "239.5.5.5";
+    const port = randomPort();
+    const args = ["mcast", "listen", group, String(port), "--iface", "e0", "--iface"];
+    await using rx = sockbox(lan, 1, [...args, lan.v4(1, 1), "--count", "2", "--json"]);
+    const joined = [
+      await rx.next((e) => e.event === "joined"),
+      await rx.next((e) => e.event === "joined"),
+    ];
+    assert.deepEqual(joined.map((e) => e.iface).sort(), ["e0", "e1"]);
+    await rx.listening();
+    // A second listener on the same port (SO_REUSEADDR), in text.
+    const tc = sockboxCommand([...args, lan.v4(1, 1), "--count", "2"]);
+    await using txt = new TextProcess([...lan.wrap(1), tc.cmd, ...tc.args]);
+    await txt.out.until(/^listening /m);
+    const maddr = await sh("ip", ["-n", lan.hosts[1]!, "maddr", "show"]);
+    assert.match(maddr.stdout, /e0[\s\S]*239\.5\.5\.5[\s\S]*e1[\s\S]*239\.5\.5\.5/);
+    await using a = python(lan, 0, ["send", group, String(port), "e0", "1", "hello"]);
+    await a.next((e) => e.event === "sent");
+    await rx.next((e) => e.event === "datagram");
+    await using b = python(lan, 0, ["send", group, String(port), "e1", "1", "hex:fffe0001"]);
+    await b.next((e) => e.event === "sent");
+    await rx.next((e) => e.event === "datagram");
+    const got = rx.events.filter((e) => e.event === "datagram");
+    assert.deepEqual(got.map((d) => [d.iface, d.from, d.data, d.bytes]), [
+      ["e0", lan.v4(0), "hello", 5],
+      ["e1", lan.v4(0, 1), "0xfffe0001", 4],
+    ]);
+    assert.equal((await rx.child.status).code, 0);
+    const t = await txt.finish();
+    assert.equal(t.code, 0, t.stderr);
+    const from = (host: string) => `from ${host.replaceAll(".", "\\.")}:\\d+ to 239\\.5\\.5\\.5`;
+    assert.match(t.stdout, new RegExp(`^${from(lan.v4(0))} on e0: 5 bytes: hello$`, "m"));
+    assert.match(t.stdout, new RegExp(`^${from(lan.v4(0, 1))} on e1: 4 bytes: 0xfffe0001$`, "m"));
+  },
+}));
+
+Deno.test(requires(LAN, {
+  name: "mcast send reads stdin lines and repeats them -c times",
+  async fn() {
+    await using lan = await Lan.create(2);
+    const group = "239.4.4.4";
+    const port = randomPort();
+    await using rx = python(lan, 1, ["recv", group, String(port), "e0", "4", "20"]);
+    await rx.next((e) => e.event === "ready");
+    const r = await lan.sockbox(0, [
+      "mcast",
+      "send",
+      group,
+      String(port),
+      "--iface",
+      "e0",
+      "-c",
+      "2",
+      "-i",
+      "0",
+      "--json",
+    ], { stdin: "one\n\ntwo\n" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(jsonLines(r.stdout).map((e) => [e.event, e.data]), [
+      ["sent", "one"],
+      ["sent", "two"],
+      ["sent", "one"],
+      ["sent", "two"],
+    ]);
+    assert.equal((await rx.next((e) => e.event === "done")).received, 4);
+    assert.deepEqual(rx.events.filter((e) => e.event === "datagram").map((e) => e.data), [
+      "one",
+      "two",
+      "one",
+      "two",
+    ]);
+  },
+}));

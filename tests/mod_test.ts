@@ -15,11 +15,15 @@ import {
 Deno.test("serveTcp echoes, reports events and stops cleanly on abort", async () => {
   const ac = new AbortController();
   const events: EchoEvent[] = [];
+  const { promise: closed, resolve: onClose } = Promise.withResolvers<void>();
   const srv = await serveTcp({
     host: "127.0.0.1",
     port: 0,
     signal: ac.signal,
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => {
+      events.push(e);
+      if (e.event === "close") onClose();
+    },
   });
   const t = await connectTcp("127.0.0.1", srv.port, { timeoutMs: 2000 });
   await t.conn.write(new TextEncoder().encode("ping"));
@@ -27,7 +31,7 @@ Deno.test("serveTcp echoes, reports events and stops cleanly on abort", async ()
   assert.equal(await t.conn.read(buf), 4);
   assert.equal(new TextDecoder().decode(buf), "ping");
   t.conn.close();
-  await new Promise((r) => setTimeout(r, 50));
+  await closed; // the server has seen the client go before it is told to stop
   ac.abort();
   const summary = await srv.finished;
   assert.equal(summary.connections, 1);

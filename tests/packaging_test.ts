@@ -16,9 +16,11 @@ Deno.test("start and compile tasks take their permissions from the same deno.jso
   assert.deepEqual(config.unstable, ["net"]);
   assert.deepEqual(runFlags(), [
     "--allow-net",
+    "--allow-read",
     "--allow-ffi",
     "--allow-sys",
     "--allow-env",
+    "--allow-run",
     "--unstable-net",
   ]);
 });
@@ -36,7 +38,10 @@ Deno.test("deno task bundle writes one runnable file with the same flags", async
   assert.equal(first, `#!/usr/bin/env -S deno run -q ${runFlags().join(" ")} --no-config`);
   const v = await new Deno.Command(file, { stdout: "piped", stderr: "piped", args: ["--version"] })
     .output();
-  assert.equal(new TextDecoder().decode(v.stdout), `sockbox ${config.version}\n`);
+  assert.equal(
+    new TextDecoder().decode(v.stdout),
+    `sockbox ${config.version} (deno ${Deno.version.deno}, ${Deno.build.target}, bundle)\n`,
+  );
   const bad = await new Deno.Command(file, { stdout: "piped", stderr: "piped", args: ["nope"] })
     .output();
   assert.equal(bad.code, 2);

@@ -6,18 +6,25 @@
 
 /** Summary of a set of round-trip times, in milliseconds. */
 export interface RttSummary {
+  /** How many round-trip times were summarised. */
   count: number;
+  /** The smallest. */
   min: number;
+  /** The arithmetic mean. */
   avg: number;
+  /** The largest. */
   max: number;
   /** Standard deviation, as ping(8)'s mdev. */
   mdev: number;
+  /** The median (nearest-rank 50th percentile). */
   p50: number;
+  /** The nearest-rank 90th percentile. */
   p90: number;
+  /** The nearest-rank 99th percentile. */
   p99: number;
 }
 
-/** The `p`-th percentile (0-100) of sorted `xs`, nearest-rank. */
+/** The `p`-th percentile (0-100) of `sorted` (ascending), by the nearest-rank method. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const rank = Math.ceil((p / 100) * sorted.length);

@@ -8,10 +8,11 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../base/errors.ts";
 
-type Options = NonNullable<ParseArgsConfig["options"]>;
+/** parseArgs option specs: the flags a parser accepts. */
+export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
 
 /** Parses `args` with `options`; unknown flags and missing values become `UsageError`s. */
-export function parseFlags<T extends Options>(
+export function parseFlags<T extends FlagSpec>(
   args: string[],
   options: T,
 ): {
@@ -19,7 +20,12 @@ export function parseFlags<T extends Options>(
   positionals: string[];
 } {
   try {
-    const r = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const r = parseArgs({
+      args: normalizeArgs(args, options),
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: r.values, positionals: r.positionals };
   } catch (err) {
     const e = err as Error & { code?: string };
@@ -39,6 +45,61 @@ export function parseFlags<T extends Options>(
   }
 }
 
+/**
+ * Rewrites the two spellings `node:util` parseArgs reads differently from getopt(3):
+ * a negative number after a flag that takes a value (`--max-conns -5`, `-c -1`,
+ * `--idle-timeout -1s`) is that flag's value, not a flag of its own; and `-c=3` means
+ * `-c 3`. Both become `--name=value`, so the value reaches the range check. Arguments
+ * after `--` are left alone.
+ *
+ * @example
+ * ```ts
+ * import { normalizeArgs } from "./args.ts";
+ * normalizeArgs(["-c", "-1", "-i=2s"], {
+ *   count: { type: "string", short: "c" },
+ *   interval: { type: "string", short: "i" },
+ * }); // ["--count=-1", "--interval=2s"]
+ * ```
+ */
+export function normalizeArgs(args: string[], options: FlagSpec): string[] {
+  const byShort = new Map<string, string>();
+  for (const [name, spec] of Object.entries(options)) {
+    if (spec.short !== undefined) byShort.set(spec.short, name);
+  }
+  const takesValue = (name: string | undefined): name is string =>
+    name !== undefined && Object.hasOwn(options, name) && options[name]!.type === "string";
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const short = /^-([^-])(=(.*))?$/s.exec(a);
+    const name = a.startsWith("--") && !a.includes("=")
+      ? a.slice(2)
+      : short
+      ? byShort.get(short[1]!)
+      : undefined;
+    if (!takesValue(name)) {
+      out.push(a);
+      continue;
+    }
+    if (short?.[2] !== undefined) {
+      out.push(`--${name}=${short[3]}`);
+      continue;
+    }
+    const next = args[i + 1];
+    if (next !== undefined && /^-\.?[0-9]/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
 function firstFlag(s: string): string {
   // node reports "-p, --port <value>"; name the long form as users type it.
   const long = /--[\w-]+/.exec(s)?.[0];
@@ -55,7 +116,7 @@ export function parseInteger(name: string, value: string, min: number, max: numb
 }
 
 /**
- * Parses a port number, 0-65535 (0 asks the kernel for a free port).
+ * Parses a port to listen on, 0-65535 (0 asks the kernel for a free port).
  *
  * @example
  * ```ts
@@ -66,6 +127,30 @@ export function parseInteger(name: string, value: string, min: number, max: numb
 export function parsePort(name: string, value: string | undefined): number {
   if (value === undefined) throw new UsageError(`missing ${name}`);
   return parseInteger(name, value, 0, 65535);
+}
+
+/**
+ * Parses a port to send or connect to, 1-65535: port 0 is no destination (a kernel
+ * refuses to connect(2) to it), so it is a usage error before anything is sent.
+ *
+ * @example
+ * ```ts
+ * import { parseDestPort } from "./args.ts";
+ * parseDestPort("PORT", "7"); // 7; "0" throws UsageError('invalid PORT "0": must be 1-65535')
+ * ```
+ */
+export function parseDestPort(name: string, value: string | undefined): number {
+  if (value === undefined) throw new UsageError(`missing ${name}`);
+  return parseInteger(name, value, 1, 65535);
+}
+
+/** Checks a HOST argument: present and not empty (a name or an address is resolved later). */
+export function parseHost(name: string, value: string | undefined): string {
+  if (value === undefined) throw new UsageError(`missing ${name}`);
+  if (value.trim() === "") {
+    throw new UsageError(`invalid ${name} "${value}": must be a host name or address`);
+  }
+  return value;
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -86,7 +171,8 @@ export function parseDuration(
   minMs = 0,
   maxMs = 7 * 24 * 3_600_000,
 ): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(value);
+  // A sign is read so that "-1s" gets the range message, as "-1" does for numbers.
+  const m = /^(-?[0-9]+(?:\.[0-9]+)?)(ms|s|m|h)?$/.exec(value);
   const ms = m ? Number(m[1]) * UNITS[m[2] ?? "s"]! : NaN;
   if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
     throw new UsageError(
@@ -105,15 +191,6 @@ function fmtMs(ms: number): string {
   return `${ms}ms`;
 }
 
-/** Protocol names a command accepts, checked with a uniform message. */
-export function parseProto<P extends string>(value: string | undefined, allowed: readonly P[]): P {
-  if (value === undefined) throw new UsageError(`missing protocol (${allowed.join(", ")})`);
-  if (!(allowed as readonly string[]).includes(value)) {
-    throw new UsageError(`unknown protocol "${value}": must be ${allowed.join(" or ")}`);
-  }
-  return value as P;
-}
-
 /** Returns 4, 6 or undefined from `-4`/`-6`, rejecting both at once. */
 export function parseFamily(v4: boolean | undefined, v6: boolean | undefined): 4 | 6 | undefined {
   if (v4 && v6) throw new UsageError("-4 cannot be used with -6");
@@ -125,14 +202,4 @@ export function noExtra(positionals: string[], max: number): void {
   if (positionals.length > max) {
     throw new UsageError(`unexpected argument "${positionals[max]}"`);
   }
-}
-
-/**
- * If the first word that is not a flag is `word` (e.g. `sctp`), returns the arguments
- * without it, so a protocol with its own flags can parse them; otherwise null.
- */
-export function afterProtoWord(args: string[], word: string): string[] | null {
-  const i = args.findIndex((a) => !a.startsWith("-"));
-  if (i < 0 || args[i] !== word) return null;
-  return [...args.slice(0, i), ...args.slice(i + 1)];
 }

@@ -6,7 +6,7 @@
  */
 import { parseInteger } from "./args.ts";
 import { UsageError } from "../base/errors.ts";
-import { DEFAULT_PORT, defaultGroups, type TransportOptions } from "../net/beacon/beacon.ts";
+import { BEACON_PORT, type BeaconTransportOptions, defaultGroups } from "../net/beacon/beacon.ts";
 import { type IfaceSpec, parseGroup, parseIfaceSpec } from "../net/mcast/groups.ts";
 
 /** parseArgs option specs for the transport flags. */
@@ -30,7 +30,7 @@ export interface TransportValues {
 }
 
 /** Validates the transport flags (pure). */
-export function parseTransport(v: TransportValues): TransportOptions {
+export function parseTransport(v: TransportValues): BeaconTransportOptions {
   if (v.group !== undefined && v.broadcast) {
     throw new UsageError("--group cannot be used with --broadcast");
   }
@@ -49,7 +49,7 @@ export function parseTransport(v: TransportValues): TransportOptions {
   return {
     groups,
     broadcast: v.broadcast ?? false,
-    port: v.port === undefined ? DEFAULT_PORT : parseInteger("--port", v.port, 1, 65535),
+    port: v.port === undefined ? BEACON_PORT : parseInteger("--port", v.port, 1, 65535),
     ifaces,
     ttl: v.ttl === undefined ? 1 : parseInteger("--ttl", v.ttl, 0, 255),
   };

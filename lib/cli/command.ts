@@ -9,12 +9,12 @@
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import { parseArgs } from "node:util";
 import { UsageError } from "../base/errors.ts";
+import { type FlagSpec, normalizeArgs, parseFlags } from "./args.ts";
 import type { Io } from "./output.ts";
 
-/** parseArgs option specs: the flags a command accepts. */
-export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
+export type { FlagSpec };
 
 /** A command module: its texts, its flags, a pure parser and a runner. */
 export interface CommandModule<O> {
@@ -64,6 +64,10 @@ export interface WordTableSpec {
   kind: string;
   /** The entries, by word, in the order usage texts list them. */
   entries: Record<string, Command>;
+  /** The message when no word is given; default `missing KIND (a, b, c)`. */
+  missing?: string;
+  /** The message for a word not in the table; default `unknown KIND "w": must be a, b or c`. */
+  unknown?: (word: string) => string;
 }
 
 /**
@@ -91,11 +95,20 @@ export function firstWord(args: string[], flags: FlagSpec): number {
   return -1;
 }
 
-/** Merges the flags of several entries (the first spec of a name wins). */
+/**
+ * Merges the flags of several entries: the first spec of a name wins, and takes the
+ * `short` letter of a later spec of the same name when it has none.
+ */
 export function mergeFlags(specs: Iterable<FlagSpec>): FlagSpec {
   const out: FlagSpec = {};
   for (const s of specs) {
-    for (const [k, v] of Object.entries(s)) out[k] ??= v;
+    for (const [k, v] of Object.entries(s)) {
+      const have = out[k];
+      if (have === undefined) out[k] = v;
+      else if (have.short === undefined && v.short !== undefined) {
+        out[k] = { ...have, short: v.short };
+      }
+    }
   }
   return out;
 }
@@ -117,18 +130,27 @@ function orList(words: string[]): string {
  * await serve.exec(["--host", "::1", "tcp", "7"], io);
  * ```
  */
-export function wordTable(spec: WordTableSpec): Command & { pick(args: string[]): Picked } {
+export function wordTable(spec: WordTableSpec): WordTable {
   const words = Object.keys(spec.entries);
   const flags = mergeFlags(Object.values(spec.entries).map((e) => e.flags));
-  const pick = (args: string[]): Picked => {
+  const pick = (given: string[]): Picked => {
+    // `--max-conns -5 tcp` and `-c=3`: read as the entry's parser will read them.
+    const args = normalizeArgs(given, flags);
     const i = firstWord(args, flags);
     const word = i < 0 ? undefined : args[i]!;
-    if (word === undefined) throw new UsageError(`missing ${spec.kind} (${words.join(", ")})`);
-    const entry = Object.hasOwn(spec.entries, word) ? spec.entries[word] : undefined;
+    const entry = word !== undefined && Object.hasOwn(spec.entries, word)
+      ? spec.entries[word]
+      : undefined;
     if (!entry) {
-      throw new UsageError(`unknown ${spec.kind} "${word}": must be ${orList(words)}`);
+      // A bad flag is the first thing to report, as when one parser saw every argument.
+      parseFlags(args, flags);
+      throw new UsageError(
+        word === undefined
+          ? spec.missing ?? `missing ${spec.kind} (${words.join(", ")})`
+          : spec.unknown?.(word) ?? `unknown ${spec.kind} "${word}": must be ${orList(words)}`,
+      );
     }
-    return { word, entry, rest: [...args.slice(0, i), ...args.slice(i + 1)] };
+    return { word: word!, entry, rest: [...args.slice(0, i), ...args.slice(i + 1)] };
   };
   return {
     summary: spec.summary,
@@ -141,6 +163,30 @@ export function wordTable(spec: WordTableSpec): Command & { pick(args: string[])
       return await p.entry.exec(p.rest, io);
     },
   };
+}
+
+/**
+ * The table of a protocol command (`serve`, `send`, `ping`): a {@link wordTable} of kind
+ * "protocol" whose messages read `missing protocol (tcp, udp, sctp)` and
+ * `unknown protocol "icmp": must be tcp or udp or sctp`.
+ */
+export function protocolTable(
+  spec: Omit<WordTableSpec, "kind" | "missing" | "unknown">,
+): WordTable {
+  const words = Object.keys(spec.entries);
+  return wordTable({
+    ...spec,
+    kind: "protocol",
+    unknown: (word) => `unknown protocol "${word}": must be ${words.join(" or ")}`,
+  });
+}
+
+/** A command with a second level: {@link wordTable}'s result. */
+export interface WordTable extends Command {
+  /** The entries, by word. */
+  readonly entries: Readonly<Record<string, Command>>;
+  /** Finds the word and its entry (or throws `UsageError`), without running anything. */
+  pick(args: string[]): Picked;
 }
 
 /** The entry a word table picked, and the arguments left for it. */

@@ -6,17 +6,23 @@
  * @module
  */
 import { styleText } from "node:util";
+import { RuntimeError } from "../base/errors.ts";
 
 /** A byte sink such as `Deno.stdout`. */
 export interface Sink {
+  /** Writes some of `p` at once; returns how many bytes were written. */
   writeSync?(p: Uint8Array): number;
+  /** Writes some of `p`; resolves to how many bytes were written. */
   write(p: Uint8Array): Promise<number>;
 }
 
 /** What a command may touch: its output streams, stdin, and a signal that asks it to stop. */
 export interface Io {
+  /** Data: human lines or NDJSON. */
   stdout: Sink;
+  /** Diagnostics (`sockbox: ...`). */
   stderr: Sink;
+  /** Input for commands that read messages or a stream. */
   stdin: ReadableStream<Uint8Array>;
   /** Aborted on SIGINT/SIGTERM (or by a test): stop, print a summary, return. */
   signal: AbortSignal;
@@ -24,8 +30,61 @@ export interface Io {
   isTerminal?: boolean;
 }
 
+/**
+ * The exit code of a run a signal stopped: 128 + the signal's number, as shells report
+ * it (130 for SIGINT, 143 for SIGTERM). `reason` is the signal's name (main.ts aborts
+ * `Io.signal` with it); anything else counts as SIGINT.
+ *
+ * @example
+ * ```ts
+ * import { signalExitCode } from "./output.ts";
+ * signalExitCode("SIGTERM"); // 143
+ * ```
+ */
+export function signalExitCode(reason: unknown): number {
+  return reason === "SIGTERM" ? 143 : 130;
+}
+
+/** The exit code for a command stopped by `signal` (see {@link signalExitCode}). */
+export function interruptedCode(signal: AbortSignal): number {
+  return signalExitCode(signal.reason);
+}
+
+/** The Deno run-time flag each unstable API needs. */
+const UNSTABLE_FLAGS: Record<string, string> = {
+  listenDatagram: "--unstable-net",
+};
+
+/**
+ * The error to show when Deno itself lacks what sockbox asked of it, or null: a missing
+ * permission (`NotCapable`, whose message already names the `--allow-*` flag) passes as
+ * is; an unstable API that is absent (`Deno.listenDatagram is not a function`) becomes a
+ * {@link RuntimeError} naming the flag that enables it.
+ *
+ * @example
+ * ```ts
+ * import { denoCapabilityError } from "./output.ts";
+ * const e = denoCapabilityError(new TypeError("Deno.listenDatagram is not a function"));
+ * e?.message; // "missing unstable API: Deno.listenDatagram (UDP) is not available, run again with the --unstable-net flag"
+ * ```
+ */
+export function denoCapabilityError(err: unknown): Error | null {
+  if (!(err instanceof Error)) return null;
+  if (err.name === "NotCapable") return err;
+  const m = /\bDeno\.(\w+) is not a function/.exec(err.message);
+  if (!(err instanceof TypeError) || !m) return null;
+  const api = m[1]!;
+  const flag = UNSTABLE_FLAGS[api] ?? "an --unstable-* flag";
+  const what = api === "listenDatagram" ? " (UDP)" : "";
+  return new RuntimeError(
+    `missing unstable API: Deno.${api}${what} is not available, run again with the ${flag} flag`,
+    { cause: err },
+  );
+}
+
 /** Every event has a name; `ts` is added when it is written. */
 export interface Event {
+  /** What happened, e.g. "listening", "echo", "summary". */
   event: string;
 }
 
@@ -47,17 +106,39 @@ export async function writeAll(sink: Sink, data: Uint8Array): Promise<void> {
   while (off < data.length) off += await sink.write(data.subarray(off));
 }
 
-type Style = Parameters<typeof styleText>[0];
+/** A `node:util` styleText format, e.g. "red" or ["bold", "green"]. */
+export type Style = Parameters<typeof styleText>[0];
+
+/**
+ * Milliseconds since the Unix epoch from the monotonic clock: the wall-clock time the
+ * process started plus `performance.now()`, so a step of the system clock (NTP) cannot
+ * make one event look older than the one before it.
+ */
+export function monotonicNow(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 /** Renders events as text or NDJSON on stdout, and diagnostics on stderr. */
 export class Reporter {
+  /** Whether events are written as NDJSON (`--json`). */
   readonly json: boolean;
   readonly #io: Io;
   readonly #color: boolean;
 
-  constructor(io: Io, opts: { json?: boolean | undefined } = {}) {
+  readonly #now: () => number;
+  #lastTs = 0;
+
+  /**
+   * Renders to `io`; as NDJSON when `opts.json`. `opts.now` is the clock the `ts` fields
+   * read (default: the monotonic {@link monotonicNow}).
+   */
+  constructor(
+    io: Io,
+    opts: { json?: boolean | undefined; now?: (() => number) | undefined } = {},
+  ) {
     this.#io = io;
     this.json = opts.json ?? false;
+    this.#now = opts.now ?? monotonicNow;
     let noColor = true;
     try {
       noColor = Deno.env.get("NO_COLOR") !== undefined;
@@ -73,8 +154,11 @@ export class Reporter {
    */
   emit<E extends Event>(ev: E, text: ((e: E) => string | null) | string | null): void {
     if (this.json) {
-      const { event, ...rest } = ev;
-      this.line(JSON.stringify({ event, ts: new Date().toISOString(), ...rest }));
+      const { event, ts: _, ...rest } = ev as E & { ts?: unknown };
+      // One clock, never read backwards: lines are in the order they happened.
+      this.#lastTs = Math.max(this.#lastTs, this.#now());
+      const ts = new Date(Math.floor(this.#lastTs)).toISOString();
+      this.line(JSON.stringify({ event, ts, ...rest }));
       return;
     }
     const line = typeof text === "function" ? text(ev) : text;

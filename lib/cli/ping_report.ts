@@ -5,6 +5,7 @@
  * @module
  */
 import { formatEndpoint, RuntimeError } from "../base/errors.ts";
+import { plural } from "../base/text.ts";
 import { parseDuration, parseInteger } from "./args.ts";
 import type { Reporter } from "./output.ts";
 import {
@@ -60,7 +61,14 @@ export async function pingAndReport(
   );
   const summary = await runPing(transport, { ...o, onEvent: (ev) => out.emit(ev, pingEventText) });
   if (summary.received === 0 && summary.sent > 0) {
-    throw new RuntimeError(`no echo from ${formatEndpoint(o.address, o.port)}`);
+    const where = formatEndpoint(o.address, o.port);
+    throw new RuntimeError(
+      summary.refused > 0
+        ? `no echo from ${where}: ${summary.refused} of ${
+          plural(summary.sent, "probe")
+        } refused (port unreachable: nothing listens there)`
+        : `no echo from ${where}`,
+    );
   }
   return 0;
 }

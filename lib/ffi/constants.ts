@@ -34,6 +34,8 @@ export const SO_BROADCAST = 6;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_KEEPALIVE = 9;
+/** struct linger (see LINGER in structs.ts) */
+export const SO_LINGER = 13;
 export const SO_REUSEPORT = 15;
 export const SO_BINDTODEVICE = 25;
 
@@ -156,6 +158,7 @@ export const IFF_UP = 0x1;
 export const IFF_BROADCAST = 0x2;
 export const IFF_LOOPBACK = 0x8;
 export const IFF_POINTOPOINT = 0x10;
+export const IFF_RUNNING = 0x40;
 export const IFF_MULTICAST = 0x1000;
 export const IFNAMSIZ = 16;
 
@@ -190,5 +193,244 @@ export const EAI_NAMES: Record<number, string> = {
   [-12]: "EAI_OVERFLOW",
 };
 
-/** <sys/resource.h> */
+/** <sys/resource.h>, <bits/resource.h> */
 export const RLIMIT_NOFILE = 7;
+/** rlim_t all ones: no limit. */
+export const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
+
+/** <utmpx.h> (glibc <bits/utmpx.h>) ut_type values */
+export const USER_PROCESS = 7;
+
+/**
+ * errno values, from <asm-generic/errno-base.h> and <asm-generic/errno.h> (the numbering
+ * x86_64 and aarch64 share). EWOULDBLOCK is EAGAIN and ENOTSUP is EOPNOTSUPP on Linux.
+ */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  ENXIO: 6,
+  E2BIG: 7,
+  EBADF: 9,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOTTY: 25,
+  EFBIG: 27,
+  ENOSPC: 28,
+  EPIPE: 32,
+  ENOSYS: 38,
+  ENODATA: 61,
+  EPROTO: 71,
+  ENOTSOCK: 88,
+  EDESTADDRREQ: 89,
+  EMSGSIZE: 90,
+  EPROTOTYPE: 91,
+  ENOPROTOOPT: 92,
+  EPROTONOSUPPORT: 93,
+  ESOCKTNOSUPPORT: 94,
+  EOPNOTSUPP: 95,
+  EPFNOSUPPORT: 96,
+  EAFNOSUPPORT: 97,
+  EADDRINUSE: 98,
+  EADDRNOTAVAIL: 99,
+  ENETDOWN: 100,
+  ENETUNREACH: 101,
+  ENETRESET: 102,
+  ECONNABORTED: 103,
+  ECONNRESET: 104,
+  ENOBUFS: 105,
+  EISCONN: 106,
+  ENOTCONN: 107,
+  ESHUTDOWN: 108,
+  ETIMEDOUT: 110,
+  ECONNREFUSED: 111,
+  EHOSTDOWN: 112,
+  EHOSTUNREACH: 113,
+  EALREADY: 114,
+  EINPROGRESS: 115,
+} as const;
+
+// --- SCTP: <linux/sctp.h> (uapi; lksctp-tools' <netinet/sctp.h> includes it), RFC 6458 ---
+
+// Socket options, level IPPROTO_SCTP (RFC 6458 section 8); each comment names the value type.
+/** struct sctp_rtoinfo (RFC 6458 8.1.1) */
+export const SCTP_RTOINFO = 0;
+/** struct sctp_assocparams (RFC 6458 8.1.2) */
+export const SCTP_ASSOCINFO = 1;
+/** struct sctp_initmsg (RFC 6458 8.1.3) */
+export const SCTP_INITMSG = 2;
+/** int (RFC 6458 8.1.5) */
+export const SCTP_NODELAY = 3;
+/** struct sctp_paddrparams (RFC 6458 8.1.12) */
+export const SCTP_PEER_ADDR_PARAMS = 9;
+/** struct sctp_sndrcvinfo (RFC 6458 8.1.13) */
+export const SCTP_DEFAULT_SEND_PARAM = 10;
+/** struct sctp_event_subscribe (RFC 6458 6.2.1) */
+export const SCTP_EVENTS = 11;
+/** struct sctp_status (RFC 6458 8.2.1) */
+export const SCTP_STATUS = 14;
+/** struct sctp_paddrinfo (RFC 6458 8.2.2) */
+export const SCTP_GET_PEER_ADDR_INFO = 15;
+/** struct sockaddr[] (setsockopt; sctp_bindx(3) SCTP_BINDX_ADD_ADDR) */
+export const SCTP_SOCKOPT_BINDX_ADD = 100;
+/** struct sockaddr[] (setsockopt; sctp_bindx(3) SCTP_BINDX_REM_ADDR) */
+export const SCTP_SOCKOPT_BINDX_REM = 101;
+/** sctp_peeloff_arg_t (getsockopt; sctp_peeloff(3)) */
+export const SCTP_SOCKOPT_PEELOFF = 102;
+/** struct sctp_getaddrs (getsockopt; sctp_getpaddrs(3)) */
+export const SCTP_GET_PEER_ADDRS = 108;
+/** struct sctp_getaddrs (getsockopt; sctp_getladdrs(3)) */
+export const SCTP_GET_LOCAL_ADDRS = 109;
+/** struct sockaddr[] (setsockopt; sctp_connectx(3)) */
+export const SCTP_SOCKOPT_CONNECTX = 110;
+
+/** cmsg type, level IPPROTO_SCTP: struct sctp_sndrcvinfo (RFC 6458 5.3.2). */
+export const SCTP_SNDRCV = 1;
+
+/** sinfo_flags bits (RFC 6458 5.3.2). */
+export const SCTP_UNORDERED = 0x1;
+export const SCTP_ADDR_OVER = 0x2;
+export const SCTP_ABORT = 0x4;
+export const SCTP_SACK_IMMEDIATELY = 0x8;
+/** PR-SCTP policy "time to live" (in the policy bits of sinfo_flags). */
+export const SCTP_PR_SCTP_TTL = 0x10;
+/** SCTP_EOF = MSG_FIN: graceful shutdown of the association (one-to-many). */
+export const SCTP_EOF = 0x200;
+/** msg_flags bit on a received notification. */
+export const MSG_NOTIFICATION = 0x8000;
+
+/** spp_flags bits of struct sctp_paddrparams. */
+export const SPP_HB_ENABLE = 1;
+export const SPP_HB_DISABLE = 2;
+
+/** Notification types (enum sctp_sn_type, RFC 6458 6.1), numbered from 1 << 15. */
+export const SCTP_SN_TYPE_BASE = 1 << 15;
+export const SCTP_ASSOC_CHANGE = SCTP_SN_TYPE_BASE + 1;
+export const SCTP_PEER_ADDR_CHANGE = SCTP_SN_TYPE_BASE + 2;
+export const SCTP_SEND_FAILED = SCTP_SN_TYPE_BASE + 3;
+export const SCTP_REMOTE_ERROR = SCTP_SN_TYPE_BASE + 4;
+export const SCTP_SHUTDOWN_EVENT = SCTP_SN_TYPE_BASE + 5;
+export const SCTP_PARTIAL_DELIVERY_EVENT = SCTP_SN_TYPE_BASE + 6;
+export const SCTP_ADAPTATION_INDICATION = SCTP_SN_TYPE_BASE + 7;
+export const SCTP_AUTHENTICATION_EVENT = SCTP_SN_TYPE_BASE + 8;
+export const SCTP_SENDER_DRY_EVENT = SCTP_SN_TYPE_BASE + 9;
+export const SCTP_STREAM_RESET_EVENT = SCTP_SN_TYPE_BASE + 10;
+export const SCTP_ASSOC_RESET_EVENT = SCTP_SN_TYPE_BASE + 11;
+export const SCTP_STREAM_CHANGE_EVENT = SCTP_SN_TYPE_BASE + 12;
+export const SCTP_SEND_FAILED_EVENT = SCTP_SN_TYPE_BASE + 13;
+
+/** pdapi_indication of a partial_delivery notification. */
+export const SCTP_PARTIAL_DELIVERY_ABORTED = 0;
+
+/** Association states (enum sctp_sstat_state), as SCTP_STATUS reports them. */
+export const SCTP_STATES: Record<number, string> = {
+  0: "EMPTY",
+  1: "CLOSED",
+  2: "COOKIE_WAIT",
+  3: "COOKIE_ECHOED",
+  4: "ESTABLISHED",
+  5: "SHUTDOWN_PENDING",
+  6: "SHUTDOWN_SENT",
+  7: "SHUTDOWN_RECEIVED",
+  8: "SHUTDOWN_ACK_SENT",
+};
+/** Peer address states (enum sctp_spinfo_state). */
+export const PATH_STATES: Record<number, string> = {
+  0: "INACTIVE",
+  1: "PF",
+  2: "ACTIVE",
+  3: "UNCONFIRMED",
+  0xffff: "UNKNOWN",
+};
+/** sac_state of an assoc_change notification (enum sctp_sac_state). */
+export const ASSOC_CHANGE_STATES: Record<number, string> = {
+  0: "COMM_UP",
+  1: "COMM_LOST",
+  2: "RESTART",
+  3: "SHUTDOWN_COMP",
+  4: "CANT_STR_ASSOC",
+};
+/** spc_state of a peer_addr_change notification (enum sctp_spc_state). */
+export const PADDR_CHANGE_STATES: Record<number, string> = {
+  0: "ADDR_AVAILABLE",
+  1: "ADDR_UNREACHABLE",
+  2: "ADDR_REMOVED",
+  3: "ADDR_ADDED",
+  4: "ADDR_MADE_PRIM",
+  5: "ADDR_CONFIRMED",
+  6: "ADDR_POTENTIALLY_FAILED",
+};
+
+// --- Path MTU discovery and the socket error queue: <linux/in.h>, <linux/in6.h>,
+// <linux/errqueue.h>, ip(7), ipv6(7) ---
+
+/** Level IPPROTO_IP: int, one of IP_PMTUDISC_* (ip(7)). */
+export const IP_MTU_DISCOVER = 10;
+/** Level IPPROTO_IP: int; queue extended errors (struct sock_extended_err) (ip(7)). */
+export const IP_RECVERR = 11;
+/** Level IPPROTO_IP: int, getsockopt only; the path MTU of a connected socket (ip(7)). */
+export const IP_MTU = 14;
+/** IP_MTU_DISCOVER values: set DF and honour the path MTU / set DF and ignore it. */
+export const IP_PMTUDISC_DO = 2;
+export const IP_PMTUDISC_PROBE = 3;
+/** Level IPPROTO_IPV6: int, one of IPV6_PMTUDISC_* (ipv6(7)). */
+export const IPV6_MTU_DISCOVER = 23;
+/** Level IPPROTO_IPV6: int, getsockopt only; the path MTU of a connected socket (ipv6(7)). */
+export const IPV6_MTU = 24;
+/** Level IPPROTO_IPV6: int; queue extended errors (ipv6(7)). */
+export const IPV6_RECVERR = 25;
+/** Level IPPROTO_IPV6: int; never fragment (RFC 3542 section 11.2). */
+export const IPV6_DONTFRAG = 62;
+/** IPV6_MTU_DISCOVER values, as for IPv4. */
+export const IPV6_PMTUDISC_DO = 2;
+export const IPV6_PMTUDISC_PROBE = 3;
+/** recvmsg(2) flag: read the socket error queue. */
+export const MSG_ERRQUEUE = 0x2000;
+/** sock_extended_err.ee_origin: where an error came from (<linux/errqueue.h>). */
+export const SO_EE_ORIGIN_NONE = 0;
+export const SO_EE_ORIGIN_LOCAL = 1;
+export const SO_EE_ORIGIN_ICMP = 2;
+export const SO_EE_ORIGIN_ICMP6 = 3;
+
+// --- The echo data plane (lib/ffi/engine/): splice(2), pipes, epoll(7) and recvmmsg(2)
+// flags, TCP urgent data (tcp(7) "Out-of-band data", SIOCATMARK) ---
+
+/** splice(2) flags, <fcntl.h>: move pages instead of copying / do not block on the pipe. */
+export const SPLICE_F_MOVE = 1;
+export const SPLICE_F_NONBLOCK = 2;
+/** fcntl(2) on a pipe, <linux/fcntl.h>: set / get its capacity in bytes. */
+export const F_SETPIPE_SZ = 1031;
+export const F_GETPIPE_SZ = 1032;
+/** <sys/epoll.h>: edge-triggered; wake one of several epoll sets waiting on one fd. */
+export const EPOLLET = 0x80000000;
+export const EPOLLEXCLUSIVE = 1 << 28;
+/** recvmmsg(2): block for the first datagram only, then take what is queued. */
+export const MSG_WAITFORONE = 0x10000;
+/** ioctl(2) on a TCP socket, <linux/sockios.h>: int, 1 when the read pointer is at the urgent mark. */
+export const SIOCATMARK = 0x8905;
+/** Level SOL_SOCKET, <asm-generic/socket.h>: struct timeval; a blocking receive gives up after it. */
+export const SO_RCVTIMEO = 20;
+/** clock_gettime(2), <linux/time.h>: the monotonic clock (never steps; counts from boot). */
+export const CLOCK_MONOTONIC = 1;
+/** Level SOL_SOCKET, <asm-generic/socket.h>: int, getsockopt only; 1 on a listening socket. */
+export const SO_ACCEPTCONN = 30;
+/** Level IPPROTO_TCP, <netinet/tcp.h> (tcp(7)): int; the MSS clamp (set before connect/listen). */
+export const TCP_MAXSEG = 2;
+/** Level IPPROTO_TCP (tcp(7)): int seconds idle before the first keepalive probe. */
+export const TCP_KEEPIDLE = 4;
+/** Level IPPROTO_TCP (tcp(7)): int seconds between keepalive probes. */
+export const TCP_KEEPINTVL = 5;
+/** Level IPPROTO_TCP (tcp(7)): int; unanswered probes before the connection is dropped. */
+export const TCP_KEEPCNT = 6;
+/** Level IPPROTO_IPV6, <linux/in6.h> (RFC 3542 section 6.5): int; the traffic class. */
+export const IPV6_TCLASS = 67;

@@ -1,5 +1,5 @@
 /**
- * Interface enumeration through libc: the SIOCGIF* ioctls (the classic BSD way the seed
+ * Interface enumeration through libc: the SIOCGIF* ioctls (the classic BSD way netdevice(7)
  * documents), `getifaddrs(3)` and `if_nameindex(3)` (netlink underneath, for what ioctl
  * cannot give on Linux: interfaces without IPv4, IPv6 addresses, 32-bit flags, link
  * address length). Everything returned is plain data; no pointer or fd leaves this file.
@@ -163,7 +163,7 @@ export interface HwAddr {
 }
 
 /**
- * The SIOCGIF* ioctls over one AF_INET datagram socket (the seed's way). Each query
+ * The SIOCGIF* ioctls over one AF_INET datagram socket (as netdevice(7) describes). Each query
  * takes a name or label; per-address queries also take the address, so the kernel matches
  * label and address (4.4BSD style) and secondary addresses sharing a label are told apart.
  */

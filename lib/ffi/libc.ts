@@ -136,6 +136,33 @@ const SYMBOLS = {
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // int open(const char *path, int flags, ... /* mode_t mode */);
   open_ro: { name: "open", parameters: ["buffer", "i32", "i32"], result: "i32" },
+  // --- the echo data plane (lib/ffi/engine/): called synchronously inside Worker threads ---
+  // int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout);
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  // ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
+  //                unsigned int flags);
+  splice: { parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"], result: "isize" },
+  // int pipe2(int pipefd[2], int flags);
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  // int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,
+  //              struct timespec *timeout);
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "buffer"], result: "i32" },
+  // int sendmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags);
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  // int sched_getaffinity(pid_t pid, size_t size, cpu_set_t *mask);
+  sched_getaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
+  // int memcmp(const void *s1, const void *s2, size_t n);
+  memcmp: { parameters: ["buffer", "buffer", "usize"], result: "i32" },
+  // --- the bench client (lib/ffi/bench/): its clock, and a wait with a nanosecond timeout ---
+  // int clock_gettime(clockid_t clk, struct timespec *tp);
+  clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+  // int epoll_pwait2(int epfd, struct epoll_event *events, int max,
+  //                  const struct timespec *timeout, const sigset_t *sigmask);  (glibc 2.35)
+  epoll_pwait2: {
+    parameters: ["i32", "buffer", "i32", "buffer", "buffer"],
+    result: "i32",
+    optional: true,
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened library's functions. */
@@ -146,6 +173,11 @@ let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
 /** Opens libc on first use (Linux only) and returns its symbols. */
 export function libc(): Libc {
   if (lib) return lib.symbols;
+  lib = open(SYMBOLS);
+  return lib.symbols;
+}
+
+function open<S extends Deno.ForeignLibraryInterface>(symbols: S): Deno.DynamicLibrary<S> {
   if (Deno.build.os !== "linux") {
     throw new SysError(
       "dlopen",
@@ -158,10 +190,35 @@ export function libc(): Libc {
     throw new SysError("dlopen", "ENOTSUP", {}, `unsupported architecture ${Deno.build.arch}`);
   }
   try {
-    lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    return Deno.dlopen("libc.so.6", symbols);
   } catch (err) {
     if ((err as Error).name === "NotCapable") throw err;
     throw new SysError("dlopen", "ENOENT", { address: "libc.so.6" }, (err as Error).message);
   }
-  return lib.symbols;
+}
+
+/** The name of a symbol in the table. */
+export type LibcName = keyof typeof SYMBOLS;
+
+const subsets = new Map<string, unknown>();
+
+/**
+ * Opens only `names` from the table. Binding a symbol costs start-up time (about half a
+ * millisecond each, measured), so a thread that needs a handful of calls (the echo data
+ * plane's Workers, which start with nothing) opens just those. Cached per thread; once
+ * the whole table is open, that is returned instead.
+ */
+export function libcSubset<K extends LibcName>(names: readonly K[]): Pick<Libc, K> {
+  if (lib) return lib.symbols;
+  const key = names.join(",");
+  let sub = subsets.get(key) as Pick<Libc, K> | undefined;
+  if (!sub) {
+    const table = Object.fromEntries(names.map((n) => [n, SYMBOLS[n]])) as Pick<
+      typeof SYMBOLS,
+      K
+    >;
+    sub = open(table).symbols as Pick<Libc, K>;
+    subsets.set(key, sub);
+  }
+  return sub;
 }

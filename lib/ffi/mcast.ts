@@ -3,8 +3,7 @@
  * (IP_MULTICAST_IF with an ip_mreqn, IPV6_MULTICAST_IF), TTL / hop limit, loopback,
  * protocol-independent joins and leaves (MCAST_JOIN_GROUP, MCAST_JOIN_SOURCE_GROUP, RFC
  * 3678), and IP_PKTINFO / IPV6_RECVPKTINFO so each datagram says which group and interface
- * it arrived on. Also the few libc reads the presence beacon needs (host name, load,
- * uptime, logged-in users) and a small-file read for `--key FILE` that needs no `--allow-read`.
+ * it arrived on.
  *
  * @module
  */
@@ -27,14 +26,10 @@ import {
   MCAST_JOIN_SOURCE_GROUP,
   MCAST_LEAVE_GROUP,
   MCAST_LEAVE_SOURCE_GROUP,
-  O_CLOEXEC,
-  O_RDONLY,
   SO_BROADCAST,
   SO_REUSEADDR,
   SOL_SOCKET,
 } from "./constants.ts";
-import { lastError } from "./errno.ts";
-import { libc } from "./libc.ts";
 import type { Socket } from "./socket.ts";
 import {
   CMSGHDR,
@@ -44,10 +39,6 @@ import {
   IN6_PKTINFO,
   IN_PKTINFO,
   IP_MREQN,
-  SYSINFO,
-  toCString,
-  USER_PROCESS,
-  UTMPX,
 } from "./structs.ts";
 import { formatIPv4, formatIPv6, parseIPv4 } from "../base/ip.ts";
 
@@ -204,74 +195,4 @@ export function parsePktInfo(control: Uint8Array): PktInfo | null {
     off += Math.ceil(len / CMSGHDR.align) * CMSGHDR.align;
   }
   return null;
-}
-
-// --- host status for the presence beacon ---
-
-/** gethostname(2). */
-export function hostName(): string {
-  const buf = new Uint8Array(256);
-  if (libc().gethostname(buf, BigInt(buf.length)) < 0) throw lastError("gethostname");
-  const end = buf.indexOf(0);
-  return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
-}
-
-/** getloadavg(3): the 1, 5 and 15-minute load averages. */
-export function loadAverages(): [number, number, number] {
-  const a = new Float64Array(3);
-  if (libc().getloadavg(new Uint8Array(a.buffer), 3) < 3) throw lastError("getloadavg");
-  return [a[0]!, a[1]!, a[2]!];
-}
-
-/** sysinfo(2) uptime in seconds. */
-export function uptimeSeconds(): number {
-  const b = new Uint8Array(SYSINFO.size);
-  if (libc().sysinfo(b) < 0) throw lastError("sysinfo");
-  return Number(new DataView(b.buffer).getBigInt64(SYSINFO.uptime, true));
-}
-
-/** Counts USER_PROCESS entries in utmp (setutxent/getutxent/endutxent), as who(1) does. */
-export function loggedInUsers(): number {
-  const c = libc();
-  let n = 0;
-  c.setutxent();
-  try {
-    for (;;) {
-      const p = c.getutxent();
-      if (p === null) break;
-      const type = new Deno.UnsafePointerView(p).getInt16(UTMPX.type);
-      if (type === USER_PROCESS) n++;
-    }
-  } finally {
-    c.endutxent();
-  }
-  return n;
-}
-
-/**
- * Reads a small file (at most `max` bytes) with open/read/close through libc, so reading
- * `--key FILE` needs no `--allow-read` beyond the FFI permission sockbox already has.
- */
-export function readSmallFile(path: string, max = 65536): Uint8Array {
-  const c = libc();
-  const fd = c.open_ro(toCString(path), O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0) throw lastError("open", { address: path });
-  try {
-    const out = new Uint8Array(max + 1);
-    let off = 0;
-    for (;;) {
-      const n = Number(
-        c.read(fd, out.subarray(off) as Uint8Array<ArrayBuffer>, BigInt(out.length - off)),
-      );
-      if (n < 0) throw lastError("read", { address: path });
-      if (n === 0) break;
-      off += n;
-      if (off > max) {
-        throw new SysError("read", "EFBIG", { address: path }, `larger than ${max} bytes`);
-      }
-    }
-    return out.slice(0, off);
-  } finally {
-    c.close(fd);
-  }
 }

@@ -5,6 +5,9 @@
  * on the main thread, where errno is valid. An eventfd wakes the waiting thread when the
  * last waiter goes away, so an idle reactor holds no pending op.
  *
+ * {@link doIo} is the one retry path for non-blocking I/O built on it: try the syscall; on
+ * EAGAIN wait for readiness here; try again.
+ *
  * @module
  */
 import {
@@ -21,7 +24,7 @@ import {
   EPOLLOUT,
   EPOLLPRI,
 } from "./constants.ts";
-import { lastError } from "./errno.ts";
+import { lastError, WOULD_BLOCK, type WouldBlock } from "./errno.ts";
 import { libc } from "./libc.ts";
 import { EPOLL_EVENT } from "./structs.ts";
 
@@ -199,3 +202,24 @@ export class Reactor {
 
 /** The shared reactor every FFI socket uses. */
 export const reactor: Reactor = new Reactor();
+
+/**
+ * The one retry path for non-blocking I/O (mio's `IoSource::do_io`, Go's internal/poll
+ * `FD.Read`): run `attempt`, a `try*` call; while it returns {@link WOULD_BLOCK}, wait with
+ * `ready` (a {@link Reactor.wait} on the fd, with the caller's signal) and run it again.
+ *
+ * @example
+ * ```ts ignore
+ * const n = await doIo(() => sock.tryRecv(buf), () => sock.readable(signal));
+ * ```
+ */
+export async function doIo<T>(
+  attempt: () => T | WouldBlock,
+  ready: () => Promise<void>,
+): Promise<T> {
+  for (;;) {
+    const r = attempt();
+    if (r !== WOULD_BLOCK) return r;
+    await ready();
+  }
+}

@@ -3,28 +3,77 @@
  * what libsctp would (INITMSG, event subscription, SCTP_SNDRCV send/receive info,
  * notifications, bindx, connectx, peel-off, address lists, status and the
  * sctp_opt_info options). libsctp's functions are thin wrappers over socket options, so
- * every call here is a plain setsockopt/getsockopt/sendmsg/recvmsg.
+ * every call here is a plain setsockopt/getsockopt/sendmsg/recvmsg (RFC 6458, sections 8
+ * and 9; sctp_bindx(3), sctp_connectx(3), sctp_peeloff(3)).
  *
- * Layouts and numbers are Linux's, from <linux/sctp.h> (uapi), checked against the kernel
- * in tests/sctp/cases.ts.
+ * Numbers are in constants.ts, layouts in structs.ts and the byte codecs in
+ * sctp_codec.ts; tests/sctp/cases.ts checks them against the kernel.
  *
  * @module
  */
 import { RuntimeError, SysError } from "../base/errors.ts";
 import {
-  AF_INET,
-  AF_INET6,
+  ERRNO,
+  F_GETFL,
+  F_SETFL,
   IPPROTO_SCTP,
   MSG_DONTWAIT,
   MSG_EOR,
   MSG_NOSIGNAL,
+  MSG_NOTIFICATION,
+  O_NONBLOCK,
+  SCTP_ABORT,
+  SCTP_ASSOCINFO,
+  SCTP_DEFAULT_SEND_PARAM,
+  SCTP_EVENTS,
+  SCTP_GET_LOCAL_ADDRS,
+  SCTP_GET_PEER_ADDR_INFO,
+  SCTP_GET_PEER_ADDRS,
+  SCTP_INITMSG,
+  SCTP_NODELAY,
+  SCTP_PEER_ADDR_PARAMS,
+  SCTP_RTOINFO,
+  SCTP_SOCKOPT_BINDX_ADD,
+  SCTP_SOCKOPT_BINDX_REM,
+  SCTP_SOCKOPT_CONNECTX,
+  SCTP_SOCKOPT_PEELOFF,
+  SCTP_STATUS,
   SO_ERROR,
+  SO_LINGER,
+  SO_RCVBUF,
+  SO_SNDBUF,
   SOCK_SEQPACKET,
   SOCK_STREAM,
   SOL_SOCKET,
+  SPP_HB_DISABLE,
+  SPP_HB_ENABLE,
 } from "./constants.ts";
-import { Errno, errno, errnoName, errnoOf, lastError } from "./errno.ts";
+import {
+  errnoName,
+  errnoOf,
+  lastError,
+  orWouldBlock,
+  sysError,
+  WOULD_BLOCK,
+  type WouldBlock,
+} from "./errno.ts";
 import { libc } from "./libc.ts";
+import { doIo } from "./reactor.ts";
+import {
+  decodeNotification,
+  decodePackedAddrs,
+  decodePath,
+  decodeStatus,
+  fillSndrcvCmsg,
+  packAddrs,
+  parseSndrcv,
+  type PathInfo,
+  type RecvInfo,
+  type SctpNotification,
+  type SctpStatus,
+  type SendInfo,
+  sndrcvCmsg,
+} from "./sctp_codec.ts";
 import { Socket } from "./socket.ts";
 import {
   addressOf,
@@ -32,296 +81,30 @@ import {
   decodeSockAddr,
   encodeSockAddr,
   IOVEC,
+  LINGER,
   MSGHDR,
+  SCTP_ASSOCPARAMS,
+  SCTP_EVENT_SUBSCRIBE,
+  SCTP_GETADDRS,
+  SCTP_INITMSG_S,
+  SCTP_PADDRINFO,
+  SCTP_PADDRPARAMS,
+  SCTP_PEELOFF_ARG,
+  SCTP_RTOINFO_S,
+  SCTP_SNDRCVINFO,
+  SCTP_STATUS_S,
   type SockAddr,
-  SOCKADDR_IN,
   SOCKADDR_IN6,
   SOCKADDR_STORAGE,
 } from "./structs.ts";
 
-// --- <linux/sctp.h>: socket options (level IPPROTO_SCTP) ---
-/** struct sctp_rtoinfo */
-export const SCTP_RTOINFO = 0;
-/** struct sctp_assocparams */
-export const SCTP_ASSOCINFO = 1;
-/** struct sctp_initmsg */
-export const SCTP_INITMSG = 2;
-/** int */
-export const SCTP_NODELAY = 3;
-/** struct sctp_paddrparams */
-export const SCTP_PEER_ADDR_PARAMS = 9;
-/** struct sctp_sndrcvinfo */
-export const SCTP_DEFAULT_SEND_PARAM = 10;
-/** struct sctp_event_subscribe */
-export const SCTP_EVENTS = 11;
-/** struct sctp_status */
-export const SCTP_STATUS = 14;
-/** struct sctp_paddrinfo */
-export const SCTP_GET_PEER_ADDR_INFO = 15;
-/** struct sockaddr[] (setsockopt) */
-export const SCTP_SOCKOPT_BINDX_ADD = 100;
-/** struct sockaddr[] (setsockopt) */
-export const SCTP_SOCKOPT_BINDX_REM = 101;
-/** sctp_peeloff_arg_t (getsockopt) */
-export const SCTP_SOCKOPT_PEELOFF = 102;
-/** struct sctp_getaddrs (getsockopt) */
-export const SCTP_GET_PEER_ADDRS = 108;
-/** struct sctp_getaddrs (getsockopt) */
-export const SCTP_GET_LOCAL_ADDRS = 109;
-/** struct sockaddr[] (setsockopt; returns the assoc id) */
-export const SCTP_SOCKOPT_CONNECTX = 110;
-
-// --- cmsg types (level IPPROTO_SCTP) ---
-/** struct sctp_sndrcvinfo */
-export const SCTP_SNDRCV = 1;
-
-// --- sinfo_flags ---
-export const SCTP_UNORDERED = 0x1;
-export const SCTP_ADDR_OVER = 0x2;
-export const SCTP_ABORT = 0x4;
-export const SCTP_SACK_IMMEDIATELY = 0x8;
-/** PR-SCTP policy "time to live" (SCTP_PR_SCTP_TTL, in the policy bits of sinfo_flags). */
-export const SCTP_PR_SCTP_TTL = 0x10;
-/** SCTP_EOF = MSG_FIN: graceful shutdown of the association (one-to-many). */
-export const SCTP_EOF = 0x200;
-/** msg_flags bit on a received notification (MSG_NOTIFICATION). */
-export const MSG_NOTIFICATION = 0x8000;
-
-/** Association states (enum sctp_sstat_state). */
-export const SCTP_STATES: Record<number, string> = {
-  0: "EMPTY",
-  1: "CLOSED",
-  2: "COOKIE_WAIT",
-  3: "COOKIE_ECHOED",
-  4: "ESTABLISHED",
-  5: "SHUTDOWN_PENDING",
-  6: "SHUTDOWN_SENT",
-  7: "SHUTDOWN_RECEIVED",
-  8: "SHUTDOWN_ACK_SENT",
-};
-/** Peer address states (enum sctp_spinfo_state). */
-export const PATH_STATES: Record<number, string> = {
-  0: "INACTIVE",
-  1: "PF",
-  2: "ACTIVE",
-  3: "UNCONFIRMED",
-  0xffff: "UNKNOWN",
-};
-/** sac_state of an assoc_change notification (enum sctp_sac_state). */
-export const ASSOC_CHANGE_STATES: Record<number, string> = {
-  0: "COMM_UP",
-  1: "COMM_LOST",
-  2: "RESTART",
-  3: "SHUTDOWN_COMP",
-  4: "CANT_STR_ASSOC",
-};
-/** spc_state of a peer_addr_change notification (enum sctp_spc_state). */
-export const PADDR_CHANGE_STATES: Record<number, string> = {
-  0: "ADDR_AVAILABLE",
-  1: "ADDR_UNREACHABLE",
-  2: "ADDR_REMOVED",
-  3: "ADDR_ADDED",
-  4: "ADDR_MADE_PRIM",
-  5: "ADDR_CONFIRMED",
-  6: "ADDR_POTENTIALLY_FAILED",
-};
-/** Notification types (enum sctp_sn_type, base 1 << 15). */
-export const SCTP_NOTIFICATIONS: Record<number, string> = {
-  0x8001: "assoc_change",
-  0x8002: "paddr_change",
-  0x8003: "send_failed",
-  0x8004: "remote_error",
-  0x8005: "shutdown_event",
-  0x8006: "partial_delivery",
-  0x8007: "adaptation_indication",
-  0x8008: "authentication",
-  0x8009: "sender_dry",
-  0x800a: "stream_reset",
-  0x800b: "assoc_reset",
-  0x800c: "stream_change",
-  0x800d: "send_failed_event",
-};
-
-// --- struct layouts (x86_64/aarch64 Linux) ---
-/** struct sctp_initmsg: 4 x u16. */
-export const SCTP_INITMSG_S = {
-  size: 8,
-  numOstreams: 0,
-  maxInstreams: 2,
-  maxAttempts: 4,
-  maxInitTimeo: 6,
-} as const;
-/** struct sctp_sndrcvinfo: 32 bytes. */
-export const SCTP_SNDRCVINFO = {
-  size: 32,
-  stream: 0,
-  ssn: 2,
-  flags: 4,
-  ppid: 8,
-  context: 12,
-  timetolive: 16,
-  tsn: 20,
-  cumtsn: 24,
-  assocId: 28,
-} as const;
-/**
- * struct sctp_event_subscribe: one u8 per event class. Linux 6.1 has 14; shorter option
- * lengths are accepted, so older kernels take the first 10.
- */
-export const SCTP_EVENT_SUBSCRIBE = {
-  size: 10,
-  dataIo: 0,
-  association: 1,
-  address: 2,
-  sendFailure: 3,
-  peerError: 4,
-  shutdown: 5,
-  partialDelivery: 6,
-  adaptationLayer: 7,
-  authentication: 8,
-  senderDry: 9,
-} as const;
-/** struct sctp_paddrinfo: packed, aligned(4); 152 bytes. */
-export const SCTP_PADDRINFO = {
-  size: 152,
-  assocId: 0,
-  address: 4,
-  state: 132,
-  cwnd: 136,
-  srtt: 140,
-  rto: 144,
-  mtu: 148,
-} as const;
-/** struct sctp_status: 176 bytes with the primary path's sctp_paddrinfo at 24. */
-export const SCTP_STATUS_S = {
-  size: 176,
-  assocId: 0,
-  state: 4,
-  rwnd: 8,
-  unackdata: 12,
-  penddata: 14,
-  instrms: 16,
-  outstrms: 18,
-  fragmentationPoint: 20,
-  primary: 24,
-} as const;
-/** struct sctp_rtoinfo: 16 bytes. */
-export const SCTP_RTOINFO_S = { size: 16, assocId: 0, initial: 4, max: 8, min: 12 } as const;
-/** struct sctp_assocparams: 20 bytes. */
-export const SCTP_ASSOCPARAMS = {
-  size: 20,
-  assocId: 0,
-  maxRetrans: 4,
-  peerDestinations: 6,
-  peerRwnd: 8,
-  localRwnd: 12,
-  cookieLife: 16,
-} as const;
-/** struct sctp_paddrparams: packed, aligned(4); 156 bytes. */
-export const SCTP_PADDRPARAMS = {
-  size: 156,
-  assocId: 0,
-  address: 4,
-  hbInterval: 132,
-  pathMaxRxt: 136,
-  pathMtu: 138,
-  sackDelay: 142,
-  flags: 146,
-} as const;
-/** spp_flags bits. */
-export const SPP_HB_ENABLE = 1;
-export const SPP_HB_DISABLE = 2;
-/** struct sctp_getaddrs: assoc id, count, then packed sockaddrs. */
-export const SCTP_GETADDRS = { assocId: 0, addrNum: 4, addrs: 8 } as const;
-/** sctp_peeloff_arg_t: assoc id, returned fd. */
-export const SCTP_PEELOFF_ARG = { size: 8, assocId: 0, sd: 4 } as const;
-
-/** The socket styles. */
+/** The socket styles (RFC 6458 sections 3 and 4). */
 export type SctpStyle = "one-to-one" | "one-to-many";
-
-/** Per-message send parameters (sctp_sndrcvinfo on send). */
-export interface SendInfo {
-  /** Stream number (0-65535; must be below the negotiated outbound count). */
-  stream?: number;
-  /** Payload protocol identifier (host order; sent in network order as sctp_sendmsg does). */
-  ppid?: number;
-  /** SCTP_UNORDERED, SCTP_EOF, SCTP_ABORT, SCTP_ADDR_OVER, SCTP_SACK_IMMEDIATELY. */
-  flags?: number;
-  /** PR-SCTP time to live in ms (0 = reliable). */
-  ttl?: number;
-  /** Opaque value returned in a send_failed notification. */
-  context?: number;
-  /** Association (one-to-many). */
-  assocId?: number;
-}
-
-/** Receive info of one data message (sctp_sndrcvinfo on receive). */
-export interface RecvInfo {
-  stream: number;
-  ssn: number;
-  flags: number;
-  ppid: number;
-  context: number;
-  tsn: number;
-  cumtsn: number;
-  assocId: number;
-}
-
-/** A decoded notification. `type` is the name, `typeCode` the kernel number. */
-export type SctpNotification =
-  & { typeCode: number; assocId: number }
-  & (
-    | {
-      type: "assoc_change";
-      state: string;
-      error: number;
-      outstreams: number;
-      instreams: number;
-    }
-    | { type: "paddr_change"; address: string; state: string; error: number }
-    | {
-      type: "send_failed";
-      error: number;
-      length: number;
-      stream: number;
-      ppid: number;
-      context: number;
-    }
-    | { type: "remote_error"; error: number; length: number }
-    | { type: "shutdown_event" }
-    | { type: string }
-  );
 
 /** One message read by {@link SctpSocket.receive}. */
 export type SctpMessage =
   | { kind: "data"; data: Uint8Array; info: RecvInfo | null; from: SockAddr | null; flags: number }
   | { kind: "notification"; notification: SctpNotification; from: SockAddr | null };
-
-/** One peer path, from SCTP_GET_PEER_ADDR_INFO or the primary in SCTP_STATUS. */
-export interface PathInfo {
-  address: string;
-  port: number;
-  state: string;
-  cwnd: number;
-  /** Smoothed RTT, ms. */
-  srtt: number;
-  /** Retransmission timeout, ms. */
-  rto: number;
-  mtu: number;
-}
-
-/** SCTP_STATUS. */
-export interface SctpStatus {
-  assocId: number;
-  state: string;
-  rwnd: number;
-  unackdata: number;
-  penddata: number;
-  instreams: number;
-  outstreams: number;
-  fragmentationPoint: number;
-  primary: PathInfo;
-}
 
 /** Which notifications to subscribe to (SCTP_EVENTS). */
 export interface EventSubscription {
@@ -333,7 +116,7 @@ export interface EventSubscription {
   shutdown?: boolean;
 }
 
-/** All the notifications the seed's server prints, plus per-message info. */
+/** The notifications the echo server and client report, plus per-message info. */
 export const ALL_EVENTS: EventSubscription = {
   dataIo: true,
   association: true,
@@ -343,187 +126,21 @@ export const ALL_EVENTS: EventSubscription = {
   shutdown: true,
 };
 
+/** socket(2) errors that mean "this kernel has no SCTP". */
 const NOT_AVAILABLE = new Set<number>([
-  Errno.EPROTONOSUPPORT,
-  Errno.ESOCKTNOSUPPORT,
-  96, /* EPFNOSUPPORT */
+  ERRNO.EPROTONOSUPPORT,
+  ERRNO.ESOCKTNOSUPPORT,
+  ERRNO.EPFNOSUPPORT,
 ]);
 
 /** The error sockbox prints when the kernel has no SCTP. */
 export class SctpUnavailableError extends RuntimeError {
+  /** The error class name. */
   override name = "SctpUnavailableError";
+  /** `code`: the errno name socket(2) failed with (EPROTONOSUPPORT). */
   constructor(code: string) {
     super(`SCTP is not available in this kernel (socket: ${code}); try 'modprobe sctp'`);
   }
-}
-
-function sockaddrLen(family: number): number {
-  return family === AF_INET ? SOCKADDR_IN.size : family === AF_INET6 ? SOCKADDR_IN6.size : 0;
-}
-
-/** Decodes a packed array of sockaddrs (bindx/getaddrs layout). */
-function decodePacked(buf: Uint8Array, count: number): SockAddr[] {
-  const out: SockAddr[] = [];
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  let off = 0;
-  for (let i = 0; i < count && off + 2 <= buf.length; i++) {
-    const len = sockaddrLen(dv.getUint16(off, true));
-    if (len === 0) break;
-    const sa = decodeSockAddr(buf.subarray(off, off + len));
-    if (sa) out.push(sa);
-    off += len;
-  }
-  return out;
-}
-
-function decodePath(buf: Uint8Array, base: number): PathInfo {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const sa = decodeSockAddr(
-    buf.subarray(base + SCTP_PADDRINFO.address, base + SCTP_PADDRINFO.address + 128),
-  );
-  const st = dv.getInt32(base + SCTP_PADDRINFO.state, true);
-  return {
-    address: sa?.address ?? "?",
-    port: sa?.port ?? 0,
-    state: PATH_STATES[st] ?? `state ${st}`,
-    cwnd: dv.getUint32(base + SCTP_PADDRINFO.cwnd, true),
-    srtt: dv.getUint32(base + SCTP_PADDRINFO.srtt, true),
-    rto: dv.getUint32(base + SCTP_PADDRINFO.rto, true),
-    mtu: dv.getUint32(base + SCTP_PADDRINFO.mtu, true),
-  };
-}
-
-/** Decodes a notification (the payload of a message flagged MSG_NOTIFICATION). */
-export function decodeNotification(b: Uint8Array): SctpNotification {
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const code = b.length >= 2 ? dv.getUint16(0, true) : 0;
-  const name = SCTP_NOTIFICATIONS[code] ?? `type ${code}`;
-  const u16 = (o: number) => (o + 2 <= b.length ? dv.getUint16(o, true) : 0);
-  const u32 = (o: number) => (o + 4 <= b.length ? dv.getUint32(o, true) : 0);
-  const i32 = (o: number) => (o + 4 <= b.length ? dv.getInt32(o, true) : 0);
-  switch (code) {
-    case 0x8001: {
-      const st = u16(8);
-      return {
-        type: "assoc_change",
-        typeCode: code,
-        state: ASSOC_CHANGE_STATES[st] ?? `state ${st}`,
-        error: u16(10),
-        outstreams: u16(12),
-        instreams: u16(14),
-        assocId: i32(16),
-      };
-    }
-    case 0x8002: {
-      const sa = b.length >= 136 ? decodeSockAddr(b.subarray(8, 136)) : null;
-      const st = i32(136);
-      return {
-        type: "paddr_change",
-        typeCode: code,
-        address: sa?.address ?? "?",
-        state: PADDR_CHANGE_STATES[st] ?? `state ${st}`,
-        error: i32(140),
-        assocId: i32(144),
-      };
-    }
-    case 0x8003:
-      return {
-        type: "send_failed",
-        typeCode: code,
-        error: u32(8),
-        length: Math.max(0, u32(4) - 48),
-        stream: u16(12 + SCTP_SNDRCVINFO.stream),
-        ppid: ntohl(u32(12 + SCTP_SNDRCVINFO.ppid)),
-        context: u32(12 + SCTP_SNDRCVINFO.context),
-        assocId: i32(44),
-      };
-    case 0x8004:
-      return {
-        type: "remote_error",
-        typeCode: code,
-        error: b.length >= 10 ? dv.getUint16(8, false) : 0,
-        length: u32(4),
-        assocId: i32(12),
-      };
-    case 0x8005:
-      return { type: "shutdown_event", typeCode: code, assocId: i32(8) };
-    default:
-      return { type: name, typeCode: code, assocId: 0 };
-  }
-}
-
-function ntohl(x: number): number {
-  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
-}
-
-/** Builds the SCTP_SNDRCV cmsg for `info`. */
-export function sndrcvCmsg(info: SendInfo): Uint8Array {
-  const cm = new Uint8Array(CMSGHDR.size + SCTP_SNDRCVINFO.size);
-  fillSndrcvCmsg(cm, info);
-  return cm;
-}
-
-function fillSndrcvCmsg(cm: Uint8Array, info: SendInfo): void {
-  const dv = new DataView(cm.buffer, cm.byteOffset, cm.byteLength);
-  dv.setBigUint64(CMSGHDR.len, BigInt(cm.length), true);
-  dv.setInt32(CMSGHDR.level, IPPROTO_SCTP, true);
-  dv.setInt32(CMSGHDR.type, SCTP_SNDRCV, true);
-  const d = CMSGHDR.data;
-  let flags = info.flags ?? 0;
-  if (info.ttl) flags |= SCTP_PR_SCTP_TTL;
-  dv.setUint16(d + SCTP_SNDRCVINFO.stream, info.stream ?? 0, true);
-  dv.setUint16(d + SCTP_SNDRCVINFO.ssn, 0, true);
-  dv.setUint16(d + SCTP_SNDRCVINFO.flags, flags, true);
-  dv.setUint16(d + SCTP_SNDRCVINFO.flags + 2, 0, true);
-  dv.setUint32(d + SCTP_SNDRCVINFO.ppid, ntohl((info.ppid ?? 0) >>> 0), true);
-  dv.setUint32(d + SCTP_SNDRCVINFO.context, (info.context ?? 0) >>> 0, true);
-  dv.setUint32(d + SCTP_SNDRCVINFO.timetolive, info.ttl ?? 0, true);
-  dv.setUint32(d + SCTP_SNDRCVINFO.tsn, 0, true);
-  dv.setUint32(d + SCTP_SNDRCVINFO.cumtsn, 0, true);
-  dv.setInt32(d + SCTP_SNDRCVINFO.assocId, info.assocId ?? 0, true);
-}
-
-/** Finds the SCTP_SNDRCV cmsg in `control` and decodes it. */
-export function parseSndrcv(control: Uint8Array): RecvInfo | null {
-  const dv = new DataView(control.buffer, control.byteOffset, control.byteLength);
-  let off = 0;
-  while (off + CMSGHDR.size <= control.length) {
-    const len = Number(dv.getBigUint64(off + CMSGHDR.len, true));
-    if (len < CMSGHDR.size) break;
-    if (
-      dv.getInt32(off + CMSGHDR.level, true) === IPPROTO_SCTP &&
-      dv.getInt32(off + CMSGHDR.type, true) === SCTP_SNDRCV &&
-      len >= CMSGHDR.size + SCTP_SNDRCVINFO.size
-    ) {
-      const d = off + CMSGHDR.data;
-      return {
-        stream: dv.getUint16(d + SCTP_SNDRCVINFO.stream, true),
-        ssn: dv.getUint16(d + SCTP_SNDRCVINFO.ssn, true),
-        flags: dv.getUint16(d + SCTP_SNDRCVINFO.flags, true),
-        ppid: ntohl(dv.getUint32(d + SCTP_SNDRCVINFO.ppid, true)),
-        context: dv.getUint32(d + SCTP_SNDRCVINFO.context, true),
-        tsn: dv.getUint32(d + SCTP_SNDRCVINFO.tsn, true),
-        cumtsn: dv.getUint32(d + SCTP_SNDRCVINFO.cumtsn, true),
-        assocId: dv.getInt32(d + SCTP_SNDRCVINFO.assocId, true),
-      };
-    }
-    off += (len + CMSGHDR.align - 1) & ~(CMSGHDR.align - 1);
-  }
-  return null;
-}
-
-function packAddrs(family: 4 | 6, addrs: { address: string; port: number }[]): Uint8Array {
-  const parts = addrs.map((a) => encodeSockAddr(a.address, a.port));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const [i, p] of parts.entries()) {
-    if (family === 4 && p.length !== SOCKADDR_IN.size) {
-      throw new SysError("bindx", "EINVAL", addrs[i], "an IPv6 address on an IPv4 socket");
-    }
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
 
 const MIN_BUF = 64 * 1024;
@@ -664,8 +281,8 @@ export class SctpSocket implements Disposable {
 
   /** SO_SNDBUF / SO_RCVBUF. */
   setBuffers(bytes: number): void {
-    this.#sock.setOption(SOL_SOCKET, 7, bytes, "setsockopt SO_SNDBUF");
-    this.#sock.setOption(SOL_SOCKET, 8, bytes, "setsockopt SO_RCVBUF");
+    this.#sock.setOption(SOL_SOCKET, SO_SNDBUF, bytes, "setsockopt SO_SNDBUF");
+    this.#sock.setOption(SOL_SOCKET, SO_RCVBUF, bytes, "setsockopt SO_RCVBUF");
   }
 
   /** SCTP_RTOINFO (ms; 0 leaves a value unchanged). */
@@ -746,7 +363,7 @@ export class SctpSocket implements Disposable {
     );
     return {
       stream: dv.getUint16(SCTP_SNDRCVINFO.stream, true),
-      ppid: ntohl(dv.getUint32(SCTP_SNDRCVINFO.ppid, true)),
+      ppid: dv.getUint32(SCTP_SNDRCVINFO.ppid, false),
       flags: dv.getUint16(SCTP_SNDRCVINFO.flags, true),
       ttl: dv.getUint32(SCTP_SNDRCVINFO.timetolive, true),
     };
@@ -802,18 +419,7 @@ export class SctpSocket implements Disposable {
     const dv = new DataView(b.buffer);
     dv.setInt32(SCTP_STATUS_S.assocId, assocId, true);
     this.#sock.getOptionInto(IPPROTO_SCTP, SCTP_STATUS, b, "getsockopt SCTP_STATUS");
-    const st = dv.getInt32(SCTP_STATUS_S.state, true);
-    return {
-      assocId: dv.getInt32(SCTP_STATUS_S.assocId, true),
-      state: SCTP_STATES[st] ?? `state ${st}`,
-      rwnd: dv.getUint32(SCTP_STATUS_S.rwnd, true),
-      unackdata: dv.getUint16(SCTP_STATUS_S.unackdata, true),
-      penddata: dv.getUint16(SCTP_STATUS_S.penddata, true),
-      instreams: dv.getUint16(SCTP_STATUS_S.instrms, true),
-      outstreams: dv.getUint16(SCTP_STATUS_S.outstrms, true),
-      fragmentationPoint: dv.getUint32(SCTP_STATUS_S.fragmentationPoint, true),
-      primary: decodePath(b, SCTP_STATUS_S.primary),
-    };
+    return decodeStatus(b);
   }
 
   /** SCTP_GET_PEER_ADDR_INFO for one peer address. */
@@ -836,7 +442,8 @@ export class SctpSocket implements Disposable {
     const dv = new DataView(b.buffer);
     dv.setInt32(SCTP_GETADDRS.assocId, assocId, true);
     this.#sock.getOptionInto(IPPROTO_SCTP, opt, b, what);
-    return decodePacked(b.subarray(SCTP_GETADDRS.addrs), dv.getUint32(SCTP_GETADDRS.addrNum, true));
+    const count = dv.getUint32(SCTP_GETADDRS.addrNum, true);
+    return decodePackedAddrs(b.subarray(SCTP_GETADDRS.addrs), count);
   }
 
   /** The peer's addresses (sctp_getpaddrs). */
@@ -910,7 +517,7 @@ export class SctpSocket implements Disposable {
       this.#sock.setOption(IPPROTO_SCTP, SCTP_SOCKOPT_CONNECTX, packed, "connect");
     } catch (e) {
       const n = errnoOf(e);
-      if (n !== Errno.EINPROGRESS) {
+      if (n !== ERRNO.EINPROGRESS) {
         if (e instanceof SysError) {
           throw new SysError("connect", e.code, first, undefined, { cause: e });
         }
@@ -919,7 +526,7 @@ export class SctpSocket implements Disposable {
     }
     await this.#sock.writable(signal);
     const soerr = this.#sock.getIntOption(SOL_SOCKET, SO_ERROR, "connect");
-    if (soerr !== 0) throw new SysError("connect", errnoName(soerr), first);
+    if (soerr !== 0) throw sysError("connect", soerr, first);
     try {
       id = this.status().assocId;
     } catch {
@@ -949,23 +556,29 @@ export class SctpSocket implements Disposable {
   // --- data ---
 
   /**
-   * One sendmsg with an SCTP_SNDRCV cmsg, without waiting: bytes sent, or -1 when the
-   * send buffer is full. The msghdr, iovec and cmsg are allocated once per socket.
+   * One sendmsg with an SCTP_SNDRCV cmsg, without waiting: bytes sent, or
+   * {@link WOULD_BLOCK} when the send buffer is full. The msghdr, iovec and cmsg are
+   * allocated once per socket.
    */
-  trySend(data: Uint8Array, info: SendInfo = {}, to?: { address: string; port: number }): number {
+  trySend(
+    data: Uint8Array,
+    info: SendInfo = {},
+    to?: { address: string; port: number },
+  ): number | WouldBlock {
     fillSndrcvCmsg(this.#sendCtl, info);
     if (to) return this.#sock.trySendMsg(data, this.#sendCtl, to);
     const io = this.#io;
     io.sendIov.setBigUint64(IOVEC.base, addressOf(data), true);
     io.sendIov.setBigUint64(IOVEC.len, BigInt(data.length), true);
-    const n = this.#sock.withFd(
+    return this.#sock.withFd(
       "sendmsg",
-      (fd) => Number(libc().sendmsg(fd, io.sendMsg, MSG_DONTWAIT | MSG_NOSIGNAL)),
+      (fd) =>
+        orWouldBlock(
+          Number(libc().sendmsg(fd, io.sendMsg, MSG_DONTWAIT | MSG_NOSIGNAL)),
+          "sendmsg",
+          () => this.#peerEndpoint(),
+        ),
     );
-    if (n >= 0) return n;
-    const e = errno();
-    if (e === Errno.EAGAIN || e === Errno.EINTR) return -1;
-    throw new SysError("sendmsg", errnoName(e), this.#peerEndpoint());
   }
 
   #peerEndpoint(): { address?: string; port?: number } {
@@ -978,27 +591,23 @@ export class SctpSocket implements Disposable {
   }
 
   /** sendmsg with send info, waiting for buffer space. */
-  async send(
+  send(
     data: Uint8Array,
     info: SendInfo = {},
     signal?: AbortSignal,
     to?: { address: string; port: number },
   ): Promise<number> {
-    for (;;) {
-      const n = this.trySend(data, info, to);
-      if (n >= 0) return n;
-      await this.#sock.writable(signal);
-    }
+    return doIo(() => this.trySend(data, info, to), () => this.#sock.writable(signal));
   }
 
   /**
-   * One whole message without waiting: null when no complete message is queued yet
-   * (the pieces of a partially delivered message are kept and joined, as the seed's
-   * getmsg does, until MSG_EOR), `{kind: "eof"}` when a one-to-one association has ended.
-   * Data views point into an internal buffer that the next call reuses; `from` is decoded
-   * when read.
+   * One whole message without waiting: {@link WOULD_BLOCK} when no complete message is
+   * queued yet (the pieces of a partially delivered message are kept and joined until
+   * MSG_EOR, as the getmsg() loop of the Solaris Socket Interfaces guide's SCTP echo
+   * example does), `{kind: "eof"}` when a one-to-one association has ended. Data views
+   * point into an internal buffer that the next call reuses; `from` is decoded when read.
    */
-  tryReceive(): SctpMessage | { kind: "eof" } | null {
+  tryReceive(): SctpMessage | { kind: "eof" } | WouldBlock {
     const io = this.#io;
     for (;;) {
       if (this.#len === this.#buf.length) {
@@ -1013,13 +622,14 @@ export class SctpSocket implements Disposable {
       io.recvHdr.setInt32(MSGHDR.flags, 0, true);
       const n = this.#sock.withFd(
         "recvmsg",
-        (fd) => Number(libc().recvmsg(fd, io.recvMsg, MSG_DONTWAIT)),
+        (fd) =>
+          orWouldBlock(
+            Number(libc().recvmsg(fd, io.recvMsg, MSG_DONTWAIT)),
+            "recvmsg",
+            () => this.#peerEndpoint(),
+          ),
       );
-      if (n < 0) {
-        const e = errno();
-        if (e === Errno.EAGAIN || e === Errno.EINTR) return null;
-        throw new SysError("recvmsg", errnoName(e), this.#peerEndpoint());
-      }
+      if (n === WOULD_BLOCK) return n;
       const flags = io.recvHdr.getInt32(MSGHDR.flags, true);
       if (n === 0 && this.#len === 0 && (flags & MSG_NOTIFICATION) === 0) return { kind: "eof" };
       if (this.#len === 0 || this.#info === null) {
@@ -1058,12 +668,8 @@ export class SctpSocket implements Disposable {
   }
 
   /** One whole message, waiting for it. */
-  async receive(signal?: AbortSignal): Promise<SctpMessage | { kind: "eof" }> {
-    for (;;) {
-      const m = this.tryReceive();
-      if (m) return m;
-      await this.#sock.readable(signal);
-    }
+  receive(signal?: AbortSignal): Promise<SctpMessage | { kind: "eof" }> {
+    return doIo(() => this.tryReceive(), () => this.#sock.readable(signal));
   }
 
   /** Resolves when readable. */
@@ -1082,9 +688,11 @@ export class SctpSocket implements Disposable {
       this.trySend(new Uint8Array(0), { flags: SCTP_ABORT, assocId });
       return;
     }
-    const linger = new Uint8Array(8);
-    new DataView(linger.buffer).setInt32(0, 1, true); // l_onoff 1, l_linger 0
-    this.#sock.setOption(SOL_SOCKET, 13, /* SO_LINGER */ linger, "setsockopt SO_LINGER");
+    const linger = new Uint8Array(LINGER.size);
+    const dv = new DataView(linger.buffer);
+    dv.setInt32(LINGER.onoff, 1, true);
+    dv.setInt32(LINGER.linger, 0, true); // linger 0: close sends ABORT
+    this.#sock.setOption(SOL_SOCKET, SO_LINGER, linger, "setsockopt SO_LINGER");
     this.close();
   }
 
@@ -1100,7 +708,6 @@ export class SctpSocket implements Disposable {
 
 /** fcntl(F_SETFL, O_NONBLOCK) on an fd the kernel handed out blocking (peel-off). */
 function setNonBlocking(sock: Socket): void {
-  const F_GETFL = 3, F_SETFL = 4, O_NONBLOCK = 0o4000;
   sock.withFd("fcntl", (fd) => {
     const fl = libc().fcntl_int(fd, F_GETFL, 0);
     if (fl < 0 || libc().fcntl_int(fd, F_SETFL, fl | O_NONBLOCK) < 0) throw lastError("fcntl");

@@ -3,6 +3,8 @@
  * sockets cannot do (socket options before bind, multicast interface and hop limits,
  * pktinfo, SCTP, ioctl). It owns its fd; the fd never leaves `lib/ffi/`. Waiting happens
  * in the shared {@link reactor}; every syscall is made synchronously so errno is valid.
+ * Each `tryX` makes one syscall and returns {@link WOULD_BLOCK} when it would block; each
+ * waiting `x` is `tryX` run through {@link doIo}.
  *
  * @module
  */
@@ -10,16 +12,18 @@ import type { Endpoint } from "../base/errors.ts";
 import {
   AF_INET,
   AF_INET6,
+  ERRNO,
   MSG_DONTWAIT,
   MSG_NOSIGNAL,
+  MSG_TRUNC,
   SO_ERROR,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOL_SOCKET,
 } from "./constants.ts";
-import { Errno, errno, errnoName, lastError } from "./errno.ts";
+import { errno, lastError, orWouldBlock, sysError, WOULD_BLOCK, type WouldBlock } from "./errno.ts";
 import { libc } from "./libc.ts";
-import { reactor } from "./reactor.ts";
+import { doIo, reactor } from "./reactor.ts";
 import {
   addressOf,
   decodeSockAddr,
@@ -139,24 +143,25 @@ export class Socket implements Disposable {
     if (libc().listen(fd, backlog) < 0) throw lastError("listen");
   }
 
+  /** accept4(2) without waiting: the new connection, or {@link WOULD_BLOCK}. */
+  tryAccept(): { socket: Socket; peer: SockAddr | null } | WouldBlock {
+    const fd = this.#checkOpen("accept");
+    this.#nameLen[0] = this.#name.length;
+    const c = orWouldBlock(
+      libc().accept4(fd, this.#name, this.#nameLen, SOCK_NONBLOCK | SOCK_CLOEXEC),
+      "accept",
+      () => this.#localEndpoint(),
+    );
+    if (c === WOULD_BLOCK) return c;
+    return {
+      socket: new Socket(c, this.family, this.type, this.protocol),
+      peer: decodeSockAddr(this.#name.subarray(0, this.#nameLen[0])),
+    };
+  }
+
   /** Accepts one connection, waiting for it without blocking the event loop. */
-  async accept(signal?: AbortSignal): Promise<{ socket: Socket; peer: SockAddr | null }> {
-    for (;;) {
-      const fd = this.#checkOpen("accept");
-      this.#nameLen[0] = this.#name.length;
-      const c = libc().accept4(fd, this.#name, this.#nameLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (c >= 0) {
-        return {
-          socket: new Socket(c, this.family, this.type, this.protocol),
-          peer: decodeSockAddr(this.#name.subarray(0, this.#nameLen[0])),
-        };
-      }
-      const e = errno();
-      if (e !== Errno.EAGAIN && e !== Errno.EINTR) {
-        throw new SysError("accept", errnoName(e), this.#localEndpoint());
-      }
-      await reactor.wait(fd, "read", signal);
-    }
+  accept(signal?: AbortSignal): Promise<{ socket: Socket; peer: SockAddr | null }> {
+    return doIo(() => this.tryAccept(), () => this.readable(signal));
   }
 
   /** Connects, waiting for the handshake (non-blocking connect + SO_ERROR). */
@@ -165,12 +170,12 @@ export class Socket implements Disposable {
     const sa = encodeSockAddr(address, port, scopeId);
     if (libc().connect(fd, sa, sa.length) === 0) return;
     const e = errno();
-    if (e !== Errno.EINPROGRESS && e !== Errno.EAGAIN) {
-      throw new SysError("connect", errnoName(e), endpointOf(address, port));
+    if (e !== ERRNO.EINPROGRESS && e !== ERRNO.EAGAIN) {
+      throw sysError("connect", e, endpointOf(address, port));
     }
     await reactor.wait(fd, "write", signal);
     const soerr = this.getIntOption(SOL_SOCKET, SO_ERROR, "connect");
-    if (soerr !== 0) throw new SysError("connect", errnoName(soerr), endpointOf(address, port));
+    if (soerr !== 0) throw sysError("connect", soerr, endpointOf(address, port));
   }
 
   /** connect(2) without waiting (UDP "connect" sets the default peer). */
@@ -222,29 +227,30 @@ export class Socket implements Disposable {
 
   /**
    * One recvfrom(2) without waiting: the datagram (a view into `buf`) and its sender, or
-   * null if nothing is queued. `truncated` is set when the datagram was longer than `buf`.
+   * {@link WOULD_BLOCK} if nothing is queued. `truncated` is set when the datagram was
+   * longer than `buf`.
    */
   tryRecvFrom(
     buf: Uint8Array,
     flags = 0,
-  ): { data: Uint8Array; from: SockAddr | null; truncated: boolean } | null {
+  ): { data: Uint8Array; from: SockAddr | null; truncated: boolean } | WouldBlock {
     const fd = this.#checkOpen("recvfrom");
     this.#nameLen[0] = this.#name.length;
-    const n = Number(
-      libc().recvfrom(
-        fd,
-        buf as Uint8Array<ArrayBuffer>,
-        BigInt(buf.length),
-        flags | MSG_DONTWAIT | 0x20, /* MSG_TRUNC: return the real length */
-        this.#name,
-        this.#nameLen,
+    const n = orWouldBlock(
+      Number(
+        libc().recvfrom(
+          fd,
+          buf as Uint8Array<ArrayBuffer>,
+          BigInt(buf.length),
+          flags | MSG_DONTWAIT | MSG_TRUNC, // MSG_TRUNC: return the datagram's real length
+          this.#name,
+          this.#nameLen,
+        ),
       ),
+      "recvfrom",
+      () => this.#localEndpoint(),
     );
-    if (n < 0) {
-      const e = errno();
-      if (e === Errno.EAGAIN || e === Errno.EINTR) return null;
-      throw new SysError("recvfrom", errnoName(e), this.#localEndpoint());
-    }
+    if (n === WOULD_BLOCK) return n;
     return {
       data: buf.subarray(0, Math.min(n, buf.length)),
       from: decodeSockAddr(this.#name.subarray(0, this.#nameLen[0])),
@@ -253,98 +259,85 @@ export class Socket implements Disposable {
   }
 
   /** recvfrom(2), waiting until a datagram arrives. */
-  async recvFrom(
+  recvFrom(
     buf: Uint8Array,
     signal?: AbortSignal,
   ): Promise<{ data: Uint8Array; from: SockAddr | null; truncated: boolean }> {
-    for (;;) {
-      const r = this.tryRecvFrom(buf);
-      if (r) return r;
-      await this.readable(signal);
-    }
+    return doIo(() => this.tryRecvFrom(buf), () => this.readable(signal));
   }
 
-  /** sendto(2) without waiting; returns bytes sent, or -1 if the send buffer is full. */
-  trySendTo(data: Uint8Array, address: string, port: number, scopeId = 0): number {
+  /** sendto(2) without waiting: bytes sent, or {@link WOULD_BLOCK} if the send buffer is full. */
+  trySendTo(data: Uint8Array, address: string, port: number, scopeId = 0): number | WouldBlock {
     const fd = this.#checkOpen("sendto");
     const sa = encodeSockAddr(address, port, scopeId);
-    const n = Number(
-      libc().sendto(
-        fd,
-        data as Uint8Array<ArrayBuffer>,
-        BigInt(data.length),
-        MSG_DONTWAIT | MSG_NOSIGNAL,
-        sa,
-        sa.length,
+    return orWouldBlock(
+      Number(
+        libc().sendto(
+          fd,
+          data as Uint8Array<ArrayBuffer>,
+          BigInt(data.length),
+          MSG_DONTWAIT | MSG_NOSIGNAL,
+          sa,
+          sa.length,
+        ),
       ),
+      "sendto",
+      () => endpointOf(address, port),
     );
-    if (n >= 0) return n;
-    const e = errno();
-    if (e === Errno.EAGAIN || e === Errno.EINTR) return -1;
-    throw new SysError("sendto", errnoName(e), endpointOf(address, port));
   }
 
   /** sendto(2), waiting for buffer space if needed. */
-  async sendTo(
+  sendTo(
     data: Uint8Array,
     address: string,
     port: number,
     signal?: AbortSignal,
     scopeId = 0,
   ): Promise<number> {
-    for (;;) {
-      const n = this.trySendTo(data, address, port, scopeId);
-      if (n >= 0) return n;
-      await this.writable(signal);
-    }
+    return doIo(() => this.trySendTo(data, address, port, scopeId), () => this.writable(signal));
   }
 
-  /** send(2) without waiting on a connected socket; -1 when it would block. */
-  trySend(data: Uint8Array, flags = 0): number {
+  /** send(2) without waiting on a connected socket: bytes sent, or {@link WOULD_BLOCK}. */
+  trySend(data: Uint8Array, flags = 0): number | WouldBlock {
     const fd = this.#checkOpen("send");
-    const n = Number(
-      libc().send(
-        fd,
-        data as Uint8Array<ArrayBuffer>,
-        BigInt(data.length),
-        flags | MSG_DONTWAIT | MSG_NOSIGNAL,
+    return orWouldBlock(
+      Number(
+        libc().send(
+          fd,
+          data as Uint8Array<ArrayBuffer>,
+          BigInt(data.length),
+          flags | MSG_DONTWAIT | MSG_NOSIGNAL,
+        ),
       ),
+      "send",
+      () => this.#peerEndpoint(),
     );
-    if (n >= 0) return n;
-    const e = errno();
-    if (e === Errno.EAGAIN || e === Errno.EINTR) return -1;
-    throw new SysError("send", errnoName(e), this.#peerEndpoint());
   }
 
   /** Writes all of `data` to a connected stream socket. */
   async sendAll(data: Uint8Array, signal?: AbortSignal): Promise<void> {
     let off = 0;
     while (off < data.length) {
-      const n = this.trySend(data.subarray(off));
-      if (n < 0) await this.writable(signal);
-      else off += n;
+      const rest = data.subarray(off);
+      off += await doIo(() => this.trySend(rest), () => this.writable(signal));
     }
   }
 
-  /** recv(2) without waiting: bytes read (0 = EOF), or -1 when nothing is queued. */
-  tryRecv(buf: Uint8Array, flags = 0): number {
+  /** recv(2) without waiting: bytes read (0 = EOF), or {@link WOULD_BLOCK}. */
+  tryRecv(buf: Uint8Array, flags = 0): number | WouldBlock {
     const fd = this.#checkOpen("recv");
-    const n = Number(
-      libc().recv(fd, buf as Uint8Array<ArrayBuffer>, BigInt(buf.length), flags | MSG_DONTWAIT),
+    return orWouldBlock(
+      Number(
+        libc().recv(fd, buf as Uint8Array<ArrayBuffer>, BigInt(buf.length), flags | MSG_DONTWAIT),
+      ),
+      "recv",
+      () => this.#peerEndpoint(),
     );
-    if (n >= 0) return n;
-    const e = errno();
-    if (e === Errno.EAGAIN || e === Errno.EINTR) return -1;
-    throw new SysError("recv", errnoName(e), this.#peerEndpoint());
   }
 
   /** recv(2), waiting for data; 0 means EOF. */
-  async recv(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
-    for (;;) {
-      const n = this.tryRecv(buf);
-      if (n >= 0) return n;
-      await this.readable(signal);
-    }
+  recv(buf: Uint8Array, signal?: AbortSignal): Promise<number> {
+    return doIo(() => this.tryRecv(buf), () => this.readable(signal));
   }
 
   #peerEndpoint(): Endpoint {
@@ -357,10 +350,10 @@ export class Socket implements Disposable {
   }
 
   /**
-   * One recvmsg(2) without waiting, with room for control data: null when nothing is
-   * queued. Views point into `buf` and `control`.
+   * One recvmsg(2) without waiting, with room for control data: {@link WOULD_BLOCK} when
+   * nothing is queued. Views point into `buf` and `control`.
    */
-  tryRecvMsg(buf: Uint8Array, control: Uint8Array, flags = 0): RecvMsg | null {
+  tryRecvMsg(buf: Uint8Array, control: Uint8Array, flags = 0): RecvMsg | WouldBlock {
     const fd = this.#checkOpen("recvmsg");
     const iov = new Uint8Array(IOVEC.size);
     const iovDv = new DataView(iov.buffer);
@@ -376,12 +369,12 @@ export class Socket implements Disposable {
       dv.setBigUint64(MSGHDR.control, addressOf(control), true);
       dv.setBigUint64(MSGHDR.controllen, BigInt(control.length), true);
     }
-    const n = Number(libc().recvmsg(fd, msg, flags | MSG_DONTWAIT));
-    if (n < 0) {
-      const e = errno();
-      if (e === Errno.EAGAIN || e === Errno.EINTR) return null;
-      throw new SysError("recvmsg", errnoName(e), this.#localEndpoint());
-    }
+    const n = orWouldBlock(
+      Number(libc().recvmsg(fd, msg, flags | MSG_DONTWAIT)),
+      "recvmsg",
+      () => this.#localEndpoint(),
+    );
+    if (n === WOULD_BLOCK) return n;
     const nameLen = dv.getUint32(MSGHDR.namelen, true);
     const ctlLen = Number(dv.getBigUint64(MSGHDR.controllen, true));
     // Keep the iovec alive until here: it is only referenced by address.
@@ -395,29 +388,25 @@ export class Socket implements Disposable {
   }
 
   /** recvmsg(2), waiting until something arrives. */
-  async recvMsg(
+  recvMsg(
     buf: Uint8Array,
     control: Uint8Array,
     signal?: AbortSignal,
     flags = 0,
   ): Promise<RecvMsg> {
-    for (;;) {
-      const r = this.tryRecvMsg(buf, control, flags);
-      if (r) return r;
-      await this.readable(signal);
-    }
+    return doIo(() => this.tryRecvMsg(buf, control, flags), () => this.readable(signal));
   }
 
   /**
-   * One sendmsg(2) without waiting, with optional destination and control data; returns
-   * bytes sent or -1 when it would block.
+   * One sendmsg(2) without waiting, with optional destination and control data: bytes
+   * sent, or {@link WOULD_BLOCK}.
    */
   trySendMsg(
     data: Uint8Array,
     control?: Uint8Array,
     to?: { address: string; port: number; scopeId?: number },
     flags = 0,
-  ): number {
+  ): number | WouldBlock {
     const fd = this.#checkOpen("sendmsg");
     const iov = new Uint8Array(IOVEC.size);
     const iovDv = new DataView(iov.buffer);
@@ -436,32 +425,26 @@ export class Socket implements Disposable {
       dv.setBigUint64(MSGHDR.control, addressOf(control), true);
       dv.setBigUint64(MSGHDR.controllen, BigInt(control.length), true);
     }
-    const n = Number(libc().sendmsg(fd, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL));
+    const n = orWouldBlock(
+      Number(libc().sendmsg(fd, msg, flags | MSG_DONTWAIT | MSG_NOSIGNAL)),
+      "sendmsg",
+      () => (to ? endpointOf(to.address, to.port) : this.#peerEndpoint()),
+    );
+    // Keep the iovec and sockaddr alive until here: msghdr refers to them by address.
     void iov.length;
     void sa?.length;
-    if (n >= 0) return n;
-    const e = errno();
-    if (e === Errno.EAGAIN || e === Errno.EINTR) return -1;
-    throw new SysError(
-      "sendmsg",
-      errnoName(e),
-      to ? endpointOf(to.address, to.port) : this.#peerEndpoint(),
-    );
+    return n;
   }
 
   /** sendmsg(2), waiting for buffer space if needed. */
-  async sendMsg(
+  sendMsg(
     data: Uint8Array,
     control?: Uint8Array,
     to?: { address: string; port: number; scopeId?: number },
     signal?: AbortSignal,
     flags = 0,
   ): Promise<number> {
-    for (;;) {
-      const n = this.trySendMsg(data, control, to, flags);
-      if (n >= 0) return n;
-      await this.writable(signal);
-    }
+    return doIo(() => this.trySendMsg(data, control, to, flags), () => this.writable(signal));
   }
 
   /** ioctl(2) with a pointer argument (e.g. an ifreq); throws naming `what`. */

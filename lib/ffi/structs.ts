@@ -106,9 +106,132 @@ export const PROTOENT = { name: 0, aliases: 8, proto: 16 } as const;
 export const SYSINFO = { size: 112, uptime: 0 } as const;
 /** struct utmpx, <bits/utmpx.h>: 384 bytes; short ut_type at 0. */
 export const UTMPX = { size: 384, type: 0, user: 44 } as const;
-export const USER_PROCESS = 7;
 /** struct rlimit, <bits/resource.h>: two rlim_t (u64). */
 export const RLIMIT = { size: 16, cur: 0, max: 8 } as const;
+/** struct linger, <bits/socket.h> (SO_LINGER): two ints. */
+export const LINGER = { size: 8, onoff: 0, linger: 4 } as const;
+
+// --- SCTP: <linux/sctp.h> (uapi), the structures of RFC 6458 ---
+
+/** struct sctp_initmsg (RFC 6458 5.3.1, 8.1.3): 4 x u16. */
+export const SCTP_INITMSG_S = {
+  size: 8,
+  numOstreams: 0,
+  maxInstreams: 2,
+  maxAttempts: 4,
+  maxInitTimeo: 6,
+} as const;
+/** struct sctp_sndrcvinfo (RFC 6458 5.3.2): 32 bytes; sinfo_ppid is in network order. */
+export const SCTP_SNDRCVINFO = {
+  size: 32,
+  stream: 0,
+  ssn: 2,
+  flags: 4,
+  ppid: 8,
+  context: 12,
+  timetolive: 16,
+  tsn: 20,
+  cumtsn: 24,
+  assocId: 28,
+} as const;
+/**
+ * struct sctp_event_subscribe (RFC 6458 6.2.1): one u8 per event class. Linux 6.1 has 14;
+ * shorter option lengths are accepted, so older kernels take the first 10.
+ */
+export const SCTP_EVENT_SUBSCRIBE = {
+  size: 10,
+  dataIo: 0,
+  association: 1,
+  address: 2,
+  sendFailure: 3,
+  peerError: 4,
+  shutdown: 5,
+  partialDelivery: 6,
+  adaptationLayer: 7,
+  authentication: 8,
+  senderDry: 9,
+} as const;
+/** struct sctp_paddrinfo (RFC 6458 8.2.2): packed, aligned(4); 152 bytes. */
+export const SCTP_PADDRINFO = {
+  size: 152,
+  assocId: 0,
+  address: 4,
+  state: 132,
+  cwnd: 136,
+  srtt: 140,
+  rto: 144,
+  mtu: 148,
+} as const;
+/** struct sctp_status (RFC 6458 8.2.1): 176 bytes with the primary path's sctp_paddrinfo at 24. */
+export const SCTP_STATUS_S = {
+  size: 176,
+  assocId: 0,
+  state: 4,
+  rwnd: 8,
+  unackdata: 12,
+  penddata: 14,
+  instrms: 16,
+  outstrms: 18,
+  fragmentationPoint: 20,
+  primary: 24,
+} as const;
+/** struct sctp_rtoinfo (RFC 6458 8.1.1): 16 bytes. */
+export const SCTP_RTOINFO_S = { size: 16, assocId: 0, initial: 4, max: 8, min: 12 } as const;
+/** struct sctp_assocparams (RFC 6458 8.1.2): 20 bytes. */
+export const SCTP_ASSOCPARAMS = {
+  size: 20,
+  assocId: 0,
+  maxRetrans: 4,
+  peerDestinations: 6,
+  peerRwnd: 8,
+  localRwnd: 12,
+  cookieLife: 16,
+} as const;
+/** struct sctp_paddrparams (RFC 6458 8.1.12): packed, aligned(4); 156 bytes. */
+export const SCTP_PADDRPARAMS = {
+  size: 156,
+  assocId: 0,
+  address: 4,
+  hbInterval: 132,
+  pathMaxRxt: 136,
+  pathMtu: 138,
+  sackDelay: 142,
+  flags: 146,
+} as const;
+/** struct sctp_getaddrs: assoc id, count, then packed sockaddrs. */
+export const SCTP_GETADDRS = { assocId: 0, addrNum: 4, addrs: 8 } as const;
+/** sctp_peeloff_arg_t: assoc id, returned fd. */
+export const SCTP_PEELOFF_ARG = { size: 8, assocId: 0, sd: 4 } as const;
+/**
+ * union sctp_notification (RFC 6458 6.1): the common header (type, flags, length), then
+ * one struct per notification type. `size` is the fixed part; some carry data after it.
+ */
+export const SCTP_NOTIFICATION = {
+  header: { size: 8, type: 0, flags: 2, length: 4 },
+  /** struct sctp_assoc_change: sac_info[] follows. */
+  assocChange: {
+    size: 20,
+    state: 8,
+    error: 10,
+    outboundStreams: 12,
+    inboundStreams: 14,
+    assocId: 16,
+  },
+  /** struct sctp_paddr_change: packed, aligned(4); a sockaddr_storage at 8. */
+  paddrChange: { size: 148, address: 8, state: 136, error: 140, assocId: 144 },
+  /** struct sctp_remote_error: sre_error is big-endian; the error cause TLV follows. */
+  remoteError: { size: 16, error: 8, assocId: 12 },
+  /** struct sctp_send_failed: an sctp_sndrcvinfo at 12; the undelivered message follows. */
+  sendFailed: { size: 48, error: 8, info: 12, assocId: 44 },
+  /** struct sctp_shutdown_event. */
+  shutdownEvent: { size: 12, assocId: 8 },
+  /** struct sctp_pdapi_event. */
+  pdapiEvent: { size: 24, indication: 8, assocId: 12, stream: 16, seq: 20 },
+  /** struct sctp_adaptation_event. */
+  adaptationEvent: { size: 16, adaptationInd: 8, assocId: 12 },
+  /** struct sctp_sender_dry_event. */
+  senderDryEvent: { size: 12, assocId: 8 },
+} as const;
 
 /** The address of a typed array's memory, for storing in a struct. Keep `buf` alive. */
 export function addressOf(buf: ArrayBufferView): bigint {
@@ -202,3 +325,10 @@ export function toCString(s: string): Uint8Array<ArrayBuffer> {
   out.set(b);
   return out;
 }
+
+/** struct mmsghdr, <sys/socket.h> (recvmmsg(2)/sendmmsg(2)): a msghdr, then msg_len; 64 bytes. */
+export const MMSGHDR = { size: 64, hdr: 0, len: 56 } as const;
+/** struct timeval, <bits/types/struct_timeval.h> (LP64): 16 bytes. */
+export const TIMEVAL = { size: 16, sec: 0, usec: 8 } as const;
+/** struct timespec, <bits/types/struct_timespec.h> (LP64): 16 bytes. */
+export const TIMESPEC = { size: 16, sec: 0, nsec: 8 } as const;

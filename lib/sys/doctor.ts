@@ -11,6 +11,7 @@ import { IPPROTO_SCTP, SOCK_DGRAM, SOCK_STREAM } from "../ffi/constants.ts";
 import { Socket } from "../ffi/socket.ts";
 import { openFileLimit, readSmallFile } from "../ffi/sysinfo.ts";
 import { listInterfaces } from "./interfaces.ts";
+import { buildInfo, buildText } from "./build.ts";
 
 /** How a check came out. */
 export type CheckStatus = "ok" | "warn" | "fail";
@@ -19,6 +20,7 @@ export type CheckStatus = "ok" | "warn" | "fail";
 export interface CheckResult {
   /** Short identifier, e.g. "sctp", "ipv6", "rp_filter". */
   name: string;
+  /** ok, warn or fail. */
   status: CheckStatus;
   /** What was found, in one line. */
   detail: string;
@@ -43,8 +45,13 @@ function result(
 
 /** Reads a sysctl through /proc/sys (`net.core.somaxconn`); null when absent. */
 export function readSysctl(key: string): string | null {
-  const text = readSmallFile(`/proc/sys/${key.replaceAll(".", "/")}`);
-  return text === null ? null : text.trim();
+  try {
+    return new TextDecoder().decode(readSmallFile(`/proc/sys/${key.replaceAll(".", "/")}`))
+      .trim();
+  } catch (e) {
+    if (e instanceof SysError && e.code === "ENOENT") return null;
+    throw e;
+  }
 }
 
 /** The errno name of a failed probe; permission errors propagate (reported as fail). */
@@ -279,7 +286,8 @@ export function checkLimits(): CheckResult[] {
  * ```
  */
 export function runChecks(): CheckResult[] {
-  const out = checkPermissions();
+  const build = buildInfo();
+  const out = [result("sockbox", "ok", buildText(build), undefined, build), ...checkPermissions()];
   const groups: [string, () => CheckResult | CheckResult[]][] = [
     ["sctp", checkSctp],
     ["ipv6", checkIpv6],

@@ -1,5 +1,6 @@
 /**
- * Network interfaces as `ip -j addr show` sees them, found the seed's way: SIOCGIFCONF for
+ * Network interfaces as `ip -j addr show` sees them, found the classic BSD way (the
+ * SIOCGIFCONF walk of netdevice(7) and the Solaris Socket Interfaces guide): SIOCGIFCONF for
  * the IPv4 addresses and their labels (`eth0:1`), SIOCGIFFLAGS/MTU/HWADDR/INDEX per
  * interface and SIOCGIFNETMASK/BRDADDR/DSTADDR per address, plus `if_nameindex(3)` for
  * interfaces without IPv4 and `getifaddrs(3)` for IPv6 addresses and the flag bits above 16
@@ -19,14 +20,19 @@ import {
   ARPHRD_TUNNEL,
   ARPHRD_TUNNEL6,
   IFF_FLAGS,
+  IFF_RUNNING,
+  IFF_UP,
 } from "../ffi/constants.ts";
 import { getIfAddrs, IfIoctl, ifNameIndex, ifNameToIndex } from "../ffi/ifaces.ts";
 import { formatIPv4, formatIPv6, parseIPv4, parseIPv6 } from "../base/ip.ts";
 
 /** One address on an interface. Absent fields are omitted. */
 export interface InterfaceAddress {
+  /** The address family: "inet" (IPv4) or "inet6" (IPv6). */
   family: "inet" | "inet6";
+  /** The address as text (`192.0.2.2`, `fe80::1`; RFC 5952 form for IPv6). */
   address: string;
+  /** The network prefix length in bits (`24` for 255.255.255.0). */
   prefixlen: number;
   /** IPv4 only: the dotted netmask. */
   netmask?: string;
@@ -42,13 +48,17 @@ export interface InterfaceAddress {
 
 /** One network interface. */
 export interface NetInterface {
+  /** The interface name (`lo`, `eth0`). */
   name: string;
+  /** The interface index (`if_nametoindex(3)`), as `ip link` numbers interfaces. */
   index: number;
   /** Flag names in `ip -j` order, e.g. ["BROADCAST","MULTICAST","UP","LOWER_UP"]. */
   flags: string[];
+  /** The MTU in bytes (SIOCGIFMTU). */
   mtu: number;
   /** Link-layer address (`aa:bb:cc:dd:ee:ff`), when the interface has one. */
   mac?: string;
+  /** Its addresses: IPv4 first (SIOCGIFCONF order), then IPv6 (`getifaddrs(3)` order). */
   addresses: InterfaceAddress[];
 }
 
@@ -82,8 +92,6 @@ const IP_FLAG_ORDER = [
   "DORMANT",
   "ECHO",
 ];
-const IFF_UP = 0x1;
-const IFF_RUNNING = 0x40;
 
 /**
  * Names the IFF_* bits in `flags` the way `ip link` does: `NO-CARRIER` first when the

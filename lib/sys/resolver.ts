@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { SysError } from "../base/errors.ts";
+import { RuntimeError, SysError } from "../base/errors.ts";
 import { ipFamily, stripBrackets } from "../base/ip.ts";
 import {
   AF_INET,
@@ -36,6 +36,7 @@ import {
   getServByPort,
 } from "../ffi/netdb.ts";
 import { interfaceIndex } from "./interfaces.ts";
+import { ifNameIndex } from "../ffi/ifaces.ts";
 
 /**
  * A failed lookup. `code` is the resolver code (`EAI_NONAME`, ...) or `ENOENT` for the
@@ -43,12 +44,21 @@ import { interfaceIndex } from "./interfaces.ts";
  * `gai_strerror(3)` (e.g. `resolve no-such.invalid: Name or service not known`).
  */
 export class ResolveError extends SysError {
+  /** Always `"ResolveError"`. */
   override name = "ResolveError";
   /** What was looked up, as the user wrote it. */
   readonly query: string;
   /** The reason text (gai_strerror's for resolver errors). */
   readonly reason: string;
 
+  /**
+   * Builds the error for a failed lookup of `query`.
+   *
+   * @param syscall The failed call (`getaddrinfo`, `getnameinfo`, `getservbyname`, ...).
+   * @param code The resolver code (`EAI_NONAME`, ...) or `ENOENT`.
+   * @param query What was looked up, as the user wrote it.
+   * @param reason The reason text.
+   */
   constructor(syscall: string, code: string, query: string, reason: string) {
     super(syscall, code, { address: query }, reason);
     this.query = query;
@@ -79,7 +89,9 @@ export interface ResolveOptions {
 
 /** One getaddrinfo result. */
 export interface AddressInfo {
+  /** The address family: "inet" (AF_INET) or "inet6" (AF_INET6). */
   family: "inet" | "inet6";
+  /** The address as text, without a scope (see `scopeId`). */
   address: string;
   /** "stream", "dgram", "raw", "seqpacket" or the number as text. */
   socktype: string;
@@ -87,6 +99,7 @@ export interface AddressInfo {
   protocol: number;
   /** The protocol's name from the protocols database, when it has one. */
   protocolName?: string;
+  /** The port the service resolved to (0 when no service was given). */
   port: number;
   /** IPv6 scope (interface index) of a link-local result. */
   scopeId?: number;
@@ -163,9 +176,13 @@ export interface NameOptions {
 
 /** A getnameinfo result: the host name, and the service when a port was given. */
 export interface NameInfo {
+  /** The address that was looked up, as given (with its `%scope`, if any). */
   address: string;
+  /** The host name, or the address as text when it has none (or with `numericHost`). */
   host: string;
+  /** The port that was looked up, when one was given. */
   port?: number;
+  /** The service name for `port` (or the port as text with `numericServ`). */
   service?: string;
 }
 
@@ -205,9 +222,13 @@ export async function resolveName(
 
 /** A services-database entry. */
 export interface ServiceEntry {
+  /** The official service name (`ssh`). */
   name: string;
+  /** The port number. */
   port: number;
+  /** The protocol the entry is for (`tcp`, `udp`, `sctp`). */
   protocol: string;
+  /** Other names of the service. */
   aliases: string[];
 }
 
@@ -240,8 +261,11 @@ export function resolveService(query: string, protocol?: string): ServiceEntry {
 
 /** A protocols-database entry. */
 export interface ProtocolEntry {
+  /** The official protocol name (`sctp`). */
   name: string;
+  /** The IP protocol number (132 for SCTP). */
   number: number;
+  /** Other names of the protocol (`SCTP`). */
   aliases: string[];
 }
 
@@ -271,13 +295,70 @@ export function resolveProtocol(query: string): ProtocolEntry {
 
 /** A resolved address. */
 export interface ResolvedAddress {
+  /** The address as text (`127.0.0.1`, `::1`). */
   address: string;
+  /** 4 for IPv4, 6 for IPv6. */
   family: 4 | 6;
+}
+
+/** Whether `err` means libc cannot be used here (no `--allow-ffi`, not Linux). */
+function noLibc(err: unknown): boolean {
+  return (err as Error)?.name === "NotCapable" ||
+    (err instanceof SysError && err.syscall === "dlopen");
+}
+
+/**
+ * The name of interface `index` (if_indextoname(3), through if_nameindex), as `ip`
+ * prints a scope; the number as text where there is no such interface or no libc.
+ *
+ * @example
+ * ```ts
+ * import { scopeName } from "./resolver.ts";
+ * scopeName(1); // "lo"
+ * ```
+ */
+export function scopeName(index: number): string {
+  try {
+    return ifNameIndex().find((i) => i.index === index)?.name ?? String(index);
+  } catch (err) {
+    if (noLibc(err)) return String(index);
+    throw err;
+  }
+}
+
+/**
+ * Checks the zone of an IPv6 literal (`fe80::1%eth0`, `fe80::1%2`) and names it as `ip`
+ * does: an index becomes the interface's name. An interface that does not exist is an
+ * error here, before any connect (Deno's own would say "failed to lookup address
+ * information"). Without libc the literal is left as given.
+ */
+function checkZone(literal: string): string {
+  const i = literal.indexOf("%");
+  if (i < 0) return literal;
+  const [addr, zone] = [literal.slice(0, i), literal.slice(i + 1)];
+  try {
+    if (/^\d+$/.test(zone)) {
+      const name = ifNameIndex().find((x) => x.index === Number(zone))?.name;
+      if (name === undefined) {
+        throw new RuntimeError(`unknown interface index ${zone} in address ${literal}`);
+      }
+      return `${addr}%${name}`;
+    }
+    interfaceIndex(zone);
+    return literal;
+  } catch (err) {
+    if (noLibc(err)) return literal;
+    if (err instanceof SysError && err.code === "ENODEV") {
+      throw new RuntimeError(`unknown interface "${zone}" in address ${literal}`);
+    }
+    throw err;
+  }
 }
 
 /**
  * Resolves `host` to every address the system resolver returns, IPv4 and IPv6, in its
- * order; an IP literal resolves to itself. `family` keeps only one family.
+ * order; an IP literal resolves to itself (an IPv6 zone is checked and given by name,
+ * see {@link scopeName}). `family` keeps only one family.
  *
  * @example
  * ```ts
@@ -287,6 +368,7 @@ export interface ResolvedAddress {
  */
 export async function resolveHost(host: string, family?: 4 | 6): Promise<ResolvedAddress[]> {
   const h = stripBrackets(host);
+  if (h.trim() === "") throw new SysError("getaddrinfo", "EAI_NONAME", {}, "empty host name");
   const lit = ipFamily(h);
   if (lit !== 0) {
     if (family !== undefined && lit !== family) {
@@ -297,7 +379,7 @@ export async function resolveHost(host: string, family?: 4 | 6): Promise<Resolve
         `not an IPv${family} address`,
       );
     }
-    return [{ address: h, family: lit }];
+    return [{ address: lit === 6 ? checkZone(h) : h, family: lit }];
   }
   let res: { address: string; family: number }[];
   try {
@@ -306,7 +388,15 @@ export async function resolveHost(host: string, family?: 4 | 6): Promise<Resolve
     res = await lookup(h, { all: true, family: family ?? 0, order: "verbatim" });
   } catch (err) {
     const code = (err as { code?: string }).code ?? "EAI_FAIL";
-    const text = code === "ENOTFOUND" ? "Name or service not known" : (err as Error).message;
+    // node:dns reports EAI_NONAME as ENOTFOUND, and its message only repeats the code:
+    // say what gai_strerror(3) (glibc) says instead.
+    const text = ({
+      ENOTFOUND: "Name or service not known",
+      EAI_AGAIN: "Temporary failure in name resolution",
+      EAI_FAIL: "Non-recoverable failure in name resolution",
+      EAI_NODATA: "No address associated with hostname",
+      EAI_MEMORY: "Memory allocation failure",
+    } as Record<string, string>)[code] ?? (err as Error).message;
     throw new SysError(
       "getaddrinfo",
       code === "ENOTFOUND" ? "EAI_NONAME" : code,

@@ -7,8 +7,11 @@
  * @module
  */
 
-/** Where Debian's user-mode-linux package installs the kernel. */
-export const UML_KERNEL = "/usr/bin/linux.uml";
+/**
+ * The UML kernel: where Debian's user-mode-linux package installs it, unless
+ * `SOCKBOX_UML_KERNEL` names another.
+ */
+export const UML_KERNEL: string = Deno.env.get("SOCKBOX_UML_KERNEL") ?? "/usr/bin/linux.uml";
 const INIT = new URL("./init.sh", import.meta.url).pathname;
 
 /** Why UML cannot be used here, or null when it can. */
@@ -26,6 +29,11 @@ export function umlUnavailableReason(): string | null {
 export interface UmlResult {
   /** Exit code of the UML process (0 after a clean power-off). */
   code: number;
+  /**
+   * Exit status of the job script inside UML (its last command's), as init.sh wrote it to
+   * the host filesystem; null when the job never finished (boot failure, crash, timeout).
+   */
+  jobStatus: number | null;
   /** True when the hard timeout killed it. */
   timedOut: boolean;
   /** Kernel console output (for diagnosing a failed boot). */
@@ -38,7 +46,8 @@ export interface UmlResult {
  * Boots UML, runs `job` (a /bin/sh script body) as root inside it with lo up, 127.0.0.2
  * on lo and the sctp module loaded, then powers off. `job` runs with HOME, DENO_DIR and
  * PATH of the calling process, in `cwd`. The job must write its results to a host file
- * (the whole host filesystem is mounted read-write).
+ * (the whole host filesystem is mounted read-write); its exit status comes back as
+ * `jobStatus`.
  */
 export async function runInUml(
   job: string,
@@ -54,6 +63,7 @@ export async function runInUml(
     env("PATH", `${Deno.env.get("PATH") ?? ""}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`) +
     env("NO_COLOR", "1") +
     env("SOCKBOX_IN_UML", "1") +
+    env("SOCKBOX_BIN", Deno.env.get("SOCKBOX_BIN")) + // the artifact under test (tests/helpers.ts)
     `cd '${opts.cwd.replaceAll("'", "'\\''")}' || exit 1\n` + job + "\n";
   await Deno.writeTextFile(jobPath, script);
   const started = performance.now();
@@ -75,6 +85,10 @@ export async function runInUml(
     stderr: "piped",
     cwd: dir,
   }).spawn();
+  const pgidLog = Deno.env.get("SOCKBOX_TEST_PGIDS");
+  if (pgidLog) {
+    await Deno.writeTextFile(pgidLog, `${child.pid}\n`, { append: true }).catch(() => {});
+  }
   // UML makes itself a process-group leader and forks helper processes that keep our
   // pipes open, so the hard timeout (and the clean-up after a normal exit) kills the
   // whole group, not just the main process.
@@ -96,8 +110,10 @@ export async function runInUml(
   try {
     const status = await child.status;
     killGroup();
+    const written = await Deno.readTextFile(`${jobPath}.status`).catch(() => "");
     return {
       code: status.code,
+      jobStatus: /^\d+\s*$/.test(written) ? Number(written) : null,
       timedOut,
       console: (await stdout) + (await stderr),
       ms: performance.now() - started,

@@ -2,19 +2,32 @@
  * The SCTP test cases. They need a kernel with SCTP, so `deno test` does not pick this
  * file up by name: tests/sctp_test.ts imports it where the kernel has SCTP, and otherwise
  * runs it inside User-Mode Linux (`deno test -A tests/sctp/cases.ts`) and reports each
- * case's result.
+ * case's result. The names of the cases, in order, are listed in `SCTP_CASES` in
+ * tests/sctp_test.ts: the UML run fails when the inner names differ from that list, so a
+ * case that goes missing (or a new one) cannot pass unnoticed.
  *
  * @module
  */
 import assert from "node:assert/strict";
-import { runSockbox, sh, sockboxCommand, SockboxProcess } from "../helpers.ts";
+import {
+  jsonLines,
+  runSockbox,
+  sh,
+  silentPort,
+  sockboxCommand,
+  SockboxProcess,
+  TextProcess,
+} from "../helpers.ts";
 import { Peer, PY_SCTP } from "./peers.ts";
 import { reactor } from "../../lib/ffi/reactor.ts";
-import { SCTP_UNORDERED, SctpSocket } from "../../lib/ffi/sctp.ts";
+import { SctpSocket } from "../../lib/ffi/sctp.ts";
 import { serveSctp } from "../../lib/net/sctp/server.ts";
 import { sendSctp } from "../../lib/net/sctp/client.ts";
 
 type Ev = Record<string, unknown>;
+
+/** sinfo_flags bit for unordered delivery (linux/sctp.h, enum sctp_sinfo_flags). */
+const SCTP_UNORDERED = 1;
 
 // Load libc before any test, so the FFI test's leak check does not count it.
 SctpSocket.available();
@@ -23,10 +36,6 @@ async function server(args: string[] = []): Promise<{ p: SockboxProcess; port: n
   const p = new SockboxProcess(["serve", "sctp", "0", "--json", ...args]);
   const { port } = await p.listening();
   return { p, port };
-}
-
-function jsonLines(s: string): Ev[] {
-  return s.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as Ev);
 }
 
 const py = (args: string[]) => sh("python3", ["-c", PY_SCTP, ...args]);
@@ -54,52 +63,28 @@ Deno.test("serve sctp echoes each message on its stream with its PPID (python3 S
   }
 });
 
-Deno.test("serve sctp prints the seed's lines in text mode", async () => {
-  // Text mode has no JSON listening event: read the port from a JSON server instead and
-  // check the text of a second, one-to-many server started on a known-free port.
-  const { p, port } = await server();
-  await p.stop();
-  const cmd = sockboxCommand(["serve", "sctp", String(port), "--host", "127.0.0.1", "-v"]);
-  const child = new Deno.Command(cmd.cmd, {
-    args: cmd.args,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  try {
-    while (!text.includes("listening")) text += (await out.read()).value ?? "";
-    const r = await runSockbox(["send", "sctp", "127.0.0.1", String(port), "hello", "world"]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\[ Receive notification type 32769 \]$/m);
-    assert.match(
-      r.stdout,
-      /^\[ Receive echo \(5 bytes\): stream = 0, ssn = 0, flags = 0, ppid = 1 \]$/m,
-    );
-    assert.match(
-      r.stdout,
-      /^\[ Receive echo \(5 bytes\): stream = 1, ssn = 0, flags = 0, ppid = 1 \]$/m,
-    );
-    while (!text.includes("stream 1 ppid 1")) text += (await out.read()).value ?? "";
-  } finally {
-    child.kill("SIGTERM");
-    for (;;) {
-      const r = await out.read();
-      if (r.done) break;
-      text += r.value;
-    }
-    await child.stderr.cancel();
-    await child.status;
-  }
+Deno.test("serve sctp prints the Solaris guide's echo server lines in text mode", async () => {
+  const cmd = sockboxCommand(["serve", "sctp", "0", "--host", "127.0.0.1", "-v"]);
+  await using srv = new TextProcess([cmd.cmd, ...cmd.args]);
+  const m = await srv.out.until(/^listening sctp 127\.0\.0\.1:(\d+) one-to-one, 64 streams$/m);
+  const port = Number((m as RegExpExecArray)[1]);
+  const r = await runSockbox(["send", "sctp", "127.0.0.1", String(port), "hello", "world"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^\[ Receive notification type 32769 \]$/m);
   assert.match(
-    text,
-    new RegExp(`^listening sctp 127\\.0\\.0\\.1:${port} one-to-one, 64 streams$`, "m"),
+    r.stdout,
+    /^\[ Receive echo \(5 bytes\): stream = 0, ssn = 0, flags = 0, ppid = 1 \]$/m,
   );
+  assert.match(
+    r.stdout,
+    /^\[ Receive echo \(5 bytes\): stream = 1, ssn = 0, flags = 0, ppid = 1 \]$/m,
+  );
+  await srv.out.until(/^shutdown_event$/m);
+  const { code, stdout: text } = await srv.stop("SIGTERM");
+  assert.equal(code, 0);
   assert.match(text, /^assoc_change state=COMM_UP instr=64 outstr=64$/m);
   assert.match(text, /^got 5 bytes on stream 0 ppid 1$/m);
   assert.match(text, /^got 5 bytes on stream 1 ppid 1$/m);
-  assert.match(text, /^shutdown_event$/m);
   assert.match(text, /^stopped: 1 associations, 2 messages, 10 bytes echoed$/m);
 });
 
@@ -229,25 +214,28 @@ Deno.test("multi-homing: bindx on both ends, connectx, and every peer sees two a
   try {
     const listening = p.events[0]!;
     assert.deepEqual(listening.addresses, ["127.0.0.1", "127.0.0.2"]);
-    // lksctp-tools' sctp_darn, bound to two addresses, lists our two addresses.
-    // sctp_darn needs a non-zero local port for bindx: borrow a free one from the kernel.
-    const probe = SctpSocket.open(4, "one-to-one");
-    probe.bind("127.0.0.1", 0);
-    const darnPort = String(probe.localAddress().port);
-    probe.close();
+    // lksctp-tools' sctp_darn, bound to two addresses, lists our two addresses. It needs a
+    // non-zero local port for bindx: one below the ephemeral range, which no port-0 bind
+    // can take (nothing else here binds fixed ports).
+    const [low] = (await Deno.readTextFile("/proc/sys/net/ipv4/ip_local_port_range")).trim()
+      .split(/\s+/).map(Number);
+    const darnPort = String(10000 + Math.floor(Math.random() * (low! - 10000)));
     const darnArgs = ["-H", "127.0.0.1", "-P", darnPort, "-B", "127.0.0.2"];
-    // stdin stays open for a second so the association is still up when the server asks
-    // for its peer addresses.
-    const darn = await sh("sh", [
-      "-c",
-      `(echo hi from darn; sleep 1) | timeout 20 sctp_darn ${darnArgs.join(" ")} ` +
-      `-h 127.0.0.1 -p ${port} -s`,
-    ]);
-    assert.match(darn.stdout, new RegExp(`127\\.0\\.0\\.1:${port}`), darn.stderr);
-    assert.match(darn.stdout, new RegExp(`127\\.0\\.0\\.2:${port}`));
+    // stdin stays open until the server has reported the association (with the peer's
+    // addresses) and darn has its echo; closing it then ends darn.
+    await using darn = new TextProcess(
+      ["sctp_darn", ...darnArgs, "-h", "127.0.0.1", "-p", String(port), "-s"],
+      { stdin: "piped" },
+    );
+    const dw = darn.child.stdin.getWriter();
+    await dw.write(new TextEncoder().encode("hi from darn\n"));
     // ... and our server sees darn's two addresses.
     const up = await p.next((e) => e.event === "assoc_change" && e.state === "COMM_UP");
     assert.deepEqual((up.peers as string[]).sort(), ["127.0.0.1", "127.0.0.2"]);
+    await darn.out.until(new RegExp(`127\\.0\\.0\\.2:${port}`), 20_000);
+    await dw.close();
+    const d = await darn.finish();
+    assert.match(d.stdout, new RegExp(`127\\.0\\.0\\.1:${port}`), d.stderr);
     // connectx to both server addresses, from two local addresses, with --status.
     const r = await runSockbox([
       "send",
@@ -344,23 +332,20 @@ for (const style of ["one-to-one", "one-to-many"]) {
       assert.equal(a.code, 0, a.stderr);
       const lost = await p.next((e) => e.event === "assoc_change" && e.state === "COMM_LOST");
       assert.equal(lost.event, "assoc_change");
-      // A client killed while it waits on stdin, association up.
+      // A client killed (its whole process group: sockbox, not only deno task) while it
+      // waits on stdin with the association up: the kernel ends the association.
       const sc = sockboxCommand(["send", "sctp", "127.0.0.1", String(port), "--json"]);
-      const cmd = new Deno.Command(sc.cmd, {
-        args: sc.args,
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const w = cmd.stdin.getWriter();
+      await using client = new TextProcess([sc.cmd, ...sc.args], { stdin: "piped" });
+      const w = client.child.stdin.getWriter();
       await w.write(new TextEncoder().encode("first\n"));
-      const reader = cmd.stdout.pipeThrough(new TextDecoderStream()).getReader();
-      let seen = "";
-      while (!seen.includes('"echo"')) seen += (await reader.read()).value ?? "";
-      cmd.kill("SIGKILL");
+      await client.out.until('"echo"');
+      await p.next((e) => e.event === "assoc_change" && e.state === "COMM_UP");
+      await client.stop("SIGKILL");
       await w.close().catch(() => {});
-      await reader.cancel();
-      await cmd.status;
+      await p.next((e) =>
+        (e.event === "assoc_change" && (e.state === "COMM_LOST" || e.state === "SHUTDOWN_COMP")) ||
+        e.event === "shutdown_event"
+      );
       // The server still works.
       const r = await runSockbox(["send", "sctp", "127.0.0.1", String(port), "still", "here"]);
       assert.equal(r.code, 0, r.stderr);
@@ -412,9 +397,19 @@ Deno.test("serve sctp reports bindx and bind failures with the address", async (
   const r = await runSockbox(["serve", "sctp", "0", "--bind", "127.0.0.1", "--bind", "192.0.2.1"]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^sockbox: bindx EADDRNOTAVAIL 192\.0\.2\.1:\d+\n$/);
-  const c = await runSockbox(["send", "sctp", "127.0.0.1", "1", "x", "--timeout", "3s"]);
+  // A port bound by python3 without listen(2): its INIT is answered with ABORT.
+  await using closed = await silentPort("sctp");
+  const c = await runSockbox([
+    "send",
+    "sctp",
+    "127.0.0.1",
+    String(closed.port),
+    "x",
+    "--timeout",
+    "3s",
+  ]);
   assert.equal(c.code, 1);
-  assert.equal(c.stderr, "sockbox: connect ECONNREFUSED 127.0.0.1:1\n");
+  assert.equal(c.stderr, `sockbox: connect ECONNREFUSED 127.0.0.1:${closed.port}\n`);
 });
 
 Deno.test("ping sctp measures round trips to serve sctp over IPv6", async () => {
@@ -449,10 +444,42 @@ Deno.test("ping sctp measures round trips to serve sctp over IPv6", async () => 
   }
 });
 
-Deno.test("serve sctp with tuning flags accepts associations and stops on SIGTERM with a summary", async () => {
+/** /proc/net/sctp/assocs: one row per association (sctp_assocs_seq_show, net/sctp/proc.c). */
+async function procAssocs(): Promise<
+  { id: number; lport: number; rport: number; hbint: number; maxrt: number }[]
+> {
+  const rows = (await Deno.readTextFile("/proc/net/sctp/assocs")).split("\n").slice(1);
+  return rows.filter((l) => l.trim() !== "").map((l) => {
+    const [left, right] = l.split("\t") as [string, string];
+    const f = left.trim().split(/\s+/);
+    const g = right.trim().split(/\s+/);
+    // ASSOC SOCK STY SST ST HBKT ASSOC-ID TX_QUEUE RX_QUEUE UID INODE LPORT RPORT ...
+    // <tab> HBINT INS OUTS MAXRT ...
+    return {
+      id: Number(f[6]),
+      lport: Number(f[11]),
+      rport: Number(f[12]),
+      hbint: Number(g[0]),
+      maxrt: Number(g[3]),
+    };
+  });
+}
+
+/** /proc/net/sctp/remaddr: one row per peer address: ADDR ASSOC_ID HB_ACT RTO ... */
+async function procRemaddr(): Promise<{ address: string; id: number; rto: number }[]> {
+  const rows = (await Deno.readTextFile("/proc/net/sctp/remaddr")).split("\n").slice(1);
+  return rows.filter((l) => l.trim() !== "").map((l) => {
+    const f = l.trim().split(/\s+/);
+    return { address: f[0]!, id: Number(f[1]), rto: Number(f[3]) };
+  });
+}
+
+Deno.test("serve sctp and send sctp apply the tuning flags (read back from /proc/net/sctp and --status)", async () => {
   const { p, port } = await server([
+    "--host",
+    "127.0.0.1",
     "--rto-min",
-    "100ms",
+    "200ms",
     "--rto-max",
     "2s",
     "--heartbeat",
@@ -460,25 +487,60 @@ Deno.test("serve sctp with tuning flags accepts associations and stops on SIGTER
     "--max-retrans",
     "5",
   ]);
-  const r = await runSockbox([
-    "send",
-    "sctp",
-    "127.0.0.1",
-    String(port),
-    "tuned",
-    "--rto-min",
-    "50ms",
-    "--heartbeat",
-    "0",
-    "--max-retrans",
-    "3",
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  const { code, rest } = await p.stop("SIGTERM");
-  assert.equal(code, 0);
-  const sum = rest.find((e) => e.event === "summary")!;
-  assert.equal(sum.messages, 1);
-  assert.equal(sum.bytes, 5);
+  try {
+    // The client keeps its association up (reading stdin) while the kernel's tables are read.
+    // It sets no heartbeat, so its association has the kernel default, net.sctp.hb_interval:
+    // the yardstick for the jiffies the /proc tables count in.
+    const sc = sockboxCommand([
+      "send",
+      "sctp",
+      "127.0.0.1",
+      String(port),
+      "--rto-min",
+      "100ms",
+      "--max-retrans",
+      "3",
+      "--status",
+      "--json",
+    ]);
+    await using client = new TextProcess([sc.cmd, ...sc.args], { stdin: "piped" });
+    const w = client.child.stdin.getWriter();
+    await w.write(new TextEncoder().encode("tuned\n"));
+    await client.out.until('"echo"', 30_000);
+
+    const assocs = await procAssocs();
+    const srv = assocs.filter((a) => a.lport === port);
+    const cli = assocs.filter((a) => a.rport === port);
+    assert.equal(srv.length, 1, JSON.stringify(assocs));
+    assert.equal(cli.length, 1, JSON.stringify(assocs));
+    const defaultHbMs = Number((await Deno.readTextFile("/proc/sys/net/sctp/hb_interval")).trim());
+    const hz = (cli[0]!.hbint * 1000) / defaultHbMs;
+    assert.ok([100, 250, 300, 1000].includes(hz), `HZ ${hz} from ${JSON.stringify(cli)}`);
+    const jiffies = (ms: number) => (ms * hz) / 1000;
+    assert.equal(srv[0]!.hbint, jiffies(1000), "server --heartbeat 1s");
+    assert.equal(srv[0]!.maxrt, 5, "server --max-retrans 5");
+    assert.equal(cli[0]!.maxrt, 3, "client --max-retrans 3");
+    // After a round trip on loopback the RTO is the smallest allowed: --rto-min.
+    const paths = await procRemaddr();
+    const srvPath = paths.find((x) => x.id === srv[0]!.id && x.address === "127.0.0.1");
+    const cliPath = paths.find((x) => x.id === cli[0]!.id && x.address === "127.0.0.1");
+    assert.equal(srvPath?.rto, jiffies(200), `server --rto-min 200ms: ${JSON.stringify(paths)}`);
+    assert.equal(cliPath?.rto, jiffies(100), `client --rto-min 100ms: ${JSON.stringify(paths)}`);
+
+    await w.close();
+    const c = await client.finish(30_000);
+    assert.equal(c.code, 0, c.stderr);
+    const status = jsonLines(c.stdout).find((e) => e.event === "status")!;
+    assert.equal((status.primary as Ev).rto, 100);
+
+    const { code, rest } = await p.stop("SIGTERM");
+    assert.equal(code, 0);
+    const sum = rest.find((e) => e.event === "summary")!;
+    assert.equal(sum.messages, 1);
+    assert.equal(sum.bytes, 5);
+  } finally {
+    await p.stop();
+  }
 });
 
 Deno.test("SctpSocket options, status, address lists and peel-off round-trip through the kernel", async () => {
@@ -489,6 +551,11 @@ Deno.test("SctpSocket options, status, address lists and peel-off round-trip thr
   assert.deepEqual(srv.getRtoInfo(), { initial: 3000, max: 3000, min: 150 });
   srv.setPeerAddrParams({ heartbeatMs: 7000 });
   assert.equal(srv.getPeerAddrParams().heartbeatMs, 7000);
+  assert.equal(srv.getPeerAddrParams().heartbeat, true);
+  srv.setPeerAddrParams({ heartbeatMs: 0 }); // what --heartbeat 0 does: SPP_HB_DISABLE
+  assert.equal(srv.getPeerAddrParams().heartbeat, false);
+  srv.setPeerAddrParams({ heartbeatMs: 7000 });
+  assert.equal(srv.getPeerAddrParams().heartbeat, true);
   srv.setAssocMaxRetrans(7);
   assert.equal(srv.getAssocInfo().maxRetrans, 7);
   srv.setDefaultSend({ stream: 3, ppid: 1234 });
@@ -593,4 +660,128 @@ Deno.test("serveSctp and sendSctp work in-process (library API)", async () => {
   assert.equal(sum.messages, 3);
   assert.ok(events.some((e) => e.event === "assoc_change"));
   await reactor.idle();
+});
+
+Deno.test("check: SCTP is ok against serve all (IPv4 and IPv6), refused where nothing listens", async () => {
+  const srv = new SockboxProcess(["serve", "all", "0", "--json"]);
+  try {
+    const up: Ev[] = [];
+    while (up.length < 3) up.push(await srv.next((e) => e.event === "listening"));
+    assert.deepEqual(up.map((e) => `${e.proto} ${e.up}`), ["tcp true", "udp true", "sctp true"]);
+    const port = String(up[0]!.port);
+    const ok = await runSockbox(["check", "127.0.0.1", "::1", port, "--json", "-c", "2"]);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.deepEqual(
+      jsonLines(ok.stdout).filter((e) => e.event === "cell" && e.proto === "sctp")
+        .map((e) => [e.address, e.result, e.sent, e.received]),
+      [["127.0.0.1", "ok", 2, 2], ["::1", "ok", 2, 2]],
+    );
+    // A bound SCTP port that does not listen answers INIT with ABORT (RFC 9260 8.4).
+    using closed = SctpSocket.open(4, "one-to-one");
+    closed.bind("127.0.0.1", 0);
+    const closedPort = String(closed.localAddress().port);
+    const r = await runSockbox(["check", "127.0.0.1", closedPort, "--proto", "sctp", "--json"]);
+    assert.equal(r.code, 1);
+    const cell = jsonLines(r.stdout).find((e) => e.event === "cell")!;
+    assert.deepEqual([cell.result, cell.reason], ["refused", "SCTP ABORT"]);
+  } finally {
+    await srv.stop();
+  }
+});
+
+// --- inetd mode over SCTP (--exec): one child per association ---
+
+/** A python3 SCTP client that sends messages and reads until `want` has arrived. */
+const PY_EXEC_CLIENT = String.raw`
+import json, socket, struct, sys
+SOL_SCTP = 132
+def sndrcv(stream, ppid):
+    return struct.pack("=HHHxx", stream, 0, 0) + struct.pack(">I", ppid) + struct.pack("=IIIIi", 0, 0, 0, 0, 0)
+host, port, want, msgs = sys.argv[1], int(sys.argv[2]), sys.argv[3].encode(), json.loads(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+s.setsockopt(SOL_SCTP, 11, bytes([1, 0, 0, 0, 0, 0]))  # SCTP_EVENTS: data_io only
+s.connect((host, port))
+for stream, ppid, text in msgs:
+    s.sendmsg([text.encode()], [(SOL_SCTP, 1, sndrcv(stream, ppid))])
+s.settimeout(20)
+got, infos = b"", []
+while len(got) < len(want):
+    data, anc, flags, addr = s.recvmsg(65536, socket.CMSG_SPACE(32))
+    if flags & 0x8000:
+        continue
+    if not data:
+        break
+    got += data
+    for level, typ, d in anc:
+        if level == SOL_SCTP and typ == 1:
+            infos.append([struct.unpack_from("=H", d, 0)[0], struct.unpack_from(">I", d, 8)[0]])
+print(json.dumps({"data": got.decode(), "infos": infos}))
+s.close()
+`;
+
+Deno.test("serve sctp --exec runs a child per association with the first message's stream and PPID", async () => {
+  const { p, port } = await server([
+    "--host",
+    "127.0.0.1",
+    "--sh-exec",
+    "echo $SOCKBOX_PROTO $SOCKBOX_SCTP_STREAM $SOCKBOX_SCTP_PPID $SOCKBOX_REMOTE_ADDR; " +
+    "exec stdbuf -o0 tr a-z A-Z",
+  ]);
+  try {
+    const want = "sctp 3 42 127.0.0.1\nHELLOWORLD";
+    const r = await sh("python3", [
+      "-c",
+      PY_EXEC_CLIENT,
+      "127.0.0.1",
+      String(port),
+      want,
+      JSON.stringify([[3, 42, "hello"], [3, 42, "world"]]),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout) as { data: string; infos: number[][] };
+    assert.equal(got.data, want);
+    assert.ok(got.infos.length >= 2);
+    assert.ok(got.infos.every(([stream, ppid]) => stream === 3 && ppid === 42));
+    const close = await p.next((e) => e.event === "close");
+    assert.equal(close.proto, "sctp");
+    assert.equal(close.bytes_in, 10);
+    assert.ok(["exit", "peer-reset"].includes(close.reason as string), String(close.reason));
+  } finally {
+    const { rest } = await p.stop();
+    assert.equal(rest.at(-1)!.children, 1);
+  }
+});
+
+Deno.test('one-to-many serve sctp --exec "tr a-z A-Z" answers each association from its own child', async () => {
+  const { p, port } = await server([
+    "--host",
+    "127.0.0.1",
+    "--style",
+    "one-to-many",
+    "--exec",
+    "stdbuf -o0 tr a-z A-Z",
+  ]);
+  try {
+    const one = (text: string) =>
+      sh("python3", [
+        "-c",
+        PY_EXEC_CLIENT,
+        "127.0.0.1",
+        String(port),
+        text.toUpperCase(),
+        JSON.stringify([[0, 7, text]]),
+      ]);
+    const [a, b] = await Promise.all([one("first association"), one("second one")]);
+    assert.equal(JSON.parse(a.stdout).data, "FIRST ASSOCIATION", a.stderr);
+    assert.equal(JSON.parse(b.stdout).data, "SECOND ONE", b.stderr);
+    const spawns = [
+      await p.next((e) => e.event === "spawn"),
+      await p.next((e) => e.event === "spawn"),
+    ];
+    assert.notEqual(spawns[0]!.pid, spawns[1]!.pid);
+  } finally {
+    const { rest } = await p.stop();
+    const s = rest.at(-1)!;
+    assert.deepEqual([s.proto, s.connections, s.children], ["sctp", 2, 2]);
+  }
 });

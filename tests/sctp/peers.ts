@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { lines, nextBefore } from "../helpers.ts";
+import { lines, nextBefore, spawnGroup, stopGroup } from "../helpers.ts";
 
 /**
  * python3 SCTP helpers. PPIDs travel in network byte order, as libsctp's sctp_sendmsg
@@ -77,12 +77,7 @@ export class Peer implements AsyncDisposable {
   #other: Promise<string>;
 
   constructor(cmd: string, args: string[], readFrom: "stdout" | "stderr" = "stdout") {
-    this.child = new Deno.Command(cmd, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    this.child = spawnGroup(cmd, args);
     const [watched, other] = readFrom === "stdout"
       ? [this.child.stdout, this.child.stderr]
       : [this.child.stderr, this.child.stdout];
@@ -91,7 +86,7 @@ export class Peer implements AsyncDisposable {
   }
 
   /** Reads lines until one matches `re`; throws on EOF or after `timeoutMs`. */
-  async waitFor(re: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+  async waitFor(re: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const r = await nextBefore(this.#it, deadline);
@@ -105,18 +100,17 @@ export class Peer implements AsyncDisposable {
     }
   }
 
-  /** Kills the peer and collects the rest of its output. */
+  /** Kills the peer's process group and collects the rest of its output. */
   async stop(): Promise<string[]> {
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* gone */ }
+    const status = stopGroup(this.child, "SIGKILL");
+    const deadline = Date.now() + 20_000;
     for (;;) {
-      const r = await this.#it.next();
-      if (r.done) break;
+      const r = await nextBefore(this.#it, deadline);
+      if (r === "timeout" || r.done) break;
       this.seen.push(r.value);
     }
+    await status;
     await this.#other;
-    await this.child.status;
     return this.seen;
   }
 

@@ -6,6 +6,7 @@
 import { noExtra, parseFlags } from "../args.ts";
 import { type CheckResult, runChecks } from "../../sys/doctor.ts";
 import { type Io, Reporter } from "../output.ts";
+import { command, type CommandModule } from "../command.ts";
 
 /** One line for `sockbox help`. */
 export const summary = "check this host for what sockets tests need (SCTP, IPv6, limits)";
@@ -15,6 +16,8 @@ export const usage = `Usage: sockbox doctor [--json]
 
 Check what a socket test on this host depends on, one line per check with its status
 (ok, warn or fail), what was found and, when something is off, a one-line hint:
+  sockbox              its version, the Deno version, the target triple, and whether it
+                       runs as a compiled binary, the bundle or from source
   permission.*         the Deno permissions sockbox needs (net, ffi: fail; sys, env: warn)
   unstable-net         Deno.listenDatagram available (UDP, multicast)
   sctp                 kernel SCTP: socket(AF_INET, SOCK_STREAM, IPPROTO_SCTP)
@@ -40,9 +43,11 @@ export interface DoctorOptions {
   json: boolean;
 }
 
+const FLAGS = { json: { type: "boolean" } } as const;
+
 /** Parses `doctor` arguments (pure). */
 export function parse(args: string[]): DoctorOptions {
-  const { values, positionals } = parseFlags(args, { json: { type: "boolean" } });
+  const { values, positionals } = parseFlags(args, FLAGS);
   noExtra(positionals, 0);
   return { json: values.json ?? false };
 }
@@ -66,3 +71,8 @@ export function run(opts: DoctorOptions, io: Io): Promise<number> {
   out.emit(summary, `${summary.ok} ok, ${summary.warn} warnings, ${summary.fail} failed`);
   return Promise.resolve(summary.fail > 0 ? 1 : 0);
 }
+
+/** `doctor`, as the command table holds it. */
+export const cmd = command(
+  { summary, usage, flags: FLAGS, parse, run } satisfies CommandModule<DoctorOptions>,
+);

@@ -5,14 +5,23 @@
  * @module
  */
 import { noExtra, parseDuration, parseFlags } from "../args.ts";
-import { UsageError } from "../../base/errors.ts";
-import type { Io } from "../output.ts";
+import { formatEndpoint, RuntimeError, UsageError } from "../../base/errors.ts";
+import { command, type CommandModule } from "../command.ts";
+import { type Io, Reporter } from "../output.ts";
 import {
-  type BeaconOptions,
-  DEFAULT_PORT,
-  printHosts,
+  BEACON_PORT,
+  beaconDiagnosticText,
+  beaconEventText,
+  type BeaconListenOptions,
+  dropText,
+  hostLine,
+  type HostsSnapshot,
+  type HostView,
+  hostView,
+  isBeaconDiagnostic,
+  listenBeacons,
   queryBeacon,
-  runBeacon,
+  sortHosts,
 } from "../../net/beacon/beacon.ts";
 import { parseTransport, TRANSPORT_FLAGS } from "../beacon_flags.ts";
 
@@ -39,7 +48,7 @@ Options:
   --group GROUP     with --wait: listen on this multicast group only
   --broadcast       with --wait: listen for IPv4 broadcast announcements
   --iface I         with --wait: listen on these interfaces only; repeatable
-  --port N          UDP port (1-65535, default ${DEFAULT_PORT})
+  --port N          UDP port (1-65535, default ${BEACON_PORT})
   --key FILE        accept only announcements (and beacon answers) signed with this key
   --json            one JSON object per line: a "host" event per host, then "summary"
 
@@ -49,14 +58,17 @@ Options:
 /** Parsed `hosts` arguments. */
 export type Options =
   | { mode: "query"; port: number; keyFile?: string; json: boolean }
-  | { mode: "wait"; waitMs: number; beacon: BeaconOptions };
+  | {
+    mode: "wait";
+    beacon: Omit<BeaconListenOptions, "signal" | "onEvent">;
+    json: boolean;
+  };
+
+const FLAGS = { ...TRANSPORT_FLAGS, wait: { type: "string" } } as const;
 
 /** Parses `hosts` arguments (pure). */
 export function parseHostsArgs(args: string[]): Options {
-  const { values: v, positionals } = parseFlags(args, {
-    ...TRANSPORT_FLAGS,
-    wait: { type: "string" },
-  });
+  const { values: v, positionals } = parseFlags(args, FLAGS);
   noExtra(positionals, 0);
   if (v.ttl !== undefined) throw new UsageError('unknown option "--ttl"');
   const transport = parseTransport(v);
@@ -70,19 +82,101 @@ export function parseHostsArgs(args: string[]): Options {
     return o;
   }
   const waitMs = parseDuration("--wait", v.wait, 1, 3_600_000);
-  const beacon: BeaconOptions = { ...transport, intervalMs: Math.min(waitMs, 1000), json };
+  const beacon: Omit<BeaconListenOptions, "signal" | "onEvent"> = {
+    ...transport,
+    waitMs,
+    intervalMs: Math.min(waitMs, 1000),
+  };
   if (v.key !== undefined) beacon.keyFile = v.key;
-  return { mode: "wait", waitMs, beacon };
+  return { mode: "wait", beacon, json };
 }
 
 export const parse = parseHostsArgs;
 
-/** Prints the host table. */
-export async function run(o: Options, io: Io): Promise<number> {
-  if (o.mode === "query") {
-    const r = await queryBeacon(o.port, o.keyFile, 2000, io.signal);
-    return printHosts(r.hosts, r.dropped, r.time, o.json, io);
-  }
-  const table = await runBeacon(o.beacon, io, { announce: false, waitMs: o.waitMs });
-  return printHosts(table.sorted(), table.dropped, Date.now(), o.beacon.json, io);
+/** Events `hosts` prints: one per host, then the counts. */
+export type HostsEvent =
+  | ({ event: "host" } & HostView)
+  | {
+    event: "summary";
+    hosts: number;
+    up: number;
+    down: number;
+    dropped: HostsSnapshot["dropped"];
+  };
+
+/** The human line for a `hosts` event (the summary has none; see {@link renderHosts}). */
+export function hostsEventText(ev: HostsEvent): string | null {
+  return ev.event === "host" ? hostLine(ev) : null;
 }
+
+/**
+ * Prints the ruptime view of `snap`: a `host` event per host, sorted by name, then the
+ * summary; in human output, non-zero drop counts and an empty table are said on stderr.
+ */
+export function renderHosts(out: Reporter, snap: HostsSnapshot): void {
+  const hosts = sortHosts(snap.hosts).map((r) => hostView(r, snap.time));
+  for (const h of hosts) out.emit({ event: "host", ...h }, hostsEventText);
+  const up = hosts.filter((h) => h.state === "up").length;
+  const d = snap.dropped;
+  out.emit(
+    { event: "summary", hosts: hosts.length, up, down: hosts.length - up, dropped: d },
+    hostsEventText,
+  );
+  if (out.json) return;
+  if (d.malformed + d.unauthenticated + d.forged + d.stale > 0) out.warn(dropText(d));
+  if (hosts.length === 0) out.warn("no hosts heard");
+}
+
+/** Prints the host table, asked of the local beacon or heard during `--wait`. */
+export async function run(o: Options, io: Io): Promise<number> {
+  const out = new Reporter(io, { json: o.json });
+  if (o.mode === "query") {
+    const timeoutMs = 2000;
+    const snap = await queryBeacon({
+      port: o.port,
+      keyFile: o.keyFile,
+      timeoutMs,
+      signal: io.signal,
+    });
+    if (snap === null && !io.signal.aborted) {
+      throw new RuntimeError(
+        `no beacon answered on ${formatEndpoint("127.0.0.1", o.port)} within ${timeoutMs}ms ` +
+          `(start "sockbox beacon"${
+            o.keyFile !== undefined ? " with the same --key" : ""
+          }, or listen with --wait DUR)`,
+      );
+    }
+    renderHosts(
+      out,
+      snap ?? {
+        hosts: [],
+        dropped: { malformed: 0, unauthenticated: 0, forged: 0, stale: 0 },
+        time: Date.now(),
+      },
+    );
+    return 0;
+  }
+  // Only the table is printed; JSON still gets the listening event to sync on.
+  const snap = await listenBeacons({
+    ...o.beacon,
+    signal: io.signal,
+    onEvent: (ev) => {
+      if (isBeaconDiagnostic(ev)) out.warn(beaconDiagnosticText(ev));
+      else if (ev.event === "listening") out.emit(ev, beaconEventText);
+    },
+  });
+  renderHosts(out, snap);
+  return 0;
+}
+
+/** `hosts`. */
+export const hostsModule = {
+  summary,
+  usage,
+  flags: FLAGS,
+  parse: parseHostsArgs,
+  run,
+} satisfies CommandModule<Options>;
+
+/** `hosts`, as the command table holds it. */
+export const cmd = command(hostsModule);

@@ -1,6 +1,6 @@
 /**
- * `sockbox ifaces`: list network interfaces and their addresses (the seed's SIOCGIF*
- * ioctls plus getifaddrs/if_nameindex), agreeing with `ip -j addr show`.
+ * `sockbox ifaces`: list network interfaces and their addresses (the SIOCGIF* ioctls of
+ * netdevice(7) plus getifaddrs(3)/if_nameindex(3)), agreeing with `ip -j addr show`.
  *
  * @module
  */
@@ -8,6 +8,7 @@ import { noExtra, parseFamily, parseFlags } from "../args.ts";
 import { UsageError } from "../../base/errors.ts";
 import { type InterfaceAddress, listInterfaces, type NetInterface } from "../../sys/interfaces.ts";
 import { type Io, Reporter } from "../output.ts";
+import { command, type CommandModule } from "../command.ts";
 
 /** One line for `sockbox help`. */
 export const summary = "list network interfaces and addresses (like ip addr)";
@@ -45,13 +46,15 @@ export interface IfacesOptions {
   json: boolean;
 }
 
+const FLAGS = {
+  "4": { type: "boolean", short: "4" },
+  "6": { type: "boolean", short: "6" },
+  json: { type: "boolean" },
+} as const;
+
 /** Parses `ifaces` arguments (pure). */
 export function parse(args: string[]): IfacesOptions {
-  const { values, positionals } = parseFlags(args, {
-    "4": { type: "boolean", short: "4" },
-    "6": { type: "boolean", short: "6" },
-    json: { type: "boolean" },
-  });
+  const { values, positionals } = parseFlags(args, FLAGS);
   noExtra(positionals, 1);
   const family = parseFamily(values["4"], values["6"]);
   const opts: IfacesOptions = { json: values.json ?? false };
@@ -114,3 +117,8 @@ export function run(opts: IfacesOptions, io: Io): Promise<number> {
   else for (const l of formatInterfaces(list)) out.line(l);
   return Promise.resolve(0);
 }
+
+/** `ifaces`, as the command table holds it. */
+export const cmd = command(
+  { summary, usage, flags: FLAGS, parse, run } satisfies CommandModule<IfacesOptions>,
+);

@@ -1,20 +1,32 @@
 /**
- * `sockbox ping tcp|udp|sctp HOST PORT`: ping(8) for echo servers.
+ * `sockbox ping tcp|udp|sctp HOST PORT`: ping(8) for echo servers. The protocol word
+ * picks an entry of {@link cmd}'s table (it may follow flags); the SCTP entry lives in
+ * ./sctp.ts.
  *
  * @module
  */
-import { resolveHost } from "../../sys/resolver.ts";
-import { afterProtoWord, parseFamily, parseFlags, parsePort, parseProto } from "../args.ts";
-import { connectTcp, UdpClient } from "../../net/echo/client.ts";
-import { toSysError, UsageError } from "../../base/errors.ts";
+import { parseDestPort, parseFamily, parseFlags, parseHost } from "../args.ts";
+import { ipFamily } from "../../base/ip.ts";
+import { UsageError } from "../../base/errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, type ProbeSchedule, tcpTransport, udpTransport } from "../../net/ping/ping.ts";
+import { command, type CommandModule, protocolTable } from "../command.ts";
+import { MIN_PROBE, openTransport, type ProbeSchedule } from "../../net/ping/ping.ts";
 import { parseSchedule, pingAndReport, SCHEDULE_FLAGS } from "../ping_report.ts";
-import * as sctp from "./sctp.ts";
+import { PING_USAGE, pingSctpModule } from "./sctp.ts";
+import {
+  parseTlsClient,
+  TLS_CLIENT_FLAGS,
+  TLS_CLIENT_USAGE,
+  type TlsClientFlags,
+  tlsConnector,
+} from "../inetd_flags.ts";
 
+/** One line for `sockbox help`. */
 export const summary = "measure round trips to an echo server, like ping(8)";
 
-export const usage = `Usage: sockbox ping tcp|udp HOST PORT [-c COUNT] [-i INTERVAL] [-s SIZE]
+/** The help text of `ping tcp|udp`. */
+export const TCP_UDP_USAGE =
+  `Usage: sockbox ping tcp|udp HOST PORT [-c COUNT] [-i INTERVAL] [-s SIZE]
                     [--timeout DUR] [-4|-6] [--json]
 
 Sends probes of SIZE bytes, each carrying a sequence number, to an echo server (sockbox
@@ -26,14 +38,21 @@ Options:
   -c, --count N       stop after N probes (1-1000000000; default: until interrupted)
   -i, --interval DUR  wait DUR between probes (default 1s; 0 = send the next probe as
                       soon as the previous one is answered or timed out)
-  -s, --size N        probe size in bytes (${MIN_PROBE}-65507 for udp, ${MIN_PROBE}-1048576 for tcp;
-                      default 64)
+  -s, --size N        probe size in bytes (default 64): ${MIN_PROBE}-1048576 for tcp; for
+                      udp ${MIN_PROBE}-65507 over IPv4, ${MIN_PROBE}-65527 over IPv6 (the largest
+                      datagram each carries)
   --timeout DUR       a probe not answered within DUR is lost (default 2s)
   -4, -6              use only IPv4 or only IPv6 addresses of HOST
   --json              one JSON object per line on stdout
 
+udp uses a connected socket, so an ICMP port unreachable counts the probe as "refused"
+(nothing listens there), not as lost.
+
 Exit status 0 if at least one echo came back, 1 if none did.
-${sctp.PING_USAGE}`;
+`;
+
+/** The full help text of `ping`. */
+export const usage = TCP_UDP_USAGE + TLS_CLIENT_USAGE + PING_USAGE;
 
 /** Options for `ping tcp|udp`. */
 export interface PingCommandOptions extends ProbeSchedule {
@@ -42,64 +61,58 @@ export interface PingCommandOptions extends ProbeSchedule {
   port: number;
   family?: 4 | 6;
   json: boolean;
+  /** tcp --tls: how to verify the server and what to offer. */
+  tls?: TlsClientFlags;
 }
 
-export type Options = PingCommandOptions | { proto: "sctp"; sctp: sctp.PingSctpOptions };
+const FLAGS = {
+  ...SCHEDULE_FLAGS,
+  "4": { type: "boolean", short: "4" },
+  "6": { type: "boolean", short: "6" },
+  json: { type: "boolean" },
+  ...TLS_CLIENT_FLAGS,
+} as const;
 
-/** Parses `ping` arguments. */
-export function parsePingArgs(args: string[]): Options {
-  const sctpArgs = afterProtoWord(args, "sctp");
-  if (sctpArgs) return { proto: "sctp", sctp: sctp.parsePing(sctpArgs) };
-  const { values: v, positionals } = parseFlags(args, {
-    ...SCHEDULE_FLAGS,
-    "4": { type: "boolean", short: "4" },
-    "6": { type: "boolean", short: "6" },
-    json: { type: "boolean" },
-  });
-  const proto = parseProto(positionals[0], ["tcp", "udp"] as const);
-  const host = positionals[1];
-  if (host === undefined) throw new UsageError("missing HOST");
-  const port = parsePort("PORT", positionals[2]);
-  if (positionals.length > 3) throw new UsageError(`unexpected argument "${positionals[3]}"`);
+/** Parses the arguments of `ping tcp|udp` (those around the protocol word). */
+export function parsePing(proto: "tcp" | "udp", args: string[]): PingCommandOptions {
+  const { values: v, positionals } = parseFlags(args, FLAGS);
+  const host = parseHost("HOST", positionals[0]);
+  const port = parseDestPort("PORT", positionals[1]);
+  if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
   const family = parseFamily(v["4"], v["6"]);
+  // UDP's largest probe depends on the family: known now for a literal or -4/-6, else
+  // only once HOST is resolved (openTransport checks again then).
+  const known = family ?? (ipFamily(host) || undefined);
+  const maxSize = proto === "tcp" ? 1 << 20 : known === 4 ? 65507 : 65527;
   const opts: PingCommandOptions = {
     proto,
     host,
     port,
-    ...parseSchedule(v, proto === "udp" ? 65507 : 1 << 20),
+    ...parseSchedule(v, maxSize),
     json: v.json ?? false,
   };
   if (family !== undefined) opts.family = family;
+  const tls = parseTlsClient(proto, v);
+  if (tls) opts.tls = tls;
   return opts;
 }
 
-export const parse = parsePingArgs;
-
 /** Runs the pinger. */
-export async function run(opts: Options, io: Io): Promise<number> {
-  if (opts.proto === "sctp") return await sctp.runPing(opts.sctp, io);
+export async function runPing(opts: PingCommandOptions, io: Io): Promise<number> {
   const out = new Reporter(io, { json: opts.json });
-  let address: string, transport;
-  if (opts.proto === "tcp") {
-    const t = await connectTcp(opts.host, opts.port, {
-      family: opts.family,
-      timeoutMs: opts.timeoutMs,
-      signal: io.signal,
-    });
-    address = t.address;
-    transport = tcpTransport(t.conn, opts.size, { address, port: opts.port });
-  } else {
-    const a = (await resolveHost(opts.host, opts.family))[0]!;
-    address = a.address;
-    let client: UdpClient;
-    try {
-      client = new UdpClient(a.family);
-    } catch (err) {
-      throw toSysError(err, "bind", { address: a.family === 6 ? "::" : "0.0.0.0", port: 0 });
-    }
-    transport = udpTransport(client, { address, port: opts.port });
-  }
   const { count, intervalMs, size, timeoutMs } = opts;
+  const { transport, address } = await openTransport({
+    proto: opts.proto,
+    host: opts.host,
+    port: opts.port,
+    family: opts.family,
+    size,
+    timeoutMs,
+    signal: io.signal,
+    connect: opts.tls
+      ? await tlsConnector({ ...opts, signal: io.signal }, opts.tls, out, true)
+      : undefined,
+  });
   return await pingAndReport(transport, out, opts.host, {
     proto: opts.proto,
     address,
@@ -111,3 +124,32 @@ export async function run(opts: Options, io: Io): Promise<number> {
     signal: io.signal,
   });
 }
+
+/** `ping tcp`. */
+export const pingTcpModule = {
+  summary: "measure round trips over one TCP connection",
+  usage: TCP_UDP_USAGE + TLS_CLIENT_USAGE,
+  flags: FLAGS,
+  parse: (args) => parsePing("tcp", args),
+  run: runPing,
+} satisfies CommandModule<PingCommandOptions>;
+
+/** `ping udp`. */
+export const pingUdpModule = {
+  summary: "measure round trips with UDP datagrams",
+  usage: TCP_UDP_USAGE + TLS_CLIENT_USAGE,
+  flags: FLAGS,
+  parse: (args) => parsePing("udp", args),
+  run: runPing,
+} satisfies CommandModule<PingCommandOptions>;
+
+/** `ping`: the protocol table. */
+export const cmd = protocolTable({
+  summary,
+  usage,
+  entries: {
+    tcp: command(pingTcpModule),
+    udp: command(pingUdpModule),
+    sctp: command(pingSctpModule),
+  },
+});

@@ -8,12 +8,14 @@ import { noExtra, parseFlags, parseInteger, parsePort } from "../args.ts";
 import { UsageError } from "../../base/errors.ts";
 import { parseIPv4, parseIPv6 } from "../../base/ip.ts";
 import { type Io, Reporter } from "../output.ts";
+import { command, type CommandModule } from "../command.ts";
 import {
   type AddressInfo,
   resolveAddresses,
   resolveName,
   resolveProtocol,
   resolveService,
+  scopeName,
 } from "../../sys/resolver.ts";
 
 /** One line for `sockbox help`. */
@@ -108,24 +110,26 @@ const REVERSE_FLAGS = [
   ["dgram", "--dgram"],
 ] as const;
 
+const FLAGS = {
+  "4": { type: "boolean", short: "4" },
+  "6": { type: "boolean", short: "6" },
+  type: { type: "string" },
+  canonical: { type: "boolean" },
+  addrconfig: { type: "boolean" },
+  v4mapped: { type: "boolean" },
+  "numeric-host": { type: "boolean" },
+  reverse: { type: "boolean", short: "r" },
+  "numeric-serv": { type: "boolean" },
+  "name-required": { type: "boolean" },
+  dgram: { type: "boolean" },
+  service: { type: "string" },
+  protocol: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
 /** Parses `resolve` arguments (pure). */
 export function parse(args: string[]): ResolveCommandOptions {
-  const { values: v, positionals } = parseFlags(args, {
-    "4": { type: "boolean", short: "4" },
-    "6": { type: "boolean", short: "6" },
-    type: { type: "string" },
-    canonical: { type: "boolean" },
-    addrconfig: { type: "boolean" },
-    v4mapped: { type: "boolean" },
-    "numeric-host": { type: "boolean" },
-    reverse: { type: "boolean", short: "r" },
-    "numeric-serv": { type: "boolean" },
-    "name-required": { type: "boolean" },
-    dgram: { type: "boolean" },
-    service: { type: "string" },
-    protocol: { type: "string" },
-    json: { type: "boolean" },
-  });
+  const { values: v, positionals } = parseFlags(args, FLAGS);
   const json = v.json ?? false;
   const modes = [
     v.reverse ? "-r" : undefined,
@@ -220,8 +224,36 @@ export function parse(args: string[]): ResolveCommandOptions {
   };
 }
 
+/** An address with its scope named as `ip` names it: `fe80::1%eth0`. */
+function scoped(a: AddressInfo): string {
+  return a.scopeId === undefined ? a.address : `${a.address}%${scopeName(a.scopeId)}`;
+}
+
+/**
+ * The JSON event of one getaddrinfo result: every field snake_case, as in every other
+ * sockbox event (`protocol_name`, `scope_id`); `scope` is the scope's interface name.
+ */
+export function addressEvent(
+  host: string,
+  a: AddressInfo,
+  nameScope: (index: number) => string = scopeName,
+): Record<string, unknown> & { event: "address" } {
+  return {
+    event: "address",
+    host,
+    family: a.family,
+    address: a.address,
+    socktype: a.socktype,
+    protocol: a.protocol,
+    ...(a.protocolName === undefined ? {} : { protocol_name: a.protocolName }),
+    port: a.port,
+    ...(a.scopeId === undefined ? {} : { scope_id: a.scopeId, scope: nameScope(a.scopeId) }),
+    ...(a.canonname === undefined ? {} : { canonname: a.canonname }),
+  };
+}
+
 function addressText(a: AddressInfo, width: number): string {
-  const addr = a.scopeId === undefined ? a.address : `${a.address}%${a.scopeId}`;
+  const addr = scoped(a);
   const proto = a.protocolName ?? (a.protocol === 0 ? "-" : String(a.protocol));
   let line = `${a.family.padEnd(5)}  ${addr.padEnd(width)}  ${a.socktype.padEnd(6)}  ` +
     `${proto.padEnd(4)}  port ${a.port}`;
@@ -242,10 +274,8 @@ export async function run(opts: ResolveCommandOptions, io: Io): Promise<number> 
         v4mapped: opts.v4mapped,
         numericHost: opts.numericHost,
       });
-      const width = Math.max(...list.map((a) => a.address.length + (a.scopeId ? 4 : 0)));
-      for (const a of list) {
-        out.emit({ event: "address", host: opts.host, ...a }, () => addressText(a, width));
-      }
+      const width = Math.max(...list.map((a) => scoped(a).length));
+      for (const a of list) out.emit(addressEvent(opts.host, a), () => addressText(a, width));
       return 0;
     }
     case "reverse": {
@@ -279,3 +309,8 @@ export async function run(opts: ResolveCommandOptions, io: Io): Promise<number> 
     }
   }
 }
+
+/** `resolve`, as the command table holds it. */
+export const cmd = command(
+  { summary, usage, flags: FLAGS, parse, run } satisfies CommandModule<ResolveCommandOptions>,
+);

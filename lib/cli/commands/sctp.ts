@@ -1,23 +1,33 @@
 /**
- * SCTP variants of `serve`, `send` and `ping` (`sockbox serve sctp ...`). The command
- * files in lib/commands/ delegate here when the protocol is `sctp`: `parseX` gets the
- * arguments after the word `sctp` and is pure (it throws `UsageError`); `runX` does the
- * work and resolves to the exit code.
+ * The `sctp` entries of the `serve`, `send` and `ping` protocol tables
+ * ({@link serveSctpModule}, {@link sendSctpModule}, {@link pingSctpModule}): `parseX` gets
+ * the arguments around the word `sctp` and is pure (it throws `UsageError`); `runX` starts
+ * the engine and renders its events, resolving to the exit code.
  *
  * @module
  */
 import { ipFamily, stripBrackets } from "../../base/ip.ts";
 import { resolveHost } from "../../sys/resolver.ts";
-import { parseDuration, parseFamily, parseFlags, parseInteger, parsePort } from "../args.ts";
-import { formatEndpoint, RuntimeError, UsageError } from "../../base/errors.ts";
-import { type Io, Reporter } from "../output.ts";
-import { MIN_PROBE, type ProbeSchedule, type ProbeTransport } from "../../net/ping/ping.ts";
+import {
+  parseDestPort,
+  parseDuration,
+  parseFamily,
+  parseFlags,
+  parseHost,
+  parseInteger,
+  parsePort,
+} from "../args.ts";
+import { formatEndpoint, UsageError } from "../../base/errors.ts";
+import { interruptedCode, type Io, Reporter } from "../output.ts";
+import { parseSctpExec, runSctpExec, SCTP_EXEC_FLAGS, SCTP_EXEC_USAGE } from "../inetd_flags.ts";
+import type { CommandModule } from "../command.ts";
+import { MIN_PROBE, type ProbeSchedule } from "../../net/ping/ping.ts";
 import { parseSchedule, pingAndReport, SCHEDULE_FLAGS } from "../ping_report.ts";
-import type { SctpStyle } from "../../ffi/sctp.ts";
 import type { sendSctp } from "../../net/sctp/client.ts";
 import { readLines } from "../../base/lines.ts";
 import {
-  type SctpEvent,
+  clientEventText,
+  type SctpStyle,
   type SctpTuning,
   serverEventText,
   statusText,
@@ -51,6 +61,7 @@ aborts or vanishes only ends its own association.
                       one-to-many (SOCK_SEQPACKET, one socket for every association)
   --streams N         streams offered in each direction, 1-65535 (default 64)
 ${TUNING_USAGE}
+${SCTP_EXEC_USAGE}
   -4, -6              with no address: listen on 0.0.0.0 or :: only
   --json              one JSON object per line; the first is
                       {"event":"listening","proto":"sctp","address":...,"port":...}
@@ -103,7 +114,7 @@ interface Common {
   tuning: SctpTuning;
 }
 
-/** Options for `serve sctp`; opaque to lib/commands/serve.ts. */
+/** Options for `serve sctp`. */
 export interface ServeSctpOptions extends Common {
   readonly sctp: "serve";
   port: number;
@@ -111,6 +122,8 @@ export interface ServeSctpOptions extends Common {
   style: SctpStyle;
   streams: number;
   verbose: boolean;
+  /** --exec/--sh-exec: one child per association (lib/cli/inetd_flags.ts). */
+  exec?: NonNullable<ReturnType<typeof parseSctpExec>>;
 }
 
 /** Options for `send sctp`. */
@@ -202,19 +215,22 @@ function bindList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
-/** Parses `serve sctp` arguments (those after the word `sctp`). */
+const SERVE_FLAGS = {
+  host: { type: "string" },
+  bind: { type: "string", multiple: true },
+  style: { type: "string" },
+  streams: { type: "string" },
+  ...TUNING_FLAGS,
+  "4": { type: "boolean", short: "4" },
+  "6": { type: "boolean", short: "6" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  ...SCTP_EXEC_FLAGS,
+} as const;
+
+/** Parses `serve sctp` arguments (those around the word `sctp`). */
 export function parseServe(args: string[]): ServeSctpOptions {
-  const { values: v, positionals } = parseFlags(args, {
-    host: { type: "string" },
-    bind: { type: "string", multiple: true },
-    style: { type: "string" },
-    streams: { type: "string" },
-    ...TUNING_FLAGS,
-    "4": { type: "boolean", short: "4" },
-    "6": { type: "boolean", short: "6" },
-    json: { type: "boolean" },
-    verbose: { type: "boolean", short: "v" },
-  });
+  const { values: v, positionals } = parseFlags(args, SERVE_FLAGS);
   const port = parsePort("PORT", positionals[0]);
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const family = parseFamily(v["4"], v["6"]);
@@ -228,6 +244,7 @@ export function parseServe(args: string[]): ServeSctpOptions {
   ];
   let addresses = checkLocalAddresses(addrs, family);
   if (addresses.length === 0 && family !== undefined) addresses = [family === 4 ? "0.0.0.0" : "::"];
+  const exec = parseSctpExec(v);
   return {
     sctp: "serve",
     port,
@@ -237,11 +254,13 @@ export function parseServe(args: string[]): ServeSctpOptions {
     verbose: v.verbose ?? false,
     json: v.json ?? false,
     tuning: parseTuning(v),
+    ...(exec ? { exec } : {}),
   };
 }
 
 /** Runs `serve sctp`. */
 export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
+  if (o.exec) return await runSctpExec({ ...o, exec: o.exec }, io);
   const out = new Reporter(io, { json: o.json });
   // The SCTP engine loads only when SCTP is used, so tcp/udp start-up does not pay for it.
   const { serveSctp } = await import("../../net/sctp/server.ts");
@@ -253,7 +272,7 @@ export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
     streams: o.streams,
     verbose: o.verbose,
     signal: io.signal,
-    onEvent: (ev) => out.emit(ev as SctpEvent & { event: string }, serverEventText),
+    onEvent: (ev) => out.emit(ev, serverEventText),
     onWarning: (m) => out.warn(m),
   });
   const [first, ...rest] = server.addresses;
@@ -276,28 +295,29 @@ export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
   return 0;
 }
 
-/** Parses `send sctp` arguments (those after the word `sctp`). */
+const SEND_FLAGS = {
+  bind: { type: "string", multiple: true },
+  stream: { type: "string" },
+  spread: { type: "boolean" },
+  streams: { type: "string" },
+  ppid: { type: "string" },
+  unordered: { type: "boolean" },
+  ttl: { type: "string" },
+  status: { type: "boolean" },
+  timeout: { type: "string" },
+  ...TUNING_FLAGS,
+  "4": { type: "boolean", short: "4" },
+  "6": { type: "boolean", short: "6" },
+  json: { type: "boolean" },
+} as const;
+
+/** Parses `send sctp` arguments (those around the word `sctp`). */
 export function parseSend(args: string[]): SendSctpOptions {
-  const { values: v, positionals } = parseFlags(args, {
-    bind: { type: "string", multiple: true },
-    stream: { type: "string" },
-    spread: { type: "boolean" },
-    streams: { type: "string" },
-    ppid: { type: "string" },
-    unordered: { type: "boolean" },
-    ttl: { type: "string" },
-    status: { type: "boolean" },
-    timeout: { type: "string" },
-    ...TUNING_FLAGS,
-    "4": { type: "boolean", short: "4" },
-    "6": { type: "boolean", short: "6" },
-    json: { type: "boolean" },
-  });
-  const hostArg = positionals[0];
-  if (hostArg === undefined) throw new UsageError("missing HOST");
+  const { values: v, positionals } = parseFlags(args, SEND_FLAGS);
+  const hostArg = parseHost("HOST", positionals[0]);
   const hosts = hostArg.split(",");
   if (hosts.some((h) => h === "")) throw new UsageError(`invalid HOST "${hostArg}": empty name`);
-  const port = parsePort("PORT", positionals[1]);
+  const port = parseDestPort("PORT", positionals[1]);
   const messages = positionals.slice(2);
   if (messages.some((m) => m === "")) {
     throw new UsageError("empty MSG: SCTP cannot send an empty message");
@@ -364,15 +384,7 @@ export async function runSend(o: SendSctpOptions, io: Io): Promise<number> {
     timeoutMs: o.timeoutMs,
     messages,
     signal: io.signal,
-    onEvent: (ev) =>
-      out.emit(ev as SctpEvent & { event: string }, (e) => {
-        const x = e as Record<string, unknown>;
-        if (e.event === "echo") {
-          return `[ Receive echo (${x.bytes} bytes): stream = ${x.stream}, ssn = ${x.ssn}, ` +
-            `flags = ${(x.flags as number).toString(16)}, ppid = ${x.ppid} ]`;
-        }
-        return `[ Receive notification type ${x.type_code} ]`;
-      }),
+    onEvent: (ev) => out.emit(ev, clientEventText),
     onWarning: (m) => out.warn(m),
   };
   if (o.stream !== undefined) sendOpts.stream = o.stream;
@@ -383,23 +395,24 @@ export async function runSend(o: SendSctpOptions, io: Io): Promise<number> {
     out.emit({ event: "status", ...status, paths }, () => statusText(status, paths));
   }
   out.emit({ event: "done", sent: r.sent, received: r.received }, null);
-  return 0;
+  return io.signal.aborted ? interruptedCode(io.signal) : 0;
 }
 
-/** Parses `ping sctp` arguments (those after the word `sctp`). */
+const PING_FLAGS = {
+  ...SCHEDULE_FLAGS,
+  stream: { type: "string" },
+  ppid: { type: "string" },
+  bind: { type: "string", multiple: true },
+  "4": { type: "boolean", short: "4" },
+  "6": { type: "boolean", short: "6" },
+  json: { type: "boolean" },
+} as const;
+
+/** Parses `ping sctp` arguments (those around the word `sctp`). */
 export function parsePing(args: string[]): PingSctpOptions {
-  const { values: v, positionals } = parseFlags(args, {
-    ...SCHEDULE_FLAGS,
-    stream: { type: "string" },
-    ppid: { type: "string" },
-    bind: { type: "string", multiple: true },
-    "4": { type: "boolean", short: "4" },
-    "6": { type: "boolean", short: "6" },
-    json: { type: "boolean" },
-  });
-  const host = positionals[0];
-  if (host === undefined) throw new UsageError("missing HOST");
-  const port = parsePort("PORT", positionals[1]);
+  const { values: v, positionals } = parseFlags(args, PING_FLAGS);
+  const host = parseHost("HOST", positionals[0]);
+  const port = parseDestPort("PORT", positionals[1]);
   if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
   const family = parseFamily(v["4"], v["6"]);
   const opts: PingSctpOptions = {
@@ -423,50 +436,18 @@ export function parsePing(args: string[]): PingSctpOptions {
 /** Runs `ping sctp`. */
 export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
   const out = new Reporter(io, { json: o.json });
-  const address = (await resolveHost(o.host, o.family))[0]!.address;
-  const { connectSctp } = await import("../../net/sctp/client.ts");
-  const { sock, status } = await connectSctp({
-    addresses: [address],
+  // The SCTP engine loads only when SCTP is used.
+  const { openSctpTransport } = await import("../../net/ping/sctp.ts");
+  const { transport, address } = await openSctpTransport({
+    host: o.host,
     port: o.port,
+    family: o.family,
     binds: o.binds,
-    streams: Math.max(64, o.stream + 1),
+    stream: o.stream,
+    ppid: o.ppid,
     timeoutMs: o.timeoutMs,
     signal: io.signal,
   });
-  if (o.stream >= status.outstreams) {
-    sock.close();
-    throw new RuntimeError(
-      `--stream ${o.stream} is beyond the ${status.outstreams} outbound streams the association with ${
-        formatEndpoint(address, o.port)
-      } negotiated (0-${status.outstreams - 1})`,
-    );
-  }
-  const stop = new AbortController();
-  const transport: ProbeTransport = {
-    async send(probe) {
-      await sock.send(probe, { stream: o.stream, ppid: o.ppid }, stop.signal);
-    },
-    async *frames() {
-      while (!stop.signal.aborted) {
-        const m = await sock.receive(stop.signal);
-        if (m.kind === "eof") return;
-        if (m.kind === "notification") {
-          const n = m.notification;
-          if (n.type === "assoc_change" && "state" in n && n.state !== "COMM_UP") {
-            throw new RuntimeError(
-              `association with ${formatEndpoint(address, o.port)} ended: ${n.state}`,
-            );
-          }
-          continue;
-        }
-        yield m.data.slice();
-      }
-    },
-    close() {
-      stop.abort();
-      sock.close();
-    },
-  };
   const { count, intervalMs, size, timeoutMs } = o;
   return await pingAndReport(transport, out, o.host, {
     proto: "sctp",
@@ -479,3 +460,30 @@ export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
     signal: io.signal,
   });
 }
+
+/** `serve sctp`. */
+export const serveSctpModule = {
+  summary: "run an SCTP echo server",
+  usage: SERVE_USAGE.slice(1),
+  flags: SERVE_FLAGS,
+  parse: parseServe,
+  run: runServe,
+} satisfies CommandModule<ServeSctpOptions>;
+
+/** `send sctp`. */
+export const sendSctpModule = {
+  summary: "send messages over one SCTP association and check the echoes",
+  usage: SEND_USAGE.slice(1),
+  flags: SEND_FLAGS,
+  parse: parseSend,
+  run: runSend,
+} satisfies CommandModule<SendSctpOptions>;
+
+/** `ping sctp`. */
+export const pingSctpModule = {
+  summary: "measure round trips over one SCTP association",
+  usage: PING_USAGE.slice(1),
+  flags: PING_FLAGS,
+  parse: parsePing,
+  run: runPing,
+} satisfies CommandModule<PingSctpOptions>;

@@ -1,28 +1,44 @@
 /**
- * `sockbox serve tcp|udp|sctp PORT`: an echo server.
+ * `sockbox serve tcp|udp|sctp PORT`: an echo server. The protocol word picks an entry of
+ * {@link cmd}'s table (it may follow flags); the SCTP entry lives in ./sctp.ts.
  *
  * @module
  */
 import { ipFamily, stripBrackets } from "../../base/ip.ts";
 import {
-  afterProtoWord,
   noExtra,
   parseDuration,
   parseFamily,
   parseFlags,
   parseInteger,
   parsePort,
-  parseProto,
 } from "../args.ts";
-import { type EchoEvent, echoEventText, serveTcp, serveUdp } from "../../net/echo/server.ts";
-import { UsageError } from "../../base/errors.ts";
+import { echoDiagnosticText, type EchoEvent, echoEventText } from "../../net/echo/server.ts";
+import { serveEcho } from "../../net/echo/ffi_server.ts";
+import { RuntimeError, UsageError } from "../../base/errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import * as sctp from "./sctp.ts";
+import { command, type CommandModule, protocolTable } from "../command.ts";
+import { SERVE_USAGE, serveSctpModule } from "./sctp.ts";
+import { SERVE_ALL_USAGE, serveAllModule } from "./serve_all.ts";
+import { parseServeSockopts, SOCKOPT_FLAGS, SOCKOPT_USAGE } from "../sockopt_flags.ts";
+import { type SockoptRequest, sockoptsText } from "../../net/sockopt/sockopt.ts";
+import { defaultEngine } from "../../net/echo/ffi_server.ts";
+import {
+  checkIdleTimeout,
+  type InetdServeOptions,
+  parseServeInetd,
+  runServeInetd,
+  SERVE_INETD_FLAGS,
+  SERVE_INETD_USAGE,
+} from "../inetd_flags.ts";
 
+/** One line for `sockbox help`. */
 export const summary = "run a TCP, UDP or SCTP echo server";
 
-export const usage = `Usage: sockbox serve tcp|udp PORT [--host ADDR] [-4|-6] [--max-conns N]
-                     [--idle-timeout DUR] [--json] [-v]
+/** The help text of `serve tcp|udp`. */
+export const TCP_UDP_USAGE =
+  `Usage: sockbox serve tcp|udp PORT [--host ADDR] [-4|-6] [--max-conns N]
+                     [--idle-timeout DUR] [--engine ffi|deno] [--workers N] [--json] [-v]
 
 Echo server. PORT 0 asks the kernel for a free port; the first line printed is the bound
 address: "listening tcp [::]:40123" (with --json: {"event":"listening",...}).
@@ -31,7 +47,8 @@ With no --host it listens dual-stack on :: (IPv4 peers are shown as plain IPv4),
 back to 0.0.0.0 where IPv6 is unavailable. TCP echoes every byte on each connection and
 honours half-close (when the peer stops sending, the rest is echoed, then the connection
 closes); it logs accept and close (bytes in/out, duration). UDP serves any number of peers
-on one socket and echoes each datagram whole to its sender (up to 65507 bytes over IPv4).
+on one socket and echoes each datagram whole to its sender (up to 65507 bytes over IPv4,
+65527 over IPv6).
 
 Options:
   --host ADDR         address to bind (IPv4 or IPv6 literal)
@@ -41,11 +58,37 @@ Options:
                       accepted and closed at once, with a "reject" line
   --idle-timeout DUR  tcp: close a connection after DUR without data (e.g. 30s, 500ms)
   --json              one JSON object per line on stdout
-  -v, --verbose       one line per read or datagram: "Received N bytes from HOST:PORT"
+  -v, --verbose       one line per read or datagram: "Received N bytes from HOST:PORT";
+                      tcp: at most one line a second counting the connections their peers
+                      reset before accept took them (retried at once; "aborted" in the
+                      summary)
+  --engine ffi|deno   which engine serves (default: ffi where it runs, else deno; the
+                      JSON "listening" event names it):
+                      ffi: Linux with --allow-ffi; worker threads call libc directly
+                      (epoll, splice(2) for bulk TCP, recvmmsg(2) batches for UDP); sees
+                      TCP urgent data (MSG_OOB) and reports it as an "urgent" line,
+                      without echoing it; -6 sets IPV6_V6ONLY, so the kernel refuses
+                      IPv4 peers itself.
+                      deno: Deno.listen, portable; cannot see urgent data (it is dropped)
+  --workers N         ffi: worker threads, each with its own SO_REUSEPORT socket on PORT
+                      (1-1024; default: the CPUs this process may run on)
+
+Environment: SOCKBOX_SPLICE=0 makes the ffi engine move bulk TCP streams with read(2)/
+write(2) instead of splice(2) (for comparison; the echo is the same).
+
+Out of file descriptors (EMFILE and friends), accepts wait: one stderr line when that
+starts, one when accept works again, with the number deferred. A port in use fails with
+"bind EADDRINUSE [::]:PORT" (the address that failed; 0.0.0.0 is tried only where IPv6
+itself is missing).
 
 SIGINT or SIGTERM stops accepting, closes connections, prints a summary and exits 0.
---max-conns and --idle-timeout cannot be used with udp.
-${sctp.SERVE_USAGE}`;
+--max-conns and --idle-timeout cannot be used with udp; --workers cannot be used with
+--engine deno.
+`;
+
+/** The full help text of `serve`. */
+export const usage = TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + SERVE_USAGE +
+  SERVE_ALL_USAGE;
 
 /** Options for `serve tcp|udp`. */
 export interface ServeOptions {
@@ -57,32 +100,44 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   json: boolean;
   verbose: boolean;
+  /** The engine asked for; absent: ffi where it runs, else deno. */
+  engine?: "ffi" | "deno";
+  /** ffi: worker threads; absent: one per usable CPU. */
+  workers?: number;
+  /** --exec, --sh-exec, --service or --tls: served by lib/cli/inetd_flags.ts. */
+  inetd?: InetdServeOptions;
+  /** Socket options (lib/cli/sockopt_flags.ts). */
+  sockopts?: SockoptRequest;
 }
 
-export type Options = ServeOptions | { proto: "sctp"; sctp: sctp.ServeSctpOptions };
+/** The flags of `serve tcp|udp` (the same for both, so each names the other's misuse). */
+const FLAGS = {
+  host: { type: "string" },
+  "4": { type: "boolean", short: "4" },
+  "6": { type: "boolean", short: "6" },
+  "max-conns": { type: "string" },
+  "idle-timeout": { type: "string" },
+  json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  engine: { type: "string" },
+  workers: { type: "string" },
+  ...SERVE_INETD_FLAGS,
+  ...SOCKOPT_FLAGS,
+} as const;
 
-/** Parses `serve` arguments. */
-export function parseServeArgs(args: string[]): Options {
-  const sctpArgs = afterProtoWord(args, "sctp");
-  if (sctpArgs) return { proto: "sctp", sctp: sctp.parseServe(sctpArgs) };
-  const { values: v, positionals } = parseFlags(args, {
-    host: { type: "string" },
-    "4": { type: "boolean", short: "4" },
-    "6": { type: "boolean", short: "6" },
-    "max-conns": { type: "string" },
-    "idle-timeout": { type: "string" },
-    json: { type: "boolean" },
-    verbose: { type: "boolean", short: "v" },
-  });
-  const proto = parseProto(positionals[0], ["tcp", "udp", "sctp"] as const);
-  if (proto === "sctp") {
-    const i = args.indexOf("sctp");
-    return { proto, sctp: sctp.parseServe(args.filter((_, j) => j !== i)) };
-  }
-  const port = parsePort("PORT", positionals[1]);
-  noExtra(positionals, 2);
+/** Parses the arguments of `serve tcp|udp` (those around the protocol word). */
+export function parseServe(proto: "tcp" | "udp", args: string[]): ServeOptions {
+  const { values: v, positionals } = parseFlags(args, FLAGS);
+  const port = parsePort("PORT", positionals[0]);
+  noExtra(positionals, 1);
   const family = parseFamily(v["4"], v["6"]);
   const opts: ServeOptions = { proto, port, json: v.json ?? false, verbose: v.verbose ?? false };
+  // --engine deno is the engine these run on anyway; the ffi engine's flags are its own.
+  const echoOnly = [
+    ...(v.engine === "ffi" ? ["--engine ffi"] : []),
+    ...(v.workers !== undefined ? ["--workers"] : []),
+  ];
+  const inetd = parseServeInetd(proto, v, echoOnly);
   if (v.host !== undefined) {
     const host = stripBrackets(v.host);
     if (ipFamily(host) === 0) {
@@ -93,28 +148,60 @@ export function parseServeArgs(args: string[]): Options {
   }
   if (family !== undefined) opts.family = family;
   if (v["max-conns"] !== undefined) {
-    if (proto === "udp") throw new UsageError("--max-conns cannot be used with udp");
+    if (proto === "udp" && !inetd?.exec) {
+      throw new UsageError("--max-conns cannot be used with udp");
+    }
     opts.maxConns = parseInteger("--max-conns", v["max-conns"], 1, 1_000_000);
   }
   if (v["idle-timeout"] !== undefined) {
     if (proto === "udp") throw new UsageError("--idle-timeout cannot be used with udp");
     opts.idleTimeoutMs = parseDuration("--idle-timeout", v["idle-timeout"], 1);
+    if (inetd) checkIdleTimeout(inetd);
   }
+  if (v.engine !== undefined) {
+    if (v.engine !== "ffi" && v.engine !== "deno") {
+      throw new UsageError(`invalid --engine "${v.engine}": must be ffi or deno`);
+    }
+    opts.engine = v.engine;
+  }
+  if (v.workers !== undefined) {
+    if (opts.engine === "deno") throw new UsageError("--workers cannot be used with --engine deno");
+    opts.workers = parseInteger("--workers", v.workers, 1, 1024);
+  }
+  if (inetd) opts.inetd = inetd;
+  const sockopts = parseServeSockopts(proto, v);
+  if (sockopts) opts.sockopts = sockopts;
   return opts;
 }
 
-export const parse = parseServeArgs;
+/** Whether SOCKBOX_SPLICE leaves splice(2) on (anything but "0"; on without env access). */
+function spliceWanted(): boolean {
+  try {
+    return Deno.env.get("SOCKBOX_SPLICE") !== "0";
+  } catch {
+    return true;
+  }
+}
 
 /** Runs the echo server until `io.signal` aborts. */
-export async function run(opts: Options, io: Io): Promise<number> {
-  if (opts.proto === "sctp") return await sctp.runServe(opts.sctp, io);
+export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
+  if (opts.inetd) return await runServeInetd(opts, opts.inetd, io);
   const out = new Reporter(io, { json: opts.json });
   const onEvent = (ev: EchoEvent) => {
-    if (ev.event === "error" && !out.json) out.warn(ev.error);
+    const diagnostic = out.json ? null : echoDiagnosticText(ev);
+    if (diagnostic !== null) out.warn(diagnostic);
     else out.emit(ev, echoEventText);
+    if (ev.event === "listening" && ev.options && opts.verbose && !out.json) {
+      out.line(`options ${sockoptsText(ev.options)}`);
+    }
   };
-  const start = opts.proto === "tcp" ? serveTcp : serveUdp;
-  const server = await start({
+  if (opts.sockopts?.v6only && (opts.engine ?? defaultEngine()) === "deno") {
+    throw new RuntimeError("--v6only needs the ffi engine, which cannot run here");
+  }
+  const server = await serveEcho(opts.proto, {
+    engine: opts.engine,
+    workers: opts.workers,
+    splice: spliceWanted(),
     host: opts.host,
     port: opts.port,
     family: opts.family,
@@ -123,7 +210,38 @@ export async function run(opts: Options, io: Io): Promise<number> {
     verbose: opts.verbose,
     signal: io.signal,
     onEvent,
+    socketOptions: opts.sockopts,
   });
   await server.finished;
   return 0;
 }
+
+/** `serve tcp`. */
+export const serveTcpModule = {
+  summary: "run a TCP echo server",
+  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE,
+  flags: FLAGS,
+  parse: (args) => parseServe("tcp", args),
+  run: runServe,
+} satisfies CommandModule<ServeOptions>;
+
+/** `serve udp`. */
+export const serveUdpModule = {
+  summary: "run a UDP echo server",
+  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE,
+  flags: FLAGS,
+  parse: (args) => parseServe("udp", args),
+  run: runServe,
+} satisfies CommandModule<ServeOptions>;
+
+/** `serve`: the protocol table. */
+export const cmd = protocolTable({
+  summary,
+  usage,
+  entries: {
+    tcp: command(serveTcpModule),
+    udp: command(serveUdpModule),
+    sctp: command(serveSctpModule),
+    all: command(serveAllModule),
+  },
+});

@@ -1,7 +1,9 @@
 /**
- * The presence beacon (`sockbox beacon`) and its ruptime view (`sockbox hosts`): an rwhod
- * for IPv4 and IPv6 that announces this host by multicast (or IPv4 broadcast) and records
- * what it hears.
+ * The presence beacon (`sockbox beacon`) and what its ruptime view (`sockbox hosts`) reads:
+ * an rwhod (see rwhod(8)) for IPv4 and IPv6 that announces this host by multicast (or IPv4
+ * broadcast) and records what it hears. {@link runBeacon} announces and listens until its
+ * signal, {@link listenBeacons} only listens for a while, {@link queryBeacon} asks a running
+ * beacon on this host; events are rendered by {@link beaconEventText}.
  *
  * ## Wire format, version 1
  *
@@ -41,20 +43,22 @@
 import { VERSION as SOCKBOX_VERSION } from "../../base/version.ts";
 import { formatEndpoint, RuntimeError } from "../../base/errors.ts";
 import { listInterfaces } from "../../sys/interfaces.ts";
-import { type Io, Reporter } from "../../cli/output.ts";
 import { SOCK_DGRAM } from "../../ffi/constants.ts";
 import {
-  hostName,
   joinGroup,
-  loadAverages,
-  loggedInUsers,
   prepareReceiver,
-  readSmallFile,
   setBroadcast,
   setMulticastHops,
   setMulticastInterface,
-  uptimeSeconds,
 } from "../../ffi/mcast.ts";
+import { WOULD_BLOCK } from "../../ffi/errno.ts";
+import {
+  hostName,
+  loadAverages,
+  loggedInUsers,
+  readSmallFile,
+  uptimeSeconds,
+} from "../../ffi/sysinfo.ts";
 import { Socket } from "../../ffi/socket.ts";
 import type { SockAddr } from "../../ffi/structs.ts";
 import {
@@ -64,15 +68,16 @@ import {
   parseGroup,
   type ResolvedIface,
   resolveIface,
+  suggestIface,
 } from "../mcast/groups.ts";
-import { sleep, suggestIface } from "../mcast/mcast.ts";
+import { sleep } from "../sleep.ts";
 
 /** The default IPv4 group (administratively scoped, RFC 2365 local scope). */
-export const DEFAULT_GROUP_V4 = "239.255.83.66";
+export const BEACON_GROUP_V4 = "239.255.83.66";
 /** The default IPv6 group (link-local scope). */
-export const DEFAULT_GROUP_V6 = "ff02::5342";
+export const BEACON_GROUP_V6 = "ff02::5342";
 /** The default UDP port. */
-export const DEFAULT_PORT = 5513;
+export const BEACON_PORT = 5513;
 
 const MAGIC = [0x53, 0x42, 0x58, 0x42]; // "SBXB"
 const VERSION = 1;
@@ -85,13 +90,21 @@ export const MsgType = { announce: 1, query: 2, state: 3 } as const;
 
 /** One host's announcement, as sent and as stored. */
 export interface Announcement {
+  /** Host name: 1-64 of `A-Z a-z 0-9 . _ -`. */
   name: string;
+  /** Boot time, Unix seconds. */
   boot: number;
+  /** Users logged in (utmp USER_PROCESS entries). */
   users: number;
+  /** 1, 5 and 15-minute load averages. */
   load: [number, number, number];
+  /** The sender's sockbox version. */
   version: string;
+  /** The sender's announce interval (ms). */
   interval: number;
+  /** Sequence number of this announcement. */
   seq: number;
+  /** Send time, Unix ms. */
   time: number;
 }
 
@@ -105,30 +118,54 @@ export interface HostRecord extends Announcement {
 
 /** Why datagrams were dropped. */
 export interface DropCounts {
+  /** Not a valid version-1 message, or a field out of range. */
   malformed: number;
+  /** Unsigned, while a key is in use. */
   unauthenticated: number;
+  /** Signed with another key, or altered. */
   forged: number;
+  /** Sent more than 5 minutes from our clock (with a key). */
   stale: number;
 }
+
+/** Why one datagram was dropped. */
+export type DropReason = keyof DropCounts;
 
 /** An HMAC key ready for signing and verifying. */
 export type BeaconKey = CryptoKey;
 
 /** Reads and imports `--key FILE` (trailing newline ignored). */
-export async function loadKey(path: string): Promise<BeaconKey> {
+export async function loadBeaconKey(path: string): Promise<BeaconKey> {
   const file = readSmallFile(path);
   let end = file.length;
   while (end > 0 && (file[end - 1] === 0x0a || file[end - 1] === 0x0d)) end--;
   const raw = new Uint8Array(file.subarray(0, end));
   if (raw.length === 0) throw new RuntimeError(`key file ${path} is empty`);
-  return await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-    "verify",
-  ]);
+  return await importBeaconKey(raw);
 }
 
-/** Encodes one message (see the module doc), signed when `key` is given. */
-export async function encodeMessage(
+/** Imports raw key bytes as an HMAC-SHA256 key. */
+export async function importBeaconKey(raw: Uint8Array): Promise<BeaconKey> {
+  return await crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(raw),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign", "verify"],
+  );
+}
+
+/**
+ * Encodes one message (see the module doc), signed when `key` is given.
+ *
+ * @example
+ * ```ts
+ * import { decodeBeaconMessage, encodeBeaconMessage, MsgType } from "./beacon.ts";
+ * const wire = await encodeBeaconMessage(MsgType.query, { nonce: "ab" });
+ * await decodeBeaconMessage(wire); // { ok: true, type: 2, body: { nonce: "ab" } }
+ * ```
+ */
+export async function encodeBeaconMessage(
   type: number,
   body: unknown,
   key?: BeaconKey,
@@ -150,12 +187,32 @@ export async function encodeMessage(
 }
 
 /** A decoded message, or why it was dropped. */
-export type Decoded =
-  | { ok: true; type: number; body: Record<string, unknown> }
-  | { ok: false; reason: keyof DropCounts };
+export type DecodedBeaconMessage =
+  | {
+    /** The datagram is a message. */
+    ok: true;
+    /** Its type ({@link MsgType}). */
+    type: number;
+    /** Its JSON body, an object (fields not yet checked). */
+    body: Record<string, unknown>;
+  }
+  | {
+    /** The datagram was dropped. */
+    ok: false;
+    /** Why. */
+    reason: DropReason;
+  };
 
-/** Decodes and (with `key`) authenticates one datagram. Never throws. */
-export async function decodeMessage(data: Uint8Array, key?: BeaconKey): Promise<Decoded> {
+/**
+ * Decodes and (with `key`) authenticates one datagram. With `key` and `now` (Unix ms), a
+ * message whose `time` is missing or more than 5 minutes from `now` is `stale`. Never
+ * throws.
+ */
+export async function decodeBeaconMessage(
+  data: Uint8Array,
+  key?: BeaconKey,
+  now?: number,
+): Promise<DecodedBeaconMessage> {
   const bad = { ok: false, reason: "malformed" } as const;
   if (data.length < HEADER) return bad;
   for (let i = 0; i < 4; i++) if (data[i] !== MAGIC[i]) return bad;
@@ -184,10 +241,22 @@ export async function decodeMessage(data: Uint8Array, key?: BeaconKey): Promise<
     return bad;
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) return bad;
-  return { ok: true, type, body: body as Record<string, unknown> };
+  const b = body as Record<string, unknown>;
+  if (
+    key && now !== undefined &&
+    (typeof b.time !== "number" || Math.abs(b.time - now) > MAX_SKEW_MS)
+  ) {
+    return { ok: false, reason: "stale" };
+  }
+  return { ok: true, type, body: b };
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Whether `name` can be announced: 1-64 of `A-Z a-z 0-9 . _ -`, not starting with `. _ -`. */
+export function isBeaconName(name: string): boolean {
+  return NAME_RE.test(name);
+}
 
 function isInt(x: unknown, min: number, max: number): x is number {
   return typeof x === "number" && Number.isSafeInteger(x) && x >= min && x <= max;
@@ -250,21 +319,35 @@ export function isDown(r: HostRecord, now: number): boolean {
   return now - r.heard > 3 * r.interval;
 }
 
-/** One ruptime line: `scratchy up 2+12:04, 8 users, load 4.67, 5.13, 4.59` / `wood down 17:04`. */
-export function ruptimeLine(r: HostRecord, now: number): string {
-  if (isDown(r, now)) return `${r.name} down ${formatSpan((now - r.heard) / 1000)}`;
-  const users = `${r.users} user${r.users === 1 ? "" : "s"}`;
-  const load = r.load.map((x) => x.toFixed(2)).join(", ");
-  return `${r.name} up ${formatSpan(now / 1000 - r.boot)}, ${users}, load ${load}`;
+/** A host as events show it at one moment. */
+export interface HostView {
+  /** Host name. */
+  name: string;
+  /** "down" when silent for more than 3 of its intervals. */
+  state: "up" | "down";
+  /** Where it was heard from (null: not heard from the network yet). */
+  address: string | null;
+  /** Boot time, Unix seconds. */
+  boot: number;
+  /** Time since boot. */
+  uptime_s: number;
+  /** Time since the host was last heard. */
+  silent_ms: number;
+  /** Users logged in. */
+  users: number;
+  /** 1, 5 and 15-minute load averages. */
+  load: [number, number, number];
+  /** Its sockbox version. */
+  version: string;
+  /** Its announce interval. */
+  interval_ms: number;
 }
 
-/** The JSON event for one host in `hosts` output. */
-export function hostEvent(r: HostRecord, now: number) {
-  const down = isDown(r, now);
+/** How host `r` looks at `now`. */
+export function hostView(r: HostRecord, now: number): HostView {
   return {
-    event: "host",
     name: r.name,
-    state: down ? "down" : "up",
+    state: isDown(r, now) ? "down" : "up",
     address: r.address,
     boot: r.boot,
     uptime_s: Math.max(0, Math.floor(now / 1000 - r.boot)),
@@ -276,17 +359,135 @@ export function hostEvent(r: HostRecord, now: number) {
   };
 }
 
+/** One ruptime line: `scratchy up 2+12:04, 8 users, load 4.67, 5.13, 4.59` / `wood down 17:04`. */
+export function hostLine(h: HostView): string {
+  if (h.state === "down") return `${h.name} down ${formatSpan(h.silent_ms / 1000)}`;
+  const users = `${h.users} user${h.users === 1 ? "" : "s"}`;
+  const load = h.load.map((x) => x.toFixed(2)).join(", ");
+  return `${h.name} up ${formatSpan(h.uptime_s)}, ${users}, load ${load}`;
+}
+
+/** The ruptime line of host `r` at `now` (see {@link hostLine}). */
+export function ruptimeLine(r: HostRecord, now: number): string {
+  return hostLine(hostView(r, now));
+}
+
+/** Problems a beacon reports and carries on after: diagnostics, not data. */
+export type BeaconDiagnostic =
+  /** With both default groups, one family has no usable interface. */
+  | { event: "group-skipped"; group: string; family: 4 | 6; given: boolean }
+  /** The answer to a `hosts` query could not be sent. */
+  | { event: "query-failed"; to: string; port: number; error: string }
+  /** One announcement was not sent (`error` null: the send buffer was full). */
+  | { event: "announce-failed"; to: string; port: number; error: string | null };
+
+/**
+ * Events a beacon reports: `listening` once, `host-up` when a host is first heard (or
+ * heard again after it went down), `host-down` when it falls silent, `dropped` per
+ * rejected datagram, diagnostics, and the `summary` at the end.
+ */
+export type BeaconEvent =
+  | {
+    event: "listening";
+    port: number;
+    /** Group addresses, or "broadcast". */
+    groups: string[];
+    ifaces: string[];
+    /** The name announced; null when only listening ({@link listenBeacons}). */
+    name: string | null;
+    interval_ms: number;
+    authenticated: boolean;
+  }
+  | ({ event: "host-up" } & HostView)
+  | ({ event: "host-down" } & HostView)
+  | { event: "dropped"; reason: DropReason; from: string | null }
+  | BeaconDiagnostic
+  | BeaconSummary;
+
+/** How a beacon ended. */
+export interface BeaconSummary {
+  /** The event name. */
+  event: "summary";
+  /** Hosts known, this one included. */
+  hosts: number;
+  /** Datagrams dropped, by reason. */
+  dropped: DropCounts;
+}
+
+const DIAGNOSTICS: ReadonlySet<string> = new Set([
+  "group-skipped",
+  "query-failed",
+  "announce-failed",
+]);
+
+/** Whether `ev` is a diagnostic (shown on stderr by the CLI). */
+export function isBeaconDiagnostic(ev: BeaconEvent): ev is BeaconDiagnostic {
+  return DIAGNOSTICS.has(ev.event);
+}
+
+/** The drop counters as one line. */
+export function dropText(d: DropCounts): string {
+  return `dropped ${d.malformed} malformed, ${d.unauthenticated} unauthenticated, ${d.forged} forged, ${d.stale} stale datagrams`;
+}
+
+/**
+ * The human line for a beacon event; null for the `listening` event of a beacon that only
+ * listens.
+ */
+export function beaconEventText(ev: BeaconEvent): string | null {
+  switch (ev.event) {
+    case "listening":
+      return ev.name === null
+        ? null
+        : `beacon ${ev.name} on port ${ev.port} via ${ev.groups.join(", ")} on ${
+          ev.ifaces.join(", ")
+        } every ${ev.interval_ms}ms${ev.authenticated ? " (authenticated)" : ""}`;
+    case "host-up":
+      return `up ${ev.name} from ${ev.address ?? "?"}: ${hostLine(ev)}`;
+    case "host-down":
+      return `down ${ev.name}: silent for ${formatSpan(ev.silent_ms / 1000)}`;
+    case "dropped":
+      return `dropped ${ev.reason} datagram from ${ev.from ?? "?"}`;
+    case "summary":
+      return `${ev.hosts} hosts known; ${dropText(ev.dropped)}`;
+    case "group-skipped":
+    case "query-failed":
+    case "announce-failed":
+      return beaconDiagnosticText(ev);
+  }
+}
+
+/** The line for a beacon diagnostic. */
+export function beaconDiagnosticText(ev: BeaconDiagnostic): string {
+  switch (ev.event) {
+    case "group-skipped":
+      return `no ${
+        ev.given ? "given" : "up multicast-capable"
+      } interface has an IPv${ev.family} address; not using ${ev.group}`;
+    case "query-failed":
+      return `cannot answer query from ${formatEndpoint(ev.to, ev.port)}: ${ev.error}`;
+    case "announce-failed":
+      return ev.error === null
+        ? `announcement to ${formatEndpoint(ev.to, ev.port)} dropped: send buffer full`
+        : `announcement to ${formatEndpoint(ev.to, ev.port)} failed: ${ev.error}`;
+  }
+}
+
 function isLoopback(a: SockAddr): boolean {
   return a.address === "::1" || /^127\./.test(a.address) || /^::ffff:127\./.test(a.address);
 }
 
 /** How beacons reach each other. */
-export interface TransportOptions {
-  /** Multicast groups (default both), or IPv4 broadcast. */
+export interface BeaconTransportOptions {
+  /** Multicast groups (default both); ignored with `broadcast`. */
   groups: Group[];
+  /** IPv4 broadcast to each interface's broadcast address instead of multicast. */
   broadcast: boolean;
+  /** The UDP port every beacon uses. */
   port: number;
+  /** Interfaces to use; empty = every up, capable, non-loopback one. */
   ifaces: IfaceSpec[];
+  /** Multicast TTL / hop limit. */
   ttl: number;
 }
 
@@ -302,11 +503,14 @@ interface Transport {
 
 /** The default groups: IPv4 and IPv6. */
 export function defaultGroups(): Group[] {
-  return [parseGroup("--group", DEFAULT_GROUP_V4), parseGroup("--group", DEFAULT_GROUP_V6)];
+  return [parseGroup("--group", BEACON_GROUP_V4), parseGroup("--group", BEACON_GROUP_V6)];
 }
 
 /** Opens the sockets, joins the groups; throws when there is nothing to use. */
-function openTransports(o: TransportOptions, warn: (s: string) => void): Transport[] {
+function openTransports(
+  o: BeaconTransportOptions,
+  emit: (ev: BeaconEvent) => void,
+): Transport[] {
   const interfaces = listInterfaces();
   const given = o.ifaces.map((s) => resolveIface("--iface", s, interfaces));
   const out: Transport[] = [];
@@ -339,11 +543,12 @@ function openTransports(o: TransportOptions, warn: (s: string) => void): Transpo
         : defaultInterfaces(g.family, "MULTICAST", interfaces);
       if (ifaces.length === 0) {
         if (o.groups.length > 1) {
-          warn(
-            `no ${
-              given.length ? "given" : "up multicast-capable"
-            } interface has an IPv${g.family} address; not using ${g.address}`,
-          );
+          emit({
+            event: "group-skipped",
+            group: g.address,
+            family: g.family,
+            given: given.length > 0,
+          });
           continue;
         }
         throw new RuntimeError(
@@ -373,17 +578,43 @@ function openTransports(o: TransportOptions, warn: (s: string) => void): Transpo
   return out;
 }
 
-/** What `beacon` (announce = true) and `hosts --wait` (announce = false) run. */
-export interface BeaconOptions extends TransportOptions {
+/** What a beacon runs with. */
+export interface BeaconOptions extends BeaconTransportOptions {
+  /** The name to announce; default the host name. */
   name?: string;
+  /** Time between announcements (ms). */
   intervalMs: number;
+  /** `--key FILE`: sign what is sent, drop what is not signed with the same key. */
   keyFile?: string;
-  json: boolean;
+  /** Aborting stops the beacon; it resolves with the summary. */
+  signal: AbortSignal;
+  /** Receives every event. */
+  onEvent?: ((ev: BeaconEvent) => void) | undefined;
+}
+
+/** What {@link listenBeacons} runs with: a beacon that does not announce, for `waitMs`. */
+export interface BeaconListenOptions extends Omit<BeaconOptions, "name" | "intervalMs"> {
+  /** How long to listen (ms). */
+  waitMs: number;
+  /** How often to look for hosts that went down (ms). */
+  intervalMs: number;
+}
+
+/** The hosts a beacon knows, and what it dropped, as of `time` (Unix ms). */
+export interface HostsSnapshot {
+  /** The hosts, sorted by name when a beacon sends them. */
+  hosts: HostRecord[];
+  /** Datagrams dropped, by reason. */
+  dropped: DropCounts;
+  /** When the snapshot was taken (Unix ms). */
+  time: number;
 }
 
 /** Host table plus drop counters, shared by the beacon and `hosts --wait`. */
 export class HostTable {
-  readonly hosts = new Map<string, HostRecord>();
+  /** Hosts by name. */
+  readonly hosts: Map<string, HostRecord> = new Map();
+  /** Datagrams dropped, by reason. */
   readonly dropped: DropCounts = { malformed: 0, unauthenticated: 0, forged: 0, stale: 0 };
 
   /** Records an announcement; returns true when the host is new or was down. */
@@ -396,90 +627,88 @@ export class HostTable {
 
   /** Hosts sorted by name. */
   sorted(): HostRecord[] {
-    return [...this.hosts.values()].sort((
-      a,
-      b,
-    ) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return sortHosts(this.hosts.values());
   }
 }
 
-function dropText(d: DropCounts): string {
-  return `dropped ${d.malformed} malformed, ${d.unauthenticated} unauthenticated, ${d.forged} forged, ${d.stale} stale datagrams`;
+/** Hosts sorted by name (code-unit order, as ruptime sorts). */
+export function sortHosts(hosts: Iterable<HostRecord>): HostRecord[] {
+  return [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**
- * Runs a beacon until the signal (announce = true), or listens for `waitMs` and returns
- * the table (announce = false, for `hosts --wait`).
+ * Announces this host every `intervalMs` and records what other beacons announce, until
+ * the signal; resolves with the summary (also emitted). Answers `hosts` queries that come
+ * from a loopback address.
  */
-export async function runBeacon(
-  o: BeaconOptions,
-  io: Io,
-  mode: { announce: true } | { announce: false; waitMs: number },
-): Promise<HostTable> {
-  const out = new Reporter(io, { json: o.json });
-  const key = o.keyFile === undefined ? undefined : await loadKey(o.keyFile);
+export async function runBeacon(o: BeaconOptions): Promise<BeaconSummary> {
+  const key = o.keyFile === undefined ? undefined : await loadBeaconKey(o.keyFile);
   const name = o.name ?? hostName();
-  if (mode.announce && !NAME_RE.test(name)) {
+  if (!NAME_RE.test(name)) {
     throw new RuntimeError(`host name "${name}" cannot be announced; give one with --name`);
   }
-  const transports = openTransports(o, (s) => out.warn(s));
-  // hosts --wait prints only the final table (JSON still gets the listening event to sync on).
-  const live = mode.announce;
+  const emit = o.onEvent ?? (() => {});
+  const table = await beaconLoop(o, key, emit, { name });
+  const summary: BeaconSummary = {
+    event: "summary",
+    hosts: table.hosts.size,
+    dropped: table.dropped,
+  };
+  emit(summary);
+  return summary;
+}
+
+/** Listens for announcements for `waitMs` (or until the signal); resolves to what it heard. */
+export async function listenBeacons(o: BeaconListenOptions): Promise<HostsSnapshot> {
+  const key = o.keyFile === undefined ? undefined : await loadBeaconKey(o.keyFile);
+  const table = await beaconLoop(o, key, o.onEvent ?? (() => {}), { waitMs: o.waitMs });
+  return { hosts: table.sorted(), dropped: table.dropped, time: Date.now() };
+}
+
+async function beaconLoop(
+  o: Omit<BeaconOptions, "name" | "keyFile">,
+  key: BeaconKey | undefined,
+  emit: (ev: BeaconEvent) => void,
+  mode: { name: string } | { waitMs: number },
+): Promise<HostTable> {
+  const name = "name" in mode ? mode.name : null;
+  const transports = openTransports(o, emit);
   const table = new HostTable();
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  io.signal.addEventListener("abort", onAbort, { once: true });
+  o.signal.addEventListener("abort", onAbort, { once: true });
   try {
-    out.emit(
-      {
-        event: "listening",
-        port: o.port,
-        groups: transports.map((t) => t.group ?? "broadcast"),
-        ifaces: [...new Set(transports.flatMap((t) => t.ifaces.map((i) => i.name)))],
-        name: mode.announce ? name : null,
-        interval_ms: o.intervalMs,
-        authenticated: key !== undefined,
-      },
-      (e) =>
-        !live
-          ? null
-          : `beacon ${name} on port ${o.port} via ${(e.groups as string[]).join(", ")} on ${
-            (e.ifaces as string[]).join(", ")
-          } every ${o.intervalMs}ms${key ? " (authenticated)" : ""}`,
-    );
+    emit({
+      event: "listening",
+      port: o.port,
+      groups: transports.map((t) => t.group ?? "broadcast"),
+      ifaces: [...new Set(transports.flatMap((t) => t.ifaces.map((i) => i.name)))],
+      name,
+      interval_ms: o.intervalMs,
+      authenticated: key !== undefined,
+    });
 
-    const drop = (reason: keyof DropCounts, from: SockAddr | null) => {
+    const drop = (reason: DropReason, from: SockAddr | null) => {
       table.dropped[reason]++;
-      if (!live) return;
-      out.emit(
-        { event: "dropped", reason, from: from?.address ?? null },
-        `dropped ${reason} datagram from ${from?.address ?? "?"}`,
-      );
+      emit({ event: "dropped", reason, from: from?.address ?? null });
     };
 
     const handle = async (t: Transport, data: Uint8Array, from: SockAddr | null) => {
-      const m = await decodeMessage(data, key);
-      if (!m.ok) return drop(m.reason, from);
       const now = Date.now();
-      if (key && (typeof m.body.time !== "number" || Math.abs(m.body.time - now) > MAX_SKEW_MS)) {
-        return drop("stale", from);
-      }
+      const m = await decodeBeaconMessage(data, key, now);
+      if (!m.ok) return drop(m.reason, from);
       if (m.type === MsgType.announce) {
         const a = validAnnouncement(m.body);
         if (!a) return drop("malformed", from);
-        if (table.record(a, from?.address ?? null, now) && live) {
-          const r = table.hosts.get(a.name)!;
-          out.emit(
-            { ...hostEvent(r, now), event: "host-up" },
-            `up ${a.name} from ${r.address ?? "?"}: ${ruptimeLine(r, now)}`,
-          );
+        if (table.record(a, from?.address ?? null, now)) {
+          emit({ event: "host-up", ...hostView(table.hosts.get(a.name)!, now) });
         }
       } else if (m.type === MsgType.query) {
-        if (!mode.announce || !from || !isLoopback(from)) return;
+        if (name === null || !from || !isLoopback(from)) return;
         if (typeof m.body.nonce !== "string" || m.body.nonce.length > 64) {
           return drop("malformed", from);
         }
-        const reply = await encodeMessage(MsgType.state, {
+        const reply = await encodeBeaconMessage(MsgType.state, {
           nonce: m.body.nonce,
           time: now,
           hosts: table.sorted().slice(0, 400),
@@ -488,11 +717,12 @@ export async function runBeacon(
         try {
           t.sock.trySendTo(reply, from.address, from.port, from.scopeId ?? 0);
         } catch (e) {
-          out.warn(
-            `cannot answer query from ${formatEndpoint(from.address, from.port)}: ${
-              (e as Error).message
-            }`,
-          );
+          emit({
+            event: "query-failed",
+            to: from.address,
+            port: from.port,
+            error: (e as Error).message,
+          });
         }
       } else if (m.type !== MsgType.state) {
         drop("malformed", from);
@@ -522,12 +752,9 @@ export async function runBeacon(
       const now = Date.now();
       for (const r of table.hosts.values()) {
         if (isDown(r, now)) {
-          if (down.has(r.name) || !live) continue;
+          if (down.has(r.name)) continue;
           down.add(r.name);
-          out.emit(
-            { ...hostEvent(r, now), event: "host-down" },
-            `down ${r.name}: silent for ${formatSpan((now - r.heard) / 1000)}`,
-          );
+          emit({ event: "host-down", ...hostView(r, now) });
         } else {
           down.delete(r.name);
         }
@@ -536,16 +763,16 @@ export async function runBeacon(
 
     let failure: unknown;
     try {
-      if (mode.announce) {
+      if (name !== null) {
         let seq = 0;
         do {
           const status = localStatus(name, o.intervalMs, seq++);
           table.record(status, table.hosts.get(name)?.address ?? null, Date.now());
-          const msg = await encodeMessage(MsgType.announce, status, key);
-          for (const t of transports) announce(t, msg, o.port, out);
+          const msg = await encodeBeaconMessage(MsgType.announce, status, key);
+          for (const t of transports) announce(t, msg, o.port, emit);
           checkDown();
         } while (await sleep(o.intervalMs, stop.signal));
-      } else {
+      } else if ("waitMs" in mode) {
         const end = Date.now() + mode.waitMs;
         while (
           Date.now() < end && await sleep(Math.min(o.intervalMs, end - Date.now()), stop.signal)
@@ -560,20 +787,19 @@ export async function runBeacon(
       for (const p of receivers) await p.catch((e) => failure ??= e);
     }
     if (failure) throw failure;
-    if (mode.announce) {
-      out.emit(
-        { event: "summary", hosts: table.hosts.size, dropped: table.dropped },
-        `${table.hosts.size} hosts known; ${dropText(table.dropped)}`,
-      );
-    }
     return table;
   } finally {
-    io.signal.removeEventListener("abort", onAbort);
+    o.signal.removeEventListener("abort", onAbort);
     for (const t of transports) t.sock.close();
   }
 }
 
-function announce(t: Transport, msg: Uint8Array, port: number, out: Reporter): void {
+function announce(
+  t: Transport,
+  msg: Uint8Array,
+  port: number,
+  emit: (ev: BeaconEvent) => void,
+): void {
   const dests: { address: string; ifindex: number; local?: string }[] = t.group === null
     ? t.targets.map((address) => ({ address, ifindex: 0 }))
     : t.ifaces.map((i) => {
@@ -589,36 +815,45 @@ function announce(t: Transport, msg: Uint8Array, port: number, out: Reporter): v
       if (t.group !== null) {
         setMulticastInterface(t.sock, d.ifindex, t.family === 4 ? d.local : undefined);
       }
-      if (t.sock.trySendTo(msg, d.address, port, t.family === 6 ? d.ifindex : 0) < 0) {
-        out.warn(`announcement to ${formatEndpoint(d.address, port)} dropped: send buffer full`);
+      const sent = t.sock.trySendTo(msg, d.address, port, t.family === 6 ? d.ifindex : 0);
+      if (sent === WOULD_BLOCK) {
+        emit({ event: "announce-failed", to: d.address, port, error: null });
       }
     } catch (e) {
       // A link going down must not stop the beacon; say so and keep announcing.
-      out.warn(
-        `announcement to ${formatEndpoint(d.address, port)} failed: ${(e as Error).message}`,
-      );
+      emit({ event: "announce-failed", to: d.address, port, error: (e as Error).message });
     }
   }
 }
 
-/** What `hosts` (without --wait) asks a running beacon on this host. */
-export async function queryBeacon(
-  port: number,
-  keyFile: string | undefined,
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<{ hosts: HostRecord[]; dropped: DropCounts; time: number }> {
-  const key = keyFile === undefined ? undefined : await loadKey(keyFile);
+/** What {@link queryBeacon} asks, and how long it waits. */
+export interface QueryBeaconOptions {
+  /** The beacon's port. */
+  port: number;
+  /** `--key FILE`: sign the query and accept only an answer signed with the same key. */
+  keyFile?: string | undefined;
+  /** How long to wait for the answer (ms). */
+  timeoutMs: number;
+  /** Aborting stops waiting. */
+  signal: AbortSignal;
+}
+
+/**
+ * Asks the beacon running on this host (over 127.0.0.1 and ::1) for the hosts it knows;
+ * resolves to null when none answered within `timeoutMs` (or the signal aborted first).
+ */
+export async function queryBeacon(o: QueryBeaconOptions): Promise<HostsSnapshot | null> {
+  const key = o.keyFile === undefined ? undefined : await loadBeaconKey(o.keyFile);
   const nonce = Array.from(
     crypto.getRandomValues(new Uint8Array(8)),
     (b) => b.toString(16).padStart(2, "0"),
   ).join("");
-  const query = await encodeMessage(MsgType.query, { nonce, time: Date.now() }, key);
+  const query = await encodeBeaconMessage(MsgType.query, { nonce, time: Date.now() }, key);
   const socks: Socket[] = [];
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
-  const timer = setTimeout(() => stop.abort(), timeoutMs);
+  o.signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => stop.abort(), o.timeoutMs);
   try {
     for (const [fam, addr] of [[4, "127.0.0.1"], [6, "::1"]] as const) {
       let s: Socket;
@@ -630,77 +865,49 @@ export async function queryBeacon(
       socks.push(s);
       try {
         s.bind(addr, 0);
-        s.trySendTo(query, addr, port);
+        s.trySendTo(query, addr, o.port);
       } catch {
         // this loopback family is unavailable; the other may answer
       }
     }
-    const answer = await Promise.any(socks.map(async (s) => {
+    return await Promise.any(socks.map(async (s) => {
       const buf = new Uint8Array(65536);
       for (;;) {
         const r = await s.recvFrom(buf, stop.signal);
-        const m = await decodeMessage(r.data.slice(), key);
+        const m = await decodeBeaconMessage(r.data.slice(), key);
         if (!m.ok || m.type !== MsgType.state || m.body.nonce !== nonce) continue;
-        const hosts: HostRecord[] = [];
-        for (const h of Array.isArray(m.body.hosts) ? m.body.hosts : []) {
-          const a = typeof h === "object" && h !== null
-            ? validAnnouncement(h as Record<string, unknown>)
-            : null;
-          const heard = (h as { heard?: unknown })?.heard;
-          const address = (h as { address?: unknown })?.address;
-          if (!a || typeof heard !== "number") continue;
-          hosts.push({ ...a, heard, address: typeof address === "string" ? address : null });
-        }
-        const d = m.body.dropped as Partial<DropCounts> | undefined;
-        return {
-          hosts,
-          time: typeof m.body.time === "number" ? m.body.time : Date.now(),
-          dropped: {
-            malformed: Number(d?.malformed ?? 0),
-            unauthenticated: Number(d?.unauthenticated ?? 0),
-            forged: Number(d?.forged ?? 0),
-            stale: Number(d?.stale ?? 0),
-          },
-        };
+        return stateSnapshot(m.body);
       }
     })).catch(() => null);
-    if (answer === null) {
-      if (signal.aborted) {
-        return {
-          hosts: [],
-          dropped: { malformed: 0, unauthenticated: 0, forged: 0, stale: 0 },
-          time: Date.now(),
-        };
-      }
-      throw new RuntimeError(
-        `no beacon answered on ${formatEndpoint("127.0.0.1", port)} within ${timeoutMs}ms ` +
-          `(start "sockbox beacon"${key ? " with the same --key" : ""}, or listen with --wait DUR)`,
-      );
-    }
-    return answer;
   } finally {
     clearTimeout(timer);
-    signal.removeEventListener("abort", onAbort);
+    o.signal.removeEventListener("abort", onAbort);
     stop.abort();
     for (const s of socks) s.close();
   }
 }
 
-/** Prints the ruptime view of `hosts`; returns the exit code. */
-export function printHosts(
-  hosts: HostRecord[],
-  dropped: DropCounts,
-  now: number,
-  json: boolean,
-  io: Io,
-): number {
-  const out = new Reporter(io, { json });
-  const sorted = [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const r of sorted) out.emit(hostEvent(r, now), ruptimeLine(r, now));
-  const up = sorted.filter((r) => !isDown(r, now)).length;
-  out.emit({ event: "summary", hosts: sorted.length, up, down: sorted.length - up, dropped }, null);
-  const total = dropped.malformed + dropped.unauthenticated + dropped.forged + dropped.stale;
-  if (!json && total > 0) out.warn(dropText(dropped));
-  if (!json && sorted.length === 0) out.warn("no hosts heard");
-  return 0;
+/** Reads a state body (a beacon's answer to a query), keeping only valid hosts. */
+export function stateSnapshot(body: Record<string, unknown>): HostsSnapshot {
+  const hosts: HostRecord[] = [];
+  for (const h of Array.isArray(body.hosts) ? body.hosts : []) {
+    const a = typeof h === "object" && h !== null
+      ? validAnnouncement(h as Record<string, unknown>)
+      : null;
+    const heard = (h as { heard?: unknown })?.heard;
+    const address = (h as { address?: unknown })?.address;
+    if (!a || typeof heard !== "number") continue;
+    hosts.push({ ...a, heard, address: typeof address === "string" ? address : null });
+  }
+  const d = body.dropped as Partial<DropCounts> | undefined;
+  return {
+    hosts,
+    time: typeof body.time === "number" ? body.time : Date.now(),
+    dropped: {
+      malformed: Number(d?.malformed ?? 0),
+      unauthenticated: Number(d?.unauthenticated ?? 0),
+      forged: Number(d?.forged ?? 0),
+      stale: Number(d?.stale ?? 0),
+    },
+  };
 }

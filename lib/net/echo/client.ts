@@ -6,7 +6,18 @@
  */
 import { unmapV4 } from "../../base/ip.ts";
 import { resolveHost } from "../../sys/resolver.ts";
+import { interfaceIndex } from "../../sys/interfaces.ts";
 import { formatEndpoint, RuntimeError, SysError, toSysError } from "../../base/errors.ts";
+import { SOCK_DGRAM } from "../../ffi/constants.ts";
+import { Socket } from "../../ffi/socket.ts";
+
+/** The largest UDP payload: 65535 - 8 (UDP header) over IPv6; IPv4 allows 65507. */
+export const MAX_UDP_PAYLOAD = 65527;
+
+/** The largest UDP payload to an address of `family` (RFC 768 over IPv4, RFC 8200 over IPv6). */
+export function maxUdpPayload(family: 4 | 6): number {
+  return family === 6 ? 65527 : 65507;
+}
 
 /** Rejects with `onTimeout()` if `p` has not settled within `ms`. */
 export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
@@ -21,8 +32,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error
 
 /** A connected TCP echo client. */
 export interface TcpTarget {
+  /** The connection (Nagle off). */
   conn: Deno.TcpConn;
+  /** The address that accepted. */
   address: string;
+  /** The server's port. */
   port: number;
 }
 
@@ -147,8 +161,11 @@ export function checkEcho(
 
 /** A datagram with its sender. */
 export interface Datagram {
+  /** The payload. */
   data: Uint8Array;
+  /** The sender's address (IPv4-mapped addresses unmapped). */
   address: string;
+  /** The sender's port. */
   port: number;
 }
 
@@ -165,10 +182,12 @@ export interface Datagram {
  * ```
  */
 export class UdpClient implements Disposable {
+  /** The socket, bound to the wildcard address of its family and an ephemeral port. */
   readonly sock: Deno.DatagramConn;
   #pending: Promise<Datagram> | null = null;
   #closed = false;
 
+  /** Binds a socket of `family` (`0.0.0.0` or `::`, port 0). */
   constructor(family: 4 | 6) {
     this.sock = Deno.listenDatagram({
       transport: "udp",
@@ -188,10 +207,14 @@ export class UdpClient implements Disposable {
 
   /** The next datagram, or null after `timeoutMs`. */
   async receive(timeoutMs: number): Promise<Datagram | null> {
-    this.#pending ??= this.sock.receive().then(([data, from]) => {
-      const a = from as Deno.NetAddr;
-      return { data, address: unmapV4(a.hostname), port: a.port };
-    });
+    // A buffer of its own for each datagram (the result is a view on it), big enough for
+    // the largest over IPv6: Deno's default buffer stops at 65507 bytes and truncates.
+    this.#pending ??= this.sock.receive(new Uint8Array(MAX_UDP_PAYLOAD + 1)).then(
+      ([data, from]) => {
+        const a = from as Deno.NetAddr;
+        return { data, address: unmapV4(a.hostname), port: a.port };
+      },
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     const r = await Promise.race([
       this.#pending,
@@ -203,6 +226,7 @@ export class UdpClient implements Disposable {
     return r;
   }
 
+  /** Closes the socket; a pending receive is dropped. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -210,6 +234,7 @@ export class UdpClient implements Disposable {
     this.sock.close();
   }
 
+  /** Same as {@link UdpClient.close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -218,4 +243,170 @@ export class UdpClient implements Disposable {
 /** Whether a datagram came from `target` (IPv4-mapped forms compare equal). */
 export function sameAddress(a: string, b: string): boolean {
   return unmapV4(a).toLowerCase() === unmapV4(b).toLowerCase();
+}
+
+/**
+ * A UDP socket that talks to one peer. Where libc is reachable (Linux, `--allow-ffi`) it
+ * is a connected socket (connect(2) on a datagram socket, udp(7)), so an ICMP port
+ * unreachable from the peer ends a wait at once with `ECONNREFUSED` instead of a
+ * timeout; elsewhere it is a Deno socket that only filters what arrives by sender.
+ */
+export interface UdpPeer extends Disposable {
+  /** The peer's address (as given, zone included). */
+  readonly address: string;
+  /** The peer's port. */
+  readonly port: number;
+  /** Whether ICMP errors reach this socket (a connected socket). */
+  readonly connected: boolean;
+  /** Sends one datagram; a refusal reported by an earlier ICMP error throws `ECONNREFUSED`. */
+  send(data: Uint8Array): Promise<void>;
+  /**
+   * The next datagram from the peer (a copy), or null after `timeoutMs` or when `signal`
+   * aborts. Throws `SysError` `recvfrom ECONNREFUSED` when the peer's host said that
+   * nothing listens there.
+   */
+  receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array | null>;
+  /** Closes the socket. Idempotent. */
+  close(): void;
+}
+
+/** Whether `err` says the peer refused (ICMP port unreachable, a TCP RST). */
+export function isRefused(err: unknown): boolean {
+  return err instanceof SysError && err.code === "ECONNREFUSED";
+}
+
+class ConnectedUdpPeer implements UdpPeer {
+  readonly address: string;
+  readonly port: number;
+  readonly connected = true;
+  readonly #sock: Socket;
+  readonly #buf = new Uint8Array(MAX_UDP_PAYLOAD + 1);
+
+  constructor(sock: Socket, address: string, port: number) {
+    this.#sock = sock;
+    this.address = address;
+    this.port = port;
+  }
+
+  #error(err: unknown, syscall: string): Error {
+    const code = err instanceof SysError ? err.code : undefined;
+    return code === undefined
+      ? toSysError(err, syscall, this)
+      : new SysError(syscall, code, { address: this.address, port: this.port });
+  }
+
+  async send(data: Uint8Array): Promise<void> {
+    try {
+      await this.#sock.sendAll(data);
+    } catch (err) {
+      throw this.#error(err, "sendto");
+    }
+  }
+
+  async receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array | null> {
+    if (signal?.aborted) return null;
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    const timer = setTimeout(stop, Math.max(0, timeoutMs));
+    signal?.addEventListener("abort", stop, { once: true });
+    try {
+      const n = await this.#sock.recv(this.#buf, ac.signal);
+      return this.#buf.slice(0, n);
+    } catch (err) {
+      if (ac.signal.aborted || this.#sock.closed) return null;
+      throw this.#error(err, "recvfrom");
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
+    }
+  }
+
+  close(): void {
+    this.#sock.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+class DenoUdpPeer implements UdpPeer {
+  readonly address: string;
+  readonly port: number;
+  readonly connected = false;
+  readonly #client: UdpClient;
+
+  constructor(family: 4 | 6, address: string, port: number) {
+    try {
+      this.#client = new UdpClient(family);
+    } catch (err) {
+      throw toSysError(err, "bind", { address: family === 6 ? "::" : "0.0.0.0", port: 0 });
+    }
+    this.address = address;
+    this.port = port;
+  }
+
+  send(data: Uint8Array): Promise<void> {
+    return this.#client.send(data, this.address, this.port);
+  }
+
+  async receive(timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array | null> {
+    const deadline = performance.now() + timeoutMs;
+    while (!signal?.aborted) {
+      const left = deadline - performance.now();
+      if (left <= 0) return null;
+      const d = await this.#client.receive(Math.min(left, 250));
+      if (d && sameAddress(d.address, this.address) && d.port === this.port) return d.data;
+    }
+    return null;
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Whether `err` means libc cannot be used here (no `--allow-ffi`, not Linux). */
+function ffiUnusable(err: unknown): boolean {
+  return (err as Error)?.name === "NotCapable" ||
+    (err instanceof SysError && err.syscall === "dlopen");
+}
+
+/**
+ * Opens a {@link UdpPeer} for `address` (IPv6 may carry `%zone`, a name or an index) and
+ * `port`: a connected libc socket where it can, else a Deno socket.
+ *
+ * @example
+ * ```ts
+ * import { openUdpPeer } from "./client.ts";
+ * using peer = openUdpPeer("127.0.0.1", 4, 9);
+ * await peer.send(new TextEncoder().encode("hi"));
+ * await peer.receive(1000); // throws `recvfrom ECONNREFUSED 127.0.0.1:9` where nothing listens
+ * ```
+ */
+export function openUdpPeer(address: string, family: 4 | 6, port: number): UdpPeer {
+  let sock: Socket;
+  try {
+    sock = Socket.open(family, SOCK_DGRAM);
+  } catch (err) {
+    if (ffiUnusable(err)) return new DenoUdpPeer(family, address, port);
+    throw toSysError(err, "socket");
+  }
+  try {
+    const [host, zone] = address.split("%");
+    const scopeId = zone === undefined || zone === ""
+      ? 0
+      : /^\d+$/.test(zone)
+      ? Number(zone)
+      : interfaceIndex(zone);
+    sock.connectNow(host!, port, scopeId);
+    return new ConnectedUdpPeer(sock, address, port);
+  } catch (err) {
+    sock.close();
+    throw err;
+  }
 }

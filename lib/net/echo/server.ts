@@ -6,7 +6,12 @@
  * @module
  */
 import { unmapV4 } from "../../base/ip.ts";
-import { formatEndpoint, toSysError } from "../../base/errors.ts";
+import { formatEndpoint, SysError, toSysError } from "../../base/errors.ts";
+import { plural } from "../../base/text.ts";
+import { listenerOptions, type SockoptRequest, type SockoptState } from "../sockopt/sockopt.ts";
+import { type AdmissionOptions, Gate } from "../../base/gate.ts";
+import { guardWithPort } from "../../base/reflect.ts";
+import { type RefusalCounts, type RefusalReason, refusalsText } from "../../base/refusals.ts";
 
 /** Where and how to listen. */
 export interface EchoServerOptions {
@@ -26,18 +31,48 @@ export interface EchoServerOptions {
   signal: AbortSignal;
   /** Receives every event. */
   onEvent?: ((ev: EchoEvent) => void) | undefined;
+  /** Socket options set once bound (accepted sockets inherit them); read back in `listening`. */
+  socketOptions?: SockoptRequest | undefined;
+  /**
+   * Who is served: allow/deny lists, limits per source, the UDP reflection guard (its
+   * list gains the server's own port). Checked before a byte is read or echoed.
+   */
+  admission?: AdmissionOptions | undefined;
 }
 
 /** Events an echo server reports. */
 export type EchoEvent =
-  | { event: "listening"; proto: "tcp" | "udp"; address: string; port: number; family: 4 | 6 }
+  | {
+    event: "listening";
+    proto: "tcp" | "udp";
+    address: string;
+    port: number;
+    family: 4 | 6;
+    /** Which engine serves: `ffi` (lib/ffi/engine/, in Workers) or `deno` (this module). */
+    engine?: "ffi" | "deno";
+    /** ffi: the number of worker threads. */
+    workers?: number;
+    /** tcp: whether urgent data (MSG_OOB) is seen and reported; the deno engine cannot see it. */
+    urgent?: boolean;
+    /** With socket options asked for: every option as getsockopt(2) reads it back. */
+    options?: SockoptState;
+  }
   | { event: "accept"; proto: "tcp"; peer: string; port: number; open: number }
   | {
     event: "reject";
     proto: "tcp" | "udp";
     peer: string;
     port: number;
-    reason: "max-conns" | "ipv4-peer";
+    reason: RefusalReason | "ipv4-peer";
+  }
+  | {
+    /** udp, with `verbose`: a datagram dropped unanswered (counted in the summary anyway). */
+    event: "drop";
+    proto: "udp";
+    peer: string;
+    port: number;
+    bytes: number;
+    reason: RefusalReason;
   }
   | { event: "read"; proto: "tcp" | "udp"; peer: string; port: number; bytes: number }
   | {
@@ -47,11 +82,56 @@ export type EchoEvent =
     port: number;
     bytes_in: number;
     bytes_out: number;
+    /** Bytes read and not echoed (bytes_in = bytes_out + bytes_dropped); absent when 0. */
+    bytes_dropped?: number;
     duration_ms: number;
-    reason: "eof" | "idle-timeout" | "error" | "shutdown";
+    reason: "eof" | "idle-timeout" | "error" | "shutdown" | "max-bytes";
     error?: string;
   }
   | { event: "error"; proto: "tcp" | "udp"; peer?: string; port?: number; error: string }
+  | {
+    /**
+     * With `verbose`, at most once a second: connections their peers reset or abandoned
+     * before accept(2) took them (ECONNABORTED, ENOTCONN, EPROTO): the peer's doing, not
+     * an error of the server, so accept is retried at once.
+     */
+    event: "aborted";
+    proto: "tcp";
+    /** Such connections since the last `aborted` event. */
+    count: number;
+    /** Such connections since the server started. */
+    total: number;
+  }
+  | {
+    /**
+     * accept(2) ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM): connections wait
+     * in the backlog, and accept is retried every 100 ms until it works again.
+     */
+    event: "accept-paused";
+    proto: "tcp";
+    /** The failed call, e.g. `accept EMFILE`. */
+    error: string;
+  }
+  | {
+    /** accept(2) works again (for a second, without failing) after an `accept-paused` episode. */
+    event: "accept-resumed";
+    proto: "tcp";
+    /** accept(2) calls that failed during the episode (each one a connection deferred). */
+    deferred: number;
+    /** From the first failure to the last. */
+    duration_ms: number;
+  }
+  | {
+    /** ffi engine only: the peer sent an urgent byte (tcp(7) out-of-band data); not echoed. */
+    event: "urgent";
+    proto: "tcp";
+    peer: string;
+    port: number;
+    /** The urgent byte, 0-255. */
+    byte: number;
+    /** In-band bytes received on the connection before the urgent mark (SIOCATMARK). */
+    offset: number;
+  }
   | {
     event: "summary";
     proto: "tcp" | "udp";
@@ -60,6 +140,10 @@ export type EchoEvent =
     bytes_in: number;
     bytes_out: number;
     duration_ms: number;
+    /** tcp: connections their peers aborted before accept (see the `aborted` event). */
+    aborted?: number;
+    /** Connections refused and datagrams dropped, by reason; absent when none. */
+    refused?: RefusalCounts;
   };
 
 /** A running echo server. */
@@ -72,36 +156,49 @@ export interface EchoServer {
   finished: Promise<Extract<EchoEvent, { event: "summary" }>>;
 }
 
-function isMapped(address: string): boolean {
+/** Whether `address` is an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`). */
+export function isMapped(address: string): boolean {
   return /^::ffff:\d+\.\d+\.\d+\.\d+$/i.test(address);
 }
 
-function bindCandidates(opts: EchoServerOptions): string[] {
+/** The addresses a server tries to bind, in order (see {@link EchoServerOptions}). */
+export function bindCandidates(opts: EchoServerOptions): string[] {
   if (opts.host !== undefined) return [opts.host];
   if (opts.family === 4) return ["0.0.0.0"];
   if (opts.family === 6) return ["::"];
   return ["::", "0.0.0.0"];
 }
 
-function listenWithFallback<T>(
+/**
+ * Opens with the first candidate that works. It falls back to the next only when the
+ * address family itself is missing (EAFNOSUPPORT, EADDRNOTAVAIL: no IPv6 here), never
+ * when the port is taken or forbidden (EADDRINUSE, EACCES), and the error names the
+ * address that failed: `bind EADDRINUSE [::]:7007`.
+ */
+export function listenWithFallback<T>(
   candidates: string[],
   port: number,
   open: (host: string) => T,
 ): { value: T; host: string } {
-  let last: unknown;
   for (const [i, host] of candidates.entries()) {
     try {
       return { value: open(host), host };
     } catch (err) {
-      last = err;
-      const name = (err as Error).name;
-      const fallback = i < candidates.length - 1 &&
-        (name === "AddrNotAvailable" || /EAFNOSUPPORT|family/i.test((err as Error).message));
-      if (!fallback) break;
+      // Deno.listen and Deno.listenDatagram fail in bind(2) (listen(2) itself does not
+      // fail on an address that bind accepted).
+      const e = toSysError(err, "bind", { address: host, port });
+      const missingFamily = e instanceof SysError &&
+        (e.code === "EAFNOSUPPORT" || e.code === "EADDRNOTAVAIL");
+      if (i === candidates.length - 1 || !missingFamily) throw e;
     }
   }
-  throw toSysError(last, "listen", { address: candidates.at(-1), port });
+  throw new SysError("bind", "EINVAL", { port }, "no address to bind");
 }
+
+/** accept(2) errors that are the peer's doing (tcp(7), accept(2) "Error handling"). */
+const PEER_ABORTS = new Set(["ECONNABORTED", "ENOTCONN", "EPROTO"]);
+/** accept(2) errors of a server out of a resource: wait for it to come back. */
+const OUT_OF = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
 
 /**
  * Starts a TCP echo server.
@@ -124,18 +221,21 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
     (hostname) => Deno.listen({ hostname, port: opts.port, transport: "tcp" }),
   );
   const port = (listener.addr as Deno.NetAddr).port;
+  const sockopts = listenerOptions(listener, "tcp", opts.socketOptions);
   emit({
     event: "listening",
     proto: "tcp",
     address: host,
     port,
     family: host.includes(":") ? 6 : 4,
+    ...sockopts,
   });
 
   const started = performance.now();
   const open = new Set<Deno.TcpConn>();
   const handlers = new Set<Promise<void>>();
-  const totals = { connections: 0, bytes_in: 0, bytes_out: 0 };
+  const totals = { connections: 0, bytes_in: 0, bytes_out: 0, aborted: 0 };
+  const gate = new Gate(opts.admission);
   let stopping = false;
 
   const stop = () => {
@@ -155,7 +255,7 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
   const handle = async (conn: Deno.TcpConn, peer: string, peerPort: number) => {
     const t0 = performance.now();
     let bytesIn = 0, bytesOut = 0;
-    let reason = "eof" as "eof" | "idle-timeout" | "error" | "shutdown";
+    let reason = "eof" as "eof" | "idle-timeout" | "error" | "shutdown" | "max-bytes";
     let error: string | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const arm = () => {
@@ -179,9 +279,15 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
         arm();
         bytesIn += n;
         if (opts.verbose) emit({ event: "read", proto: "tcp", peer, port: peerPort, bytes: n });
+        const take = gate.allowance(bytesOut, n);
         let off = 0;
-        while (off < n) off += await conn.write(buf.subarray(off, n));
-        bytesOut += n;
+        while (off < take) off += await conn.write(buf.subarray(off, take));
+        bytesOut += take;
+        if (take < n) {
+          reason = "max-bytes";
+          gate.refusals.add("max-bytes");
+          break;
+        }
         // A full buffer means a bulk sender: read bigger chunks from now on.
         if (n === buf.length && buf.length < 256 * 1024) buf = new Uint8Array(buf.length * 4);
       }
@@ -196,6 +302,7 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
     } finally {
       clearTimeout(timer);
       open.delete(conn);
+      gate.release(peer);
       try {
         conn.close();
       } catch { /* closed */ }
@@ -208,11 +315,40 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
         port: peerPort,
         bytes_in: bytesIn,
         bytes_out: bytesOut,
+        ...(bytesIn > bytesOut ? { bytes_dropped: bytesIn - bytesOut } : {}),
         duration_ms: Math.round(performance.now() - t0),
         reason,
         ...(error !== undefined ? { error } : {}),
       });
     }
+  };
+
+  // Peers that abort before accept: counted, and under -v told at most once a second.
+  let abortedSince = 0, abortedToldAt = -Infinity;
+  const tellAborted = (now: number) => {
+    if (!opts.verbose || abortedSince === 0 || now - abortedToldAt < 1000) return;
+    emit({ event: "aborted", proto: "tcp", count: abortedSince, total: totals.aborted });
+    abortedSince = 0;
+    abortedToldAt = now;
+  };
+  // Out of fds or memory: one event when it starts, one when accept has worked for a
+  // second without failing again (freed fds come back one by one: no flapping lines).
+  let paused: {
+    since: number;
+    deferred: number;
+    lastFail: number;
+    timer?: ReturnType<typeof setTimeout> | undefined;
+  } | null = null;
+  const endEpisode = () => {
+    if (paused === null) return;
+    clearTimeout(paused.timer);
+    emit({
+      event: "accept-resumed",
+      proto: "tcp",
+      deferred: paused.deferred,
+      duration_ms: Math.round(paused.lastFail - paused.since),
+    });
+    paused = null;
   };
 
   const acceptLoop = async () => {
@@ -222,14 +358,32 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
         conn = await listener.accept();
       } catch (err) {
         if (stopping) break;
-        // Report and keep serving; out of fds or memory (EMFILE and friends): back off first.
         const e = toSysError(err, "accept");
-        emit({ event: "error", proto: "tcp", error: e.message });
-        if (/^accept E(MFILE|NFILE|NOBUFS|NOMEM)/.test(e.message)) {
-          await new Promise((r) => setTimeout(r, 100));
+        const code = e instanceof SysError ? e.code : "";
+        if (PEER_ABORTS.has(code)) {
+          totals.aborted++;
+          abortedSince++;
+          tellAborted(performance.now());
+          continue;
         }
+        if (OUT_OF.has(code)) {
+          const now = performance.now();
+          if (paused === null) {
+            paused = { since: now, deferred: 0, lastFail: now };
+            emit({ event: "accept-paused", proto: "tcp", error: e.message });
+          }
+          paused.deferred++;
+          paused.lastFail = now;
+          clearTimeout(paused.timer);
+          paused.timer = undefined;
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        emit({ event: "error", proto: "tcp", error: e.message });
         continue;
       }
+      if (paused !== null) paused.timer ??= setTimeout(endEpisode, 1000);
+      tellAborted(performance.now());
       const ra = conn.remoteAddr as Deno.NetAddr;
       const peer = unmapV4(ra.hostname);
       if (opts.family === 6 && opts.host === undefined && isMapped(ra.hostname)) {
@@ -237,8 +391,12 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
         conn.close();
         continue;
       }
-      if (opts.maxConns !== undefined && open.size >= opts.maxConns) {
-        emit({ event: "reject", proto: "tcp", peer, port: ra.port, reason: "max-conns" });
+      const refused = opts.maxConns !== undefined && open.size >= opts.maxConns
+        ? "max-conns"
+        : gate.admit(peer, performance.now());
+      if (refused) {
+        if (refused === "max-conns") gate.refusals.add("max-conns");
+        emit({ event: "reject", proto: "tcp", peer, port: ra.port, reason: refused });
         conn.close();
         continue;
       }
@@ -252,8 +410,12 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
   };
 
   const finished = acceptLoop().then(async () => {
+    endEpisode();
     while (handlers.size) await Promise.all(handlers);
     opts.signal.removeEventListener("abort", stop);
+    if (abortedSince > 0 && opts.verbose) {
+      emit({ event: "aborted", proto: "tcp", count: abortedSince, total: totals.aborted });
+    }
     const summary = {
       event: "summary" as const,
       proto: "tcp" as const,
@@ -262,6 +424,8 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
       bytes_in: totals.bytes_in,
       bytes_out: totals.bytes_out,
       duration_ms: Math.round(performance.now() - started),
+      aborted: totals.aborted,
+      ...(gate.refusals.total ? { refused: gate.refusals.toJSON() } : {}),
     };
     emit(summary);
     return summary;
@@ -290,15 +454,22 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
     (hostname) => Deno.listenDatagram({ hostname, port: opts.port, transport: "udp" }),
   );
   const port = (sock.addr as Deno.NetAddr).port;
+  const sockopts = listenerOptions(sock, "udp", opts.socketOptions);
   emit({
     event: "listening",
     proto: "udp",
     address: host,
     port,
     family: host.includes(":") ? 6 : 4,
+    ...sockopts,
   });
   const started = performance.now();
   const totals = { datagrams: 0, bytes_in: 0, bytes_out: 0 };
+  const admission = opts.admission ?? {};
+  const gate = new Gate({
+    ...admission,
+    ...(admission.reflect ? { reflect: guardWithPort(admission.reflect, port) } : {}),
+  });
   let stopping = false;
   const stop = () => {
     stopping = true;
@@ -325,6 +496,20 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
       const peer = unmapV4(ra.hostname);
       if (opts.family === 6 && opts.host === undefined && isMapped(ra.hostname)) {
         emit({ event: "reject", proto: "udp", peer, port: ra.port, reason: "ipv4-peer" });
+        continue;
+      }
+      const dropped = gate.admitDatagram(peer, ra.port, performance.now());
+      if (dropped) {
+        if (opts.verbose) {
+          emit({
+            event: "drop",
+            proto: "udp",
+            peer,
+            port: ra.port,
+            bytes: data.length,
+            reason: dropped,
+          });
+        }
         continue;
       }
       totals.datagrams++;
@@ -356,6 +541,7 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
       bytes_in: totals.bytes_in,
       bytes_out: totals.bytes_out,
       duration_ms: Math.round(performance.now() - started),
+      ...(gate.refusals.total ? { refused: gate.refusals.toJSON() } : {}),
     };
     emit(summary);
     return summary;
@@ -372,20 +558,49 @@ export function echoEventText(ev: EchoEvent): string | null {
       return `accept ${formatEndpoint(ev.peer, ev.port)}`;
     case "reject":
       return `reject ${formatEndpoint(ev.peer, ev.port)} (${ev.reason})`;
+    case "drop":
+      return `drop ${ev.bytes} bytes from ${formatEndpoint(ev.peer, ev.port)} (${ev.reason})`;
+    case "urgent":
+      return `urgent ${formatEndpoint(ev.peer, ev.port)} byte=${ev.byte} offset=${ev.offset}`;
     case "read":
       return `Received ${ev.bytes} bytes from ${formatEndpoint(ev.peer, ev.port)}`;
     case "close":
       return `close ${formatEndpoint(ev.peer, ev.port)} in=${ev.bytes_in} out=${ev.bytes_out} ` +
+        (ev.bytes_dropped ? `dropped=${ev.bytes_dropped} ` : "") +
         `time=${ev.duration_ms}ms (${ev.reason}${ev.error ? `: ${ev.error}` : ""})`;
     case "error":
-      return null; // diagnostics go to stderr (see serve.ts)
-    case "summary":
-      return ev.proto === "tcp"
-        ? `summary tcp: ${ev.connections} connections, in=${ev.bytes_in} out=${ev.bytes_out} bytes, ${
-          (ev.duration_ms / 1000).toFixed(1)
-        }s`
-        : `summary udp: ${ev.datagrams} datagrams, in=${ev.bytes_in} out=${ev.bytes_out} bytes, ${
-          (ev.duration_ms / 1000).toFixed(1)
-        }s`;
+    case "accept-paused":
+    case "accept-resumed":
+      return null; // diagnostics: see echoDiagnosticText
+    case "aborted":
+      return `accept: ${plural(ev.count, "connection")} aborted by the peer before accept ` +
+        `(${ev.total} in all)`;
+    case "summary": {
+      const secs = `${(ev.duration_ms / 1000).toFixed(1)}s`;
+      const bytes = `in=${ev.bytes_in} out=${ev.bytes_out} bytes`;
+      const refused = ev.refused ? `, refused: ${refusalsText(ev.refused)}` : "";
+      return (ev.proto === "tcp"
+        ? `summary tcp: ${plural(ev.connections, "connection")}, ${bytes}, ${secs}` +
+          (ev.aborted ? `, ${ev.aborted} aborted before accept` : "")
+        : `summary udp: ${plural(ev.datagrams, "datagram")}, ${bytes}, ${secs}`) + refused;
+    }
+  }
+}
+
+/**
+ * The stderr line of an echo server diagnostic (`error`, `accept-paused`,
+ * `accept-resumed`), or null for an event that is data (see {@link echoEventText}).
+ */
+export function echoDiagnosticText(ev: EchoEvent): string | null {
+  switch (ev.event) {
+    case "error":
+      return ev.error;
+    case "accept-paused":
+      return `${ev.error}: out of resources, deferring accepts (connections wait in the backlog)`;
+    case "accept-resumed":
+      return `accept works again after ${ev.duration_ms}ms; ` +
+        `${plural(ev.deferred, "accept")} deferred`;
+    default:
+      return null;
   }
 }

@@ -1,18 +1,20 @@
 /**
  * Groups and interfaces for multicast commands: checking that a GROUP is a multicast
  * address, validating `--iface NAME|ADDR|INDEX` without touching the system (parse time),
- * and resolving it to an interface index at run time.
+ * resolving it to an interface index at run time, and turning "no route" failures into
+ * advice to pick an interface.
  *
  * @module
  */
-import { ipFamily, stripBrackets } from "../../base/ip.ts";
-import { UsageError } from "../../base/errors.ts";
+import { formatIPv6, ipFamily, parseIPv4, parseIPv6, stripBrackets } from "../../base/ip.ts";
+import { SysError, UsageError } from "../../base/errors.ts";
 import { type InterfaceAddress, listInterfaces, type NetInterface } from "../../sys/interfaces.ts";
-import { formatIPv6, parseIPv4, parseIPv6 } from "../../base/ip.ts";
 
 /** A validated multicast group. */
 export interface Group {
+  /** The address, canonical (RFC 5952 for IPv6). */
   address: string;
+  /** IPv4 or IPv6. */
   family: 4 | 6;
   /** IPv6 scope nibble (1 interface-local, 2 link-local, 5 site, 8 org, e global); 0 on IPv4. */
   scope: number;
@@ -160,4 +162,21 @@ export function defaultInterfaces(
 /** Interface name by index, for output ("?" when unknown). */
 export function ifaceName(index: number, interfaces: NetInterface[]): string {
   return interfaces.find((i) => i.index === index)?.name ?? String(index);
+}
+
+const NO_ROUTE = new Set(["ENETUNREACH", "ENODEV", "EADDRNOTAVAIL", "EHOSTUNREACH", "EINVAL"]);
+
+/**
+ * Rewrites a "no route / no interface" failure (ENETUNREACH, ENODEV, EADDRNOTAVAIL,
+ * EHOSTUNREACH, EINVAL) into one that names `group` and suggests `--iface`; any other
+ * error is returned as it is.
+ */
+export function suggestIface(err: unknown, group: string, port?: number): unknown {
+  if (!(err instanceof SysError) || !NO_ROUTE.has(err.code)) return err;
+  return new SysError(
+    err.syscall,
+    err.code,
+    { address: group, port },
+    "no route to the group or no multicast-capable interface; pick one with --iface",
+  );
 }

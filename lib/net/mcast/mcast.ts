@@ -3,18 +3,21 @@
  * answer each datagram by unicast), a sender with interface / TTL / loopback control, and
  * a multicast ping that reports per-responder RTT percentiles and loss.
  *
+ * Each engine takes its options with an `AbortSignal` and an `onEvent` callback, reports
+ * what happens as events (rendered by {@link mcastListenEventText},
+ * {@link mcastSendEventText} and {@link mcastPingEventText}), and resolves to a summary.
+ *
  * Probe wire format (`mcast ping`, 20 bytes, answered verbatim by `mcast listen --echo`):
  * `"SBXP"` magic, version u8 (1), type u8 (0 = probe), 2 reserved bytes, an 8-byte random
  * session id, then the sequence number as u32 big-endian.
  *
  * @module
  */
-import { formatEndpoint, RuntimeError, SysError } from "../../base/errors.ts";
+import { formatEndpoint } from "../../base/errors.ts";
 import { listInterfaces, type NetInterface } from "../../sys/interfaces.ts";
 import { payloadText } from "../../base/text.ts";
-import { type Io, Reporter } from "../../cli/output.ts";
 import { ms3, summarize } from "../../base/stats.ts";
-import { SOCK_DGRAM } from "../../ffi/constants.ts";
+import { MSG_TRUNC, SOCK_DGRAM } from "../../ffi/constants.ts";
 import {
   joinGroup,
   leaveGroup,
@@ -24,6 +27,7 @@ import {
   setMulticastInterface,
   setMulticastLoop,
 } from "../../ffi/mcast.ts";
+import { WOULD_BLOCK } from "../../ffi/errno.ts";
 import { Socket } from "../../ffi/socket.ts";
 import type { SockAddr } from "../../ffi/structs.ts";
 import {
@@ -32,45 +36,15 @@ import {
   type IfaceSpec,
   type ResolvedIface,
   resolveIface,
+  suggestIface,
 } from "./groups.ts";
-
-const NO_ROUTE = new Set(["ENETUNREACH", "ENODEV", "EADDRNOTAVAIL", "EHOSTUNREACH", "EINVAL"]);
-
-/** Rewrites a "no route / no interface" failure into one that suggests `--iface`. */
-export function suggestIface(err: unknown, group: string, port?: number): unknown {
-  if (!(err instanceof SysError) || !NO_ROUTE.has(err.code)) return err;
-  return new SysError(
-    err.syscall,
-    err.code,
-    { address: group, port },
-    "no route to the group or no multicast-capable interface; pick one with --iface",
-  );
-}
-
-function isAbort(e: unknown, signal: AbortSignal): boolean {
-  return signal.aborted || (e as Error)?.name === "AbortError" ||
-    (e as Error)?.name === "Interrupted";
-}
-
-/** Sleeps `ms`, resolving early (false) when `signal` aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
+import { isAbort, sleep } from "../sleep.ts";
 
 /** What `mcast listen` was asked to do. */
-export interface ListenOptions {
+export interface McastListenOptions {
+  /** The group to join. */
   group: Group;
+  /** The UDP port to bind (0: a free one). */
   port: number;
   /** Interfaces to join on; empty = once, on the kernel's choice. */
   ifaces: IfaceSpec[];
@@ -78,20 +52,99 @@ export interface ListenOptions {
   source?: string;
   /** Answer each datagram to its sender by unicast. */
   echo: boolean;
-  /** Exit after this many datagrams. */
+  /** Stop after this many datagrams. */
   count?: number;
-  json: boolean;
+  /** Aborting leaves the group and resolves with the summary. */
+  signal: AbortSignal;
+  /** Receives every event. */
+  onEvent?: ((ev: McastListenEvent) => void) | undefined;
+}
+
+/** Events a multicast listener reports. */
+export type McastListenEvent =
+  | {
+    event: "joined";
+    group: string;
+    /** Interface name; null for the kernel's choice (`ifindex` 0). */
+    iface: string | null;
+    ifindex: number;
+    source?: string;
+  }
+  | {
+    event: "listening";
+    proto: "udp";
+    address: string;
+    group: string;
+    port: number;
+    echo: boolean;
+  }
+  | {
+    event: "datagram";
+    from: string | null;
+    port: number | null;
+    group: string;
+    iface: string | null;
+    ifindex: number;
+    bytes: number;
+    truncated: boolean;
+    /** The payload as text (hex `0x...` when not UTF-8), at most 4096 bytes of it. */
+    data: string;
+  }
+  /** An echo could not be sent back (a diagnostic, not data). */
+  | { event: "echo-failed"; to: string; port: number; error: string }
+  | { event: "left"; group: string; iface: string | null; ifindex: number }
+  | McastListenSummary;
+
+/** How a listener ended. */
+export interface McastListenSummary {
+  /** The event name. */
+  event: "summary";
+  /** The group listened to. */
+  group: string;
+  /** The port bound. */
+  port: number;
+  /** Datagrams received for the group. */
+  datagrams: number;
+  /** Datagrams sent back (with `echo`). */
+  echoed: number;
+  /** Whether datagrams were echoed. */
+  echo: boolean;
+}
+
+/** The human line for a listener event. */
+export function mcastListenEventText(ev: McastListenEvent): string {
+  const on = (iface: string | null) => iface ?? "the default interface";
+  switch (ev.event) {
+    case "joined":
+      return `joined ${ev.group}${ev.source ? ` source ${ev.source}` : ""} on ${on(ev.iface)}`;
+    case "listening":
+      return `listening udp ${formatEndpoint(ev.group, ev.port)}${ev.echo ? " (echo)" : ""}`;
+    case "datagram":
+      return `from ${
+        ev.from === null ? "?" : formatEndpoint(ev.from, ev.port ?? undefined)
+      } to ${ev.group}${ev.iface ? ` on ${ev.iface}` : ""}: ${ev.bytes} bytes: ${ev.data}`;
+    case "echo-failed":
+      return ev.error;
+    case "left":
+      return `left ${ev.group} on ${on(ev.iface)}`;
+    case "summary":
+      return `${ev.datagrams} datagrams${ev.echo ? `, ${ev.echoed} echoed` : ""}`;
+  }
 }
 
 function resolveAll(specs: IfaceSpec[], interfaces: NetInterface[]): ResolvedIface[] {
   return specs.map((s) => resolveIface("--iface", s, interfaces));
 }
 
-/** Joins and prints datagrams until `count` or the signal; returns the exit code. */
-export async function listen(o: ListenOptions, io: Io): Promise<number> {
-  const out = new Reporter(io, { json: o.json });
+/**
+ * Joins the group and reports each datagram sent to it until `count` datagrams or the
+ * signal; leaves the group and resolves with the summary (also emitted).
+ */
+export async function mcastListen(o: McastListenOptions): Promise<McastListenSummary> {
+  const emit = o.onEvent ?? (() => {});
   const interfaces = listInterfaces();
   const ifaces = resolveAll(o.ifaces, interfaces);
+  const name = (index: number) => index === 0 ? null : ifaceName(index, interfaces);
   using sock = Socket.open(o.group.family, SOCK_DGRAM);
   prepareReceiver(sock);
   sock.bind(o.group.family === 4 ? "0.0.0.0" : "::", o.port);
@@ -103,24 +156,22 @@ export async function listen(o: ListenOptions, io: Io): Promise<number> {
     } catch (e) {
       throw suggestIface(e, o.group.address);
     }
-    const ev: Record<string, unknown> = {
+    emit({
       event: "joined",
       group: o.group.address,
-      iface: index === 0 ? null : ifaceName(index, interfaces),
+      iface: name(index),
       ifindex: index,
-    };
-    if (o.source !== undefined) ev.source = o.source;
-    out.emit(
-      ev as { event: string },
-      `joined ${o.group.address}${o.source ? ` source ${o.source}` : ""} on ${
-        index === 0 ? "the default interface" : ifaceName(index, interfaces)
-      }`,
-    );
+      ...(o.source !== undefined ? { source: o.source } : {}),
+    });
   }
-  out.emit(
-    { event: "listening", proto: "udp", address: o.group.address, group: o.group.address, port },
-    `listening udp ${formatEndpoint(o.group.address, port)}${o.echo ? " (echo)" : ""}`,
-  );
+  emit({
+    event: "listening",
+    proto: "udp",
+    address: o.group.address,
+    group: o.group.address,
+    port,
+    echo: o.echo,
+  });
   const buf = new Uint8Array(65536);
   const control = new Uint8Array(256);
   let received = 0, echoed = 0;
@@ -128,9 +179,9 @@ export async function listen(o: ListenOptions, io: Io): Promise<number> {
     while (o.count === undefined || received < o.count) {
       let m;
       try {
-        m = await sock.recvMsg(buf, control, io.signal);
+        m = await sock.recvMsg(buf, control, o.signal);
       } catch (e) {
-        if (isAbort(e, io.signal)) break;
+        if (isAbort(e, o.signal)) break;
         throw e;
       }
       const info = parsePktInfo(m.control);
@@ -139,28 +190,28 @@ export async function listen(o: ListenOptions, io: Io): Promise<number> {
       received++;
       const from = m.from;
       const ifindex = info?.ifindex ?? 0;
-      out.emit(
-        {
-          event: "datagram",
-          from: from?.address ?? null,
-          port: from?.port ?? null,
-          group: o.group.address,
-          iface: ifindex ? ifaceName(ifindex, interfaces) : null,
-          ifindex,
-          bytes: m.data.length,
-          truncated: (m.flags & 0x20) !== 0,
-          data: payloadText(m.data, 4096),
-        },
-        (e) =>
-          `from ${from ? formatEndpoint(from.address, from.port) : "?"} to ${e.group}${
-            e.iface ? ` on ${e.iface}` : ""
-          }: ${e.bytes} bytes: ${e.data}`,
-      );
+      emit({
+        event: "datagram",
+        from: from?.address ?? null,
+        port: from?.port ?? null,
+        group: o.group.address,
+        iface: name(ifindex),
+        ifindex,
+        bytes: m.data.length,
+        truncated: (m.flags & MSG_TRUNC) !== 0,
+        data: payloadText(m.data, 4096),
+      });
       if (o.echo && from) {
         try {
-          if (sock.trySendTo(m.data, from.address, from.port, from.scopeId ?? 0) >= 0) echoed++;
+          const n = sock.trySendTo(m.data, from.address, from.port, from.scopeId ?? 0);
+          if (n !== WOULD_BLOCK) echoed++;
         } catch (e) {
-          out.warn((e as Error).message);
+          emit({
+            event: "echo-failed",
+            to: from.address,
+            port: from.port,
+            error: (e as Error).message,
+          });
         }
       }
     }
@@ -168,28 +219,31 @@ export async function listen(o: ListenOptions, io: Io): Promise<number> {
     for (const index of joins) {
       try {
         leaveGroup(sock, o.group.address, index, o.source);
-        out.emit(
-          { event: "left", group: o.group.address, ifindex: index },
-          `left ${o.group.address} on ${
-            index === 0 ? "the default interface" : ifaceName(index, interfaces)
-          }`,
-        );
+        emit({ event: "left", group: o.group.address, iface: name(index), ifindex: index });
       } catch {
         // closing the socket leaves anyway
       }
     }
   }
-  out.emit(
-    { event: "summary", group: o.group.address, port, datagrams: received, echoed },
-    `${received} datagrams${o.echo ? `, ${echoed} echoed` : ""}`,
-  );
-  return 0;
+  const summary: McastListenSummary = {
+    event: "summary",
+    group: o.group.address,
+    port,
+    datagrams: received,
+    echoed,
+    echo: o.echo,
+  };
+  emit(summary);
+  return summary;
 }
 
 /** Options shared by `mcast send` and `mcast ping`. */
-export interface SenderOptions {
+export interface McastSenderOptions {
+  /** The group to send to. */
   group: Group;
+  /** The destination port. */
   port: number;
+  /** The outgoing interface; default the kernel's choice. */
   iface?: IfaceSpec;
   /** TTL / hop limit; default 1. */
   hops: number;
@@ -198,7 +252,7 @@ export interface SenderOptions {
 }
 
 /** An FFI socket set up to send to the group. */
-export function openSender(o: SenderOptions, interfaces: NetInterface[]): {
+export function openSender(o: McastSenderOptions, interfaces: NetInterface[]): {
   sock: Socket;
   iface: ResolvedIface | undefined;
 } {
@@ -220,16 +274,41 @@ export function openSender(o: SenderOptions, interfaces: NetInterface[]): {
 }
 
 /** What `mcast send` was asked to do. */
-export interface SendOptions extends SenderOptions {
+export interface McastSendOptions extends McastSenderOptions {
+  /** One datagram each. */
   messages: Uint8Array[];
+  /** How many times to send every message. */
   count: number;
+  /** Pause between datagrams (ms). */
   intervalMs: number;
-  json: boolean;
+  /** Aborting stops sending. */
+  signal: AbortSignal;
+  /** Receives every event. */
+  onEvent?: ((ev: McastSendEvent) => void) | undefined;
 }
 
-/** Sends every message `count` times, `intervalMs` apart. */
-export async function send(o: SendOptions, io: Io): Promise<number> {
-  const out = new Reporter(io, { json: o.json });
+/** Events a multicast sender reports: one per datagram sent. */
+export type McastSendEvent = {
+  event: "sent";
+  to: string;
+  port: number;
+  from_port: number;
+  iface: string | null;
+  ttl: number;
+  bytes: number;
+  data: string;
+};
+
+/** The human line for a sender event. */
+export function mcastSendEventText(ev: McastSendEvent): string {
+  return `Sent ${ev.bytes} bytes to ${formatEndpoint(ev.to, ev.port)}${
+    ev.iface ? ` on ${ev.iface}` : ""
+  } ttl ${ev.ttl}: ${ev.data}`;
+}
+
+/** Sends every message `count` times, `intervalMs` apart; resolves to the datagram count. */
+export async function mcastSend(o: McastSendOptions): Promise<{ sent: number }> {
+  const emit = o.onEvent ?? (() => {});
   const interfaces = listInterfaces();
   const { sock, iface } = openSender(o, interfaces);
   using _s = sock;
@@ -237,40 +316,42 @@ export async function send(o: SendOptions, io: Io): Promise<number> {
   let sent = 0;
   outer: for (let round = 0; round < o.count; round++) {
     for (const msg of o.messages) {
-      if (sent > 0 && !(await sleep(o.intervalMs, io.signal))) break outer;
+      if (sent > 0 && !(await sleep(o.intervalMs, o.signal))) break outer;
       try {
-        await sock.sendTo(msg, o.group.address, o.port, io.signal, scope);
+        await sock.sendTo(msg, o.group.address, o.port, o.signal, scope);
       } catch (e) {
-        if (isAbort(e, io.signal)) break outer;
+        if (isAbort(e, o.signal)) break outer;
         throw suggestIface(e, o.group.address, o.port);
       }
       sent++;
-      const local = sock.localAddress();
-      out.emit(
-        {
-          event: "sent",
-          to: o.group.address,
-          port: o.port,
-          from_port: local.port,
-          iface: iface?.name ?? null,
-          ttl: o.hops,
-          bytes: msg.length,
-          data: payloadText(msg, 4096),
-        },
-        (e) =>
-          `Sent ${e.bytes} bytes to ${formatEndpoint(o.group.address, o.port)}${
-            iface ? ` on ${iface.name}` : ""
-          } ttl ${o.hops}: ${e.data}`,
-      );
+      emit({
+        event: "sent",
+        to: o.group.address,
+        port: o.port,
+        from_port: sock.localAddress().port,
+        iface: iface?.name ?? null,
+        ttl: o.hops,
+        bytes: msg.length,
+        data: payloadText(msg, 4096),
+      });
     }
   }
-  return 0;
+  return { sent };
 }
 
 const PROBE_MAGIC = [0x53, 0x42, 0x58, 0x50]; // "SBXP"
 const PROBE_SIZE = 20;
 
-/** Builds probe `seq` of `session` (see the module doc). */
+/**
+ * Builds probe `seq` of `session` (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { decodeProbe, encodeProbe } from "./mcast.ts";
+ * const session = new Uint8Array(8).fill(7);
+ * decodeProbe(encodeProbe(session, 42), session); // 42
+ * ```
+ */
 export function encodeProbe(session: Uint8Array, seq: number): Uint8Array {
   const b = new Uint8Array(PROBE_SIZE);
   b.set(PROBE_MAGIC, 0);
@@ -289,12 +370,88 @@ export function decodeProbe(b: Uint8Array, session: Uint8Array): number | null {
 }
 
 /** What `mcast ping` was asked to do. */
-export interface PingOptions extends SenderOptions {
+export interface McastPingOptions extends McastSenderOptions {
+  /** Probes to send. */
   count: number;
+  /** Pause between probes (ms). */
   intervalMs: number;
   /** How long to wait for answers after the last probe. */
   waitMs: number;
-  json: boolean;
+  /** Aborting stops probing and resolves with what was heard so far. */
+  signal: AbortSignal;
+  /** Receives every event. */
+  onEvent?: ((ev: McastPingEvent) => void) | undefined;
+}
+
+/** Events a multicast ping reports. */
+export type McastPingEvent =
+  | {
+    event: "start";
+    group: string;
+    port: number;
+    iface: string | null;
+    ttl: number;
+    count: number;
+    /** The probes' session id, in hex. */
+    session: string;
+  }
+  | { event: "reply"; from: string; port: number; seq: number; rtt_ms: number }
+  /** One per responder, sorted by address, after the last probe's wait. */
+  | {
+    event: "responder";
+    address: string;
+    port: number;
+    sent: number;
+    received: number;
+    duplicates: number;
+    loss_pct: number;
+    min_ms: number;
+    avg_ms: number;
+    p50_ms: number;
+    p90_ms: number;
+    p99_ms: number;
+    max_ms: number;
+  }
+  | McastPingSummary;
+
+/** How a multicast ping ended. */
+export interface McastPingSummary {
+  /** The event name. */
+  event: "summary";
+  /** The group probed. */
+  group: string;
+  /** Its port. */
+  port: number;
+  /** Probes sent. */
+  sent: number;
+  /** Hosts that answered at least once. */
+  responders: number;
+}
+
+/**
+ * The human line for a ping event. The statistics block (the `responder` lines and the
+ * summary) is preceded by {@link mcastPingStatsHeader} in human output.
+ */
+export function mcastPingEventText(ev: McastPingEvent): string {
+  switch (ev.event) {
+    case "start":
+      return `MCAST PING ${formatEndpoint(ev.group, ev.port)}${
+        ev.iface ? ` on ${ev.iface}` : ""
+      } ttl ${ev.ttl}: ${ev.count} probes`;
+    case "reply":
+      return `reply from ${formatEndpoint(ev.from, ev.port)} seq=${ev.seq} time=${ev.rtt_ms} ms`;
+    case "responder":
+      return `${ev.address}: ${ev.sent} sent, ${ev.received} received, ${ev.loss_pct}% loss${
+        ev.duplicates ? `, ${ev.duplicates} duplicates` : ""
+      }, rtt p50/p90/p99/max = ${ev.p50_ms}/${ev.p90_ms}/${ev.p99_ms}/${ev.max_ms} ms`;
+    case "summary":
+      return `${ev.sent} probes, ${ev.responders} responder${ev.responders === 1 ? "" : "s"}`;
+  }
+}
+
+/** The line that opens a multicast ping's statistics in human output. */
+export function mcastPingStatsHeader(group: string, port: number): string {
+  return `--- ${formatEndpoint(group, port)} multicast ping statistics ---`;
 }
 
 interface Responder {
@@ -309,9 +466,13 @@ function keyOf(a: SockAddr): string {
   return a.scopeId ? `${a.address}%${a.scopeId}` : a.address;
 }
 
-/** Probes the group and reports each responder's RTT percentiles and loss. */
-export async function ping(o: PingOptions, io: Io): Promise<number> {
-  const out = new Reporter(io, { json: o.json });
+/**
+ * Probes the group, reports each answer, then one `responder` event per host that
+ * answered (RTT percentiles and loss) and the summary, which it resolves to. Nobody
+ * answering is not an error here: the summary says `responders: 0`.
+ */
+export async function mcastPing(o: McastPingOptions): Promise<McastPingSummary> {
+  const emit = o.onEvent ?? (() => {});
   const interfaces = listInterfaces();
   const { sock, iface } = openSender(o, interfaces);
   using _s = sock;
@@ -322,21 +483,16 @@ export async function ping(o: PingOptions, io: Io): Promise<number> {
   const responders = new Map<string, Responder>();
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  io.signal.addEventListener("abort", onAbort, { once: true });
-  out.emit(
-    {
-      event: "start",
-      group: o.group.address,
-      port: o.port,
-      iface: iface?.name ?? null,
-      ttl: o.hops,
-      count: o.count,
-      session: sessionHex,
-    },
-    `MCAST PING ${formatEndpoint(o.group.address, o.port)}${
-      iface ? ` on ${iface.name}` : ""
-    } ttl ${o.hops}: ${o.count} probes`,
-  );
+  o.signal.addEventListener("abort", onAbort, { once: true });
+  emit({
+    event: "start",
+    group: o.group.address,
+    port: o.port,
+    iface: iface?.name ?? null,
+    ttl: o.hops,
+    count: o.count,
+    session: sessionHex,
+  });
 
   const receiver = (async () => {
     const buf = new Uint8Array(2048);
@@ -367,10 +523,7 @@ export async function ping(o: PingOptions, io: Io): Promise<number> {
       resp.seqs.add(seq);
       const rtt = now - t0;
       resp.rtts.push(rtt);
-      out.emit(
-        { event: "reply", from: key, port: r.from.port, seq, rtt_ms: ms3(rtt) },
-        (e) => `reply from ${formatEndpoint(key, r.from!.port)} seq=${seq} time=${e.rtt_ms} ms`,
-      );
+      emit({ event: "reply", from: key, port: r.from.port, seq, rtt_ms: ms3(rtt) });
     }
   })();
 
@@ -393,50 +546,38 @@ export async function ping(o: PingOptions, io: Io): Promise<number> {
   } catch (e) {
     failure = e;
   } finally {
-    io.signal.removeEventListener("abort", onAbort);
+    o.signal.removeEventListener("abort", onAbort);
     stop.abort();
     await receiver.catch((e) => failure ??= e);
   }
   if (failure) throw failure;
 
-  if (!o.json) {
-    out.line(`--- ${formatEndpoint(o.group.address, o.port)} multicast ping statistics ---`);
-  }
   const sorted = [...responders.values()].sort((a, b) => a.address.localeCompare(b.address));
   for (const r of sorted) {
     const s = summarize(r.rtts)!;
-    const loss = sent === 0 ? 0 : Math.round((1 - r.seqs.size / sent) * 1000) / 10;
-    out.emit(
-      {
-        event: "responder",
-        address: r.address,
-        port: r.port,
-        sent,
-        received: r.seqs.size,
-        duplicates: r.duplicates,
-        loss_pct: loss,
-        min_ms: ms3(s.min),
-        avg_ms: ms3(s.avg),
-        p50_ms: ms3(s.p50),
-        p90_ms: ms3(s.p90),
-        p99_ms: ms3(s.p99),
-        max_ms: ms3(s.max),
-      },
-      (e) =>
-        `${r.address}: ${sent} sent, ${e.received} received, ${loss}% loss${
-          r.duplicates ? `, ${r.duplicates} duplicates` : ""
-        }, rtt p50/p90/p99/max = ${e.p50_ms}/${e.p90_ms}/${e.p99_ms}/${e.max_ms} ms`,
-    );
+    emit({
+      event: "responder",
+      address: r.address,
+      port: r.port,
+      sent,
+      received: r.seqs.size,
+      duplicates: r.duplicates,
+      loss_pct: sent === 0 ? 0 : Math.round((1 - r.seqs.size / sent) * 1000) / 10,
+      min_ms: ms3(s.min),
+      avg_ms: ms3(s.avg),
+      p50_ms: ms3(s.p50),
+      p90_ms: ms3(s.p90),
+      p99_ms: ms3(s.p99),
+      max_ms: ms3(s.max),
+    });
   }
-  out.emit(
-    { event: "summary", group: o.group.address, port: o.port, sent, responders: sorted.length },
-    `${sent} probes, ${sorted.length} responder${sorted.length === 1 ? "" : "s"}`,
-  );
-  if (sorted.length === 0 && !io.signal.aborted) {
-    throw new RuntimeError(
-      `no responder answered ${sent} probes to ${formatEndpoint(o.group.address, o.port)} ` +
-        `(run "sockbox mcast listen GROUP PORT --echo" on the other hosts, or pick an interface with --iface)`,
-    );
-  }
-  return 0;
+  const summary: McastPingSummary = {
+    event: "summary",
+    group: o.group.address,
+    port: o.port,
+    sent,
+    responders: sorted.length,
+  };
+  emit(summary);
+  return summary;
 }

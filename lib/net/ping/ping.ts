@@ -10,15 +10,28 @@
  * @module
  */
 import { ms3, summarize } from "../../base/stats.ts";
-import { formatEndpoint, toSysError } from "../../base/errors.ts";
-import { sameAddress, UdpClient } from "../echo/client.ts";
+import { formatEndpoint, toSysError, UsageError } from "../../base/errors.ts";
+import { plural } from "../../base/text.ts";
+import { resolveHost } from "../../sys/resolver.ts";
+import {
+  connectTcp,
+  isRefused,
+  maxUdpPayload,
+  openUdpPeer,
+  sameAddress,
+  UdpClient,
+  type UdpPeer,
+} from "../echo/client.ts";
 
 /** When and how big probes are: `-c`, `-i`, `-s`, `--timeout` of every `ping`. */
 export interface ProbeSchedule {
   /** Probes to send; Infinity = until the signal aborts. */
   count: number;
+  /** Pause between probes (ms); 0 sends the next as soon as the last is answered or lost. */
   intervalMs: number;
+  /** Probe size in bytes, at least {@link MIN_PROBE}. */
   size: number;
+  /** A probe not answered within this many ms is lost. */
   timeoutMs: number;
 }
 
@@ -37,10 +50,22 @@ export function makeProbe(size: number, session: number, seq: number): Uint8Arra
   return p;
 }
 
+/**
+ * What a transport yields for a probe the peer's host refused (UDP: an ICMP port
+ * unreachable reached the connected socket): the oldest unanswered probe is `refused`.
+ */
+export const REFUSED: "refused" = "refused";
+
 /** How probes travel: send one, and yield every echoed frame. */
 export interface ProbeTransport {
+  /** Sends one probe. */
   send(probe: Uint8Array): Promise<void>;
-  frames(): AsyncIterable<Uint8Array>;
+  /**
+   * Every frame that comes back, in arrival order, and {@link REFUSED} for each refusal
+   * the peer's host reports; ends when the peer closes.
+   */
+  frames(): AsyncIterable<Uint8Array | "refused">;
+  /** Releases the socket; `frames()` then ends. */
   close(): void;
 }
 
@@ -50,38 +75,65 @@ export type PingEvent =
   | { event: "timeout"; seq: number; timeout_ms: number }
   | { event: "late"; seq: number; rtt_ms: number }
   | { event: "duplicate"; seq: number }
+  | { event: "refused"; seq: number; from: string; port: number }
   | { event: "corrupt"; seq: number | null; bytes: number; reason: string }
   | PingSummary;
 
 /** The closing statistics. */
 export interface PingSummary {
+  /** Always "summary". */
   event: "summary";
+  /** The transport: "tcp", "udp", "sctp". */
   proto: string;
+  /** The address probed. */
   address: string;
+  /** The port probed. */
   port: number;
+  /** Probes sent. */
   sent: number;
+  /** Probes answered in time. */
   received: number;
+  /** Probes not answered in time (late ones included); refused ones are not lost. */
   lost: number;
+  /** Probes the peer's host refused (ICMP port unreachable): nothing listens there. */
+  refused: number;
+  /** Echoes that came after their timeout. */
   late: number;
+  /** Echoes of a probe already answered. */
   duplicates: number;
+  /** Frames that were not an exact echo of one of our probes. */
   corrupt: number;
+  /** `lost` as a percentage of `sent`, one decimal. */
   loss_pct: number;
+  /** Wall time of the run. */
   time_ms: number;
+  /** Shortest round trip (absent when nothing came back). */
   min_ms?: number;
+  /** Mean round trip. */
   avg_ms?: number;
+  /** Longest round trip. */
   max_ms?: number;
+  /** Mean deviation of the round trips, as ping(8) reports it. */
   mdev_ms?: number;
+  /** Median round trip. */
   p50_ms?: number;
+  /** 90th percentile round trip. */
   p90_ms?: number;
+  /** 99th percentile round trip. */
   p99_ms?: number;
 }
 
 /** Parameters of a ping run. */
 export interface PingOptions extends ProbeSchedule {
+  /** The transport's name, for the summary. */
   proto: string;
+  /** The address probed, for events and the summary. */
   address: string;
+  /** The port probed. */
   port: number;
+  /** Aborting stops sending; the run then waits for nothing and summarizes. */
   signal: AbortSignal;
+  /** Receives every event, the summary last. */
   onEvent: (ev: PingEvent) => void;
 }
 
@@ -106,7 +158,7 @@ export async function runPing(transport: ProbeTransport, o: PingOptions): Promis
   const timedOut = new Map<number, number>(); // seq -> send time
   const answered = new Set<number>();
   const rtts: number[] = [];
-  let sent = 0, late = 0, dups = 0, corrupt = 0;
+  let sent = 0, late = 0, dups = 0, corrupt = 0, refused = 0;
   let settle: (() => void) | null = null;
   const started = performance.now();
 
@@ -121,6 +173,18 @@ export async function runPing(transport: ProbeTransport, o: PingOptions): Promis
     try {
       for await (const frame of transport.frames()) {
         const now = performance.now();
+        if (frame === REFUSED) {
+          // The ICMP error does not say which datagram it answers: the oldest unanswered.
+          const first = outstanding.entries().next();
+          if (first.done) continue;
+          const [seq, p] = first.value;
+          clearTimeout(p.timer);
+          outstanding.delete(seq);
+          refused++;
+          o.onEvent({ event: "refused", seq, from: o.address, port: o.port });
+          settled();
+          continue;
+        }
         const ok = frame.length >= MIN_PROBE && MAGIC.every((b, i) => frame[i] === b) &&
           new DataView(frame.buffer, frame.byteOffset).getUint32(4) === session;
         const seq = frame.length >= MIN_PROBE
@@ -221,7 +285,7 @@ export async function runPing(transport: ProbeTransport, o: PingOptions): Promis
     transport.close();
     await receiver.catch(() => {});
   }
-  const lost = sent - rtts.length;
+  const lost = sent - rtts.length - refused;
   const s = summarize(rtts);
   const summary: PingSummary = {
     event: "summary",
@@ -231,6 +295,7 @@ export async function runPing(transport: ProbeTransport, o: PingOptions): Promis
     sent,
     received: rtts.length,
     lost,
+    refused,
     late,
     duplicates: dups,
     corrupt,
@@ -254,7 +319,7 @@ export async function runPing(transport: ProbeTransport, o: PingOptions): Promis
 
 /** Probes over a connected TCP stream: each echo frame is `size` bytes. */
 export function tcpTransport(
-  conn: Deno.TcpConn,
+  conn: Deno.Conn,
   size: number,
   ep: { address: string; port: number },
 ): ProbeTransport {
@@ -292,6 +357,47 @@ export function tcpTransport(
   };
 }
 
+/**
+ * Probes over a {@link UdpPeer} (a connected UDP socket where libc is reachable): each
+ * datagram from the peer is an echo; an ICMP port unreachable is yielded as
+ * {@link REFUSED}, whether the wait for an echo or the next send sees it.
+ */
+export function udpPeerTransport(peer: UdpPeer): ProbeTransport {
+  let closed = false;
+  let refusedOnSend = 0;
+  return {
+    async send(probe) {
+      try {
+        await peer.send(probe);
+      } catch (err) {
+        if (!isRefused(err)) throw err;
+        // The refusal of an earlier probe, reported here: note it, then send this one.
+        refusedOnSend++;
+        await peer.send(probe);
+      }
+    },
+    async *frames() {
+      while (!closed) {
+        for (; refusedOnSend > 0; refusedOnSend--) yield REFUSED;
+        let d: Uint8Array | null;
+        try {
+          d = await peer.receive(250);
+        } catch (err) {
+          if (closed) return;
+          if (!isRefused(err)) throw err;
+          yield REFUSED;
+          continue;
+        }
+        if (d !== null) yield d;
+      }
+    },
+    close() {
+      closed = true;
+      peer.close();
+    },
+  };
+}
+
 /** Probes over UDP: datagrams from the target are the echoes, others are ignored. */
 export function udpTransport(
   client: UdpClient,
@@ -315,6 +421,59 @@ export function udpTransport(
   };
 }
 
+/** Where {@link openTransport} sends probes. */
+export interface TransportTarget {
+  /** The transport. */
+  proto: "tcp" | "udp";
+  /** Host name or address. */
+  host: string;
+  /** The echo server's port. */
+  port: number;
+  /** Use only IPv4 or only IPv6 addresses of `host`. */
+  family?: 4 | 6 | undefined;
+  /** Probe size in bytes (TCP reads echoes in frames of this size). */
+  size: number;
+  /** Limit (ms) for the TCP connect. */
+  timeoutMs: number;
+  /** Aborting stops a TCP connect in progress. */
+  signal: AbortSignal;
+  /** TCP: opens the connection instead of a plain connect (TLS: lib/net/tls/client.ts). */
+  connect?: (() => Promise<{ conn: Deno.Conn; address: string; port: number }>) | undefined;
+}
+
+/**
+ * Opens the transport a `ping tcp|udp` run uses: TCP connects to the first address of
+ * `host` that accepts; UDP binds a socket for the first address. Resolves to the
+ * transport and the address it talks to.
+ */
+export async function openTransport(
+  o: TransportTarget,
+): Promise<{ transport: ProbeTransport; address: string }> {
+  if (o.proto === "tcp") {
+    const t = o.connect ? await o.connect() : await connectTcp(o.host, o.port, {
+      family: o.family,
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+    });
+    return {
+      transport: tcpTransport(t.conn, o.size, { address: t.address, port: o.port }),
+      address: t.address,
+    };
+  }
+  const a = (await resolveHost(o.host, o.family))[0]!;
+  const max = maxUdpPayload(a.family);
+  if (o.size > max) {
+    // The family is known only now, for a name: the same message the parser gives a literal.
+    throw new UsageError(
+      `invalid --size "${o.size}": must be 12-${max} (${o.host} is IPv${a.family} ${a.address})`,
+    );
+  }
+  return {
+    transport: udpPeerTransport(openUdpPeer(a.address, a.family, o.port)),
+    address: a.address,
+  };
+}
+
 /** The human line for a ping event. */
 export function pingEventText(ev: PingEvent): string {
   switch (ev.event) {
@@ -328,6 +487,10 @@ export function pingEventText(ev: PingEvent): string {
       return `late echo for seq=${ev.seq} after ${ev.rtt_ms.toFixed(3)} ms (counted as lost)`;
     case "duplicate":
       return `duplicate echo for seq=${ev.seq}`;
+    case "refused":
+      return `seq=${ev.seq} refused by ${
+        formatEndpoint(ev.from, ev.port)
+      } (port unreachable: nothing listens there)`;
     case "corrupt":
       return `bad echo${
         ev.seq === null ? "" : ` for seq=${ev.seq}`
@@ -335,9 +498,10 @@ export function pingEventText(ev: PingEvent): string {
     case "summary": {
       const lines = [
         `--- ${formatEndpoint(ev.address, ev.port)} ${ev.proto} ping statistics ---`,
-        `${ev.sent} probes sent, ${ev.received} received, ${ev.loss_pct}% loss` +
+        `${plural(ev.sent, "probe")} sent, ${ev.received} received, ${ev.loss_pct}% loss` +
+        (ev.refused ? `, ${ev.refused} refused` : "") +
         (ev.late ? `, ${ev.late} late` : "") +
-        (ev.duplicates ? `, ${ev.duplicates} duplicates` : "") +
+        (ev.duplicates ? `, ${plural(ev.duplicates, "duplicate")}` : "") +
         (ev.corrupt ? `, ${ev.corrupt} corrupt` : "") + `, time ${ev.time_ms}ms`,
       ];
       if (ev.min_ms !== undefined) {

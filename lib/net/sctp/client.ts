@@ -1,5 +1,5 @@
 /**
- * The SCTP echo client (the seed's sctp echo client): a one-to-one association, possibly
+ * The SCTP echo client (the Solaris Socket Interfaces guide's): a one-to-one association, possibly
  * to a multi-homed peer (sctp_connectx) and from several local addresses (bind + bindx);
  * each message goes out on the next stream (or a fixed one) with a PPID, and every echo
  * is matched to what was sent (same bytes, same stream, same PPID).
@@ -9,19 +9,16 @@
 import { unmapV4 } from "../../base/ip.ts";
 import { formatEndpoint, RuntimeError, SysError } from "../../base/errors.ts";
 import { payloadText } from "../../base/text.ts";
-import {
-  ALL_EVENTS,
-  type PathInfo,
-  SCTP_UNORDERED,
-  SctpSocket,
-  type SctpStatus,
-} from "../../ffi/sctp.ts";
-import { applyTuning, notificationEvent, type SctpEvent, type SctpTuning } from "./events.ts";
+import { SCTP_UNORDERED } from "../../ffi/constants.ts";
+import { ALL_EVENTS, SctpSocket } from "../../ffi/sctp.ts";
+import type { PathInfo, SctpStatus } from "../../ffi/sctp_codec.ts";
+import { applyTuning, notificationEvent, type SctpClientEvent, type SctpTuning } from "./events.ts";
 
 /** Where and how to connect. */
 export interface SctpConnectOptions extends SctpTuning {
   /** Peer addresses (IP literals); more than one uses sctp_connectx. */
   addresses: string[];
+  /** The peer's SCTP port. */
   port: number;
   /** Local addresses: the first is bound, the rest added with sctp_bindx. */
   binds?: string[];
@@ -29,6 +26,7 @@ export interface SctpConnectOptions extends SctpTuning {
   streams?: number;
   /** Connect timeout, ms. */
   timeoutMs: number;
+  /** Aborts the connect. */
   signal: AbortSignal;
 }
 
@@ -100,15 +98,21 @@ export interface SctpSendOptions extends SctpConnectOptions {
    * boundaries, such as socat's PIPE).
    */
   window?: number;
-  onEvent: (ev: SctpEvent) => void;
+  /** Receives every echo and notification. */
+  onEvent: (ev: SctpClientEvent) => void;
+  /** Receives diagnostics that are not events (fewer streams granted than asked for). */
   onWarning?: (msg: string) => void;
 }
 
 /** What {@link sendSctp} did. */
 export interface SctpSendResult {
+  /** Messages sent. */
   sent: number;
+  /** Echoes received and matched. */
   received: number;
+  /** SCTP_STATUS at the end (with `status: true`). */
   status?: SctpStatus;
+  /** Every peer path at the end (with `status: true`). */
   paths?: PathInfo[];
 }
 
@@ -182,7 +186,7 @@ export async function sendSctp(o: SctpSendOptions): Promise<SctpSendResult> {
       if (m.kind === "notification") {
         const n = m.notification;
         o.onEvent(notificationEvent(n));
-        if (n.type === "assoc_change" && "state" in n && n.state !== "COMM_UP") {
+        if (n.type === "assoc_change" && n.state !== "COMM_UP") {
           throw new RuntimeError(`association with ${ep} ended: ${n.state}`);
         }
         if (n.type === "send_failed") {

@@ -1,5 +1,5 @@
 /**
- * The SCTP echo server (the seed's sctp echo server, grown up): one-to-one (an accepted
+ * The SCTP echo server (the Solaris Socket Interfaces guide's, grown up): one-to-one (an accepted
  * socket per association) or one-to-many (one SOCK_SEQPACKET socket for every
  * association). Every message is echoed on the stream it came in on, with the same PPID
  * and the same unordered flag; notifications become events. Many associations are served
@@ -8,16 +8,22 @@
  * @module
  */
 import { formatEndpoint, SysError } from "../../base/errors.ts";
-import {
-  ALL_EVENTS,
-  type RecvInfo,
-  SCTP_UNORDERED,
-  SctpSocket,
-  type SctpStyle,
-} from "../../ffi/sctp.ts";
+import { SCTP_UNORDERED } from "../../ffi/constants.ts";
+import { WOULD_BLOCK } from "../../ffi/errno.ts";
+import { doIo } from "../../ffi/reactor.ts";
+import { ALL_EVENTS, type SctpMessage, SctpSocket, type SctpStyle } from "../../ffi/sctp.ts";
+import type { RecvInfo, SctpNotification } from "../../ffi/sctp_codec.ts";
 import type { SockAddr } from "../../ffi/structs.ts";
 import { unmapV4 } from "../../base/ip.ts";
-import { applyTuning, notificationEvent, type SctpEvent, type SctpTuning } from "./events.ts";
+import {
+  applyTuning,
+  notificationEvent,
+  type SctpServerEvent,
+  type SctpServerSummary,
+  type SctpTuning,
+} from "./events.ts";
+
+export type { SctpServerSummary } from "./events.ts";
 
 /** Options of {@link serveSctp}. */
 export interface SctpServerOptions extends SctpTuning {
@@ -37,7 +43,7 @@ export interface SctpServerOptions extends SctpTuning {
   /** Stops the server. */
   signal: AbortSignal;
   /** Receives every event. */
-  onEvent: (ev: SctpEvent) => void;
+  onEvent: (ev: SctpServerEvent) => void;
   /** Receives diagnostics that are not events (a peer that misbehaved). */
   onWarning?: (msg: string) => void;
 }
@@ -50,15 +56,6 @@ export interface SctpServer {
   addresses: string[];
   /** Resolves with the summary once the signal aborted and everything closed. */
   finished: Promise<SctpServerSummary>;
-}
-
-/** What a server did. */
-export interface SctpServerSummary {
-  event: "summary";
-  proto: "sctp";
-  associations: number;
-  messages: number;
-  bytes: number;
 }
 
 /** Messages handled in a row before yielding to timers and signals. */
@@ -161,16 +158,10 @@ class Server {
     this.#o.onWarning?.(msg);
   }
 
-  #notify(
-    sock: SctpSocket,
-    n: Parameters<typeof notificationEvent>[0],
-    from: SockAddr | null,
-  ): void {
-    if (n.type === "assoc_change" && "state" in n && n.state === "COMM_UP") this.#assocs++;
+  #notify(sock: SctpSocket, n: SctpNotification, from: SockAddr | null): void {
+    if (n.type === "assoc_change" && n.state === "COMM_UP") this.#assocs++;
     let peers: string[] | undefined;
-    if (
-      n.type === "assoc_change" && "state" in n && (n.state === "COMM_UP" || n.state === "RESTART")
-    ) {
+    if (n.type === "assoc_change" && (n.state === "COMM_UP" || n.state === "RESTART")) {
       try {
         peers = sock.peerAddresses(this.#style === "one-to-many" ? n.assocId : 0)
           .map((a) => unmapV4(a.address));
@@ -189,7 +180,7 @@ class Server {
     this.#messages++;
     this.#bytes += data.length;
     if (!this.#o.verbose) return;
-    const from = m.from ?? peer;
+    const from = peerOf(m.from ?? peer);
     this.#o.onEvent({
       event: "message",
       bytes: data.length,
@@ -198,7 +189,7 @@ class Server {
       ssn: info?.ssn ?? 0,
       flags: info?.flags ?? 0,
       assoc: info?.assocId ?? 0,
-      ...(from ? { from: peerOf(from) } : {}),
+      ...(from ? { from } : {}),
     });
   }
 
@@ -207,22 +198,17 @@ class Server {
    * Every BATCH messages in a row it yields once, so timers and signals run while
    * messages keep coming.
    */
-  async #next(
-    s: SctpSocket,
-    pace: { n: number },
-  ): Promise<NonNullable<ReturnType<SctpSocket["tryReceive"]>>> {
-    for (;;) {
+  async #next(s: SctpSocket, pace: { n: number }): Promise<SctpMessage | { kind: "eof" }> {
+    const m = await doIo(() => {
       const m = s.tryReceive();
-      if (m !== null) {
-        if (++pace.n >= BATCH) {
-          pace.n = 0;
-          await new Promise((r) => setTimeout(r, 0));
-        }
-        return m;
-      }
+      if (m === WOULD_BLOCK) pace.n = 0; // waiting for readiness yields anyway
+      return m;
+    }, () => s.readable(this.#o.signal));
+    if (++pace.n >= BATCH) {
       pace.n = 0;
-      await s.readable(this.#o.signal);
+      await new Promise((r) => setTimeout(r, 0));
     }
+    return m;
   }
 
   /** One-to-many: every association's messages arrive on the one socket. */
@@ -255,7 +241,7 @@ class Server {
           flags: info.flags & SCTP_UNORDERED,
           assocId: info.assocId,
         };
-        if (sock.trySend(m.data, echo) < 0) await sock.send(m.data, echo, signal);
+        if (sock.trySend(m.data, echo) === WOULD_BLOCK) await sock.send(m.data, echo, signal);
       } catch (e) {
         if (signal.aborted || sock.closed) return;
         const where = m.from ? ` to ${formatEndpoint(unmapV4(m.from.address), m.from.port)}` : "";
@@ -315,12 +301,7 @@ class Server {
       if (m.kind === "notification") {
         this.#notify(c, m.notification, m.from ?? peer);
         const n = m.notification;
-        if (
-          n.type === "assoc_change" && "state" in n && n.state !== "COMM_UP" &&
-          n.state !== "RESTART"
-        ) {
-          return;
-        }
+        if (n.type === "assoc_change" && n.state !== "COMM_UP" && n.state !== "RESTART") return;
         continue;
       }
       this.#message(m, peer);
@@ -330,7 +311,7 @@ class Server {
           ppid: m.info?.ppid ?? 0,
           flags: (m.info?.flags ?? 0) & SCTP_UNORDERED,
         };
-        if (c.trySend(m.data, echo) < 0) await c.send(m.data, echo, signal);
+        if (c.trySend(m.data, echo) === WOULD_BLOCK) await c.send(m.data, echo, signal);
       } catch (e) {
         if (signal.aborted || c.closed) return;
         this.#warn(`echo to ${peerText(peer)} failed: ${(e as Error).message}`);

@@ -1,0 +1,51 @@
+/**
+ * A peer's address as the echo servers print it, decoded from the sockaddr that accept(2)
+ * or recvmmsg(2) filled in, cheaply: IPv4 and IPv4-mapped IPv6 peers (`::ffff:a.b.c.d`,
+ * shown as plain IPv4) come from a small cache keyed by the 32-bit address, so a server
+ * taking thousands of connections from a few hosts does not build the same string each
+ * time. Other IPv6 peers go through the general codec. Pure.
+ *
+ * @module
+ */
+import { AF_INET, AF_INET6 } from "../constants.ts";
+import { decodeSockAddr, SOCKADDR_IN, SOCKADDR_IN6 } from "../structs.ts";
+
+/** A decoded peer. */
+export interface Peer {
+  /** IPv4 dotted quad for IPv4 and IPv4-mapped peers, RFC 5952 text otherwise. */
+  address: string;
+  port: number;
+  /** The peer reached an IPv6 socket as an IPv4-mapped address. */
+  mapped: boolean;
+}
+
+const v4Names = new Map<number, string>();
+const CACHE_MAX = 4096;
+
+function v4(sa: Uint8Array, at: number): string {
+  const key = ((sa[at]! << 24) | (sa[at + 1]! << 16) | (sa[at + 2]! << 8) | sa[at + 3]!) >>> 0;
+  let s = v4Names.get(key);
+  if (s === undefined) {
+    s = `${sa[at]}.${sa[at + 1]}.${sa[at + 2]}.${sa[at + 3]}`;
+    if (v4Names.size >= CACHE_MAX) v4Names.clear();
+    v4Names.set(key, s);
+  }
+  return s;
+}
+
+/** Decodes the first `len` bytes of `sa` (a sockaddr_in or sockaddr_in6). */
+export function decodePeer(sa: Uint8Array, len: number): Peer {
+  const family = sa[0]! | (sa[1]! << 8);
+  const port = (sa[2]! << 8) | sa[3]!;
+  if (family === AF_INET && len >= SOCKADDR_IN.size) {
+    return { address: v4(sa, SOCKADDR_IN.addr), port, mapped: false };
+  }
+  if (family === AF_INET6 && len >= SOCKADDR_IN6.size) {
+    const a = SOCKADDR_IN6.addr;
+    let mapped = sa[a + 10] === 0xff && sa[a + 11] === 0xff;
+    for (let i = 0; mapped && i < 10; i++) mapped = sa[a + i] === 0;
+    if (mapped) return { address: v4(sa, a + 12), port, mapped: true };
+  }
+  const d = decodeSockAddr(sa.subarray(0, len));
+  return { address: d?.address ?? "", port: d?.port ?? 0, mapped: false };
+}

@@ -1,0 +1,440 @@
+/**
+ * The main-thread side of the echo data plane: binds the sockets, starts one Worker per
+ * core (each blocking in its own epoll_wait(2) or recvmmsg(2)), relays their events, and
+ * stops them. With several workers every one gets its own SO_REUSEPORT socket on the same
+ * port, so the kernel spreads connections (TCP) or peers (UDP) over them; where the kernel
+ * refuses SO_REUSEPORT they share one socket (TCP with EPOLLEXCLUSIVE, so one worker wakes
+ * per connection). The fds stay here and in the workers: callers see a port and events.
+ *
+ * @module
+ */
+import { RuntimeError, SysError } from "../../base/errors.ts";
+import {
+  AF_INET,
+  AF_INET6,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  IPPROTO_IPV6,
+  IPV6_V6ONLY,
+  SHUT_RD,
+  SO_RCVBUF,
+  SO_RCVTIMEO,
+  SO_REUSEADDR,
+  SO_REUSEPORT,
+  SOCK_CLOEXEC,
+  SOCK_DGRAM,
+  SOCK_NONBLOCK,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from "../constants.ts";
+import { errnoName } from "../errno.ts";
+import { applyToFds, type SockoptRequest, type SockoptState } from "../sockopt.ts";
+import { type AdmissionSpec, specWithPort } from "../../base/gate.ts";
+import { engineLibc, errnoCell } from "./sys.ts";
+import { decodeSockAddr, encodeSockAddr, SOCKADDR_STORAGE, TIMEVAL } from "../structs.ts";
+import { TcpEchoLoop } from "./tcp_echo.ts";
+import { UdpEchoLoop } from "./udp_echo.ts";
+import {
+  addTotals,
+  CONTROL,
+  noTotals,
+  type Totals,
+  type WorkerConfig,
+  type WorkerEvent,
+  type WorkerMessage,
+} from "./protocol.ts";
+
+export type { Totals, WorkerEvent } from "./protocol.ts";
+
+/** How to run the data plane. */
+export interface DataPlaneOptions {
+  proto: "tcp" | "udp";
+  /** Addresses to bind, in order; the next is tried only when a family is missing. */
+  candidates: string[];
+  port: number;
+  /** Set IPV6_V6ONLY before bind (an IPv6 socket that the kernel keeps IPv4 peers off). */
+  v6only: boolean;
+  /** Refuse IPv4-mapped peers (`-6`; IPV6_V6ONLY already keeps them off). */
+  rejectMapped: boolean;
+  /** Number of workers (threads), at least 1. */
+  workers: number;
+  /** TCP: at most this many connections at once across all workers (0: no limit). */
+  maxConns: number;
+  /** TCP: idle timeout in ms (0: none). */
+  idleTimeoutMs: number;
+  /** Report every read. */
+  verbose: boolean;
+  /** TCP: splice(2) bulk streams (default true); false keeps read(2)/write(2). */
+  splice: boolean;
+  /** Receives each batch of events, in order per connection. */
+  onEvents: (events: WorkerEvent[]) => void;
+  /** Socket options set on the bound sockets (accepted ones inherit them). */
+  sockopts?: SockoptRequest | undefined;
+  /** UDP: who is answered (lib/base/gate.ts); the guard gains the bound port. */
+  admission?: AdmissionSpec | undefined;
+}
+
+/** A running data plane. */
+export interface DataPlane {
+  /** The address bound. */
+  address: string;
+  /** The port bound (the real one when 0 was asked). */
+  port: number;
+  /** Workers running. */
+  workers: number;
+  /** Whether each worker has its own SO_REUSEPORT socket (false: they share one). */
+  reusePort: boolean;
+  /** With `sockopts`: the bound socket's options as getsockopt(2) reads them back. */
+  options?: SockoptState;
+  /** Asks every worker to close its connections and finish; safe to call twice. */
+  stop(): void;
+  /** Resolves with the totals once every worker has finished; rejects if one failed. */
+  finished: Promise<Totals>;
+}
+
+/**
+ * Why the data plane cannot run here, or null when it can: it needs Linux, the FFI
+ * permission, libc, and Workers.
+ */
+export function dataPlaneUnavailable(): string | null {
+  if (Deno.build.os !== "linux") return `it runs on Linux only, not ${Deno.build.os}`;
+  try {
+    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+      return "FFI is not permitted (--allow-ffi)";
+    }
+  } catch {
+    return "FFI permission unknown";
+  }
+  try {
+    engineLibc();
+  } catch (err) {
+    return (err as Error).message;
+  }
+  if (typeof Worker !== "function") return "Workers are not available";
+  return null;
+}
+
+/** The number of CPUs this process may run on (sched_getaffinity(2)), at least 1. */
+export function usableCpus(): number {
+  const mask = new Uint8Array(128); // cpu_set_t: 1024 CPUs
+  if (engineLibc().sched_getaffinity(0, BigInt(mask.length), mask) === 0) {
+    let n = 0;
+    for (const b of mask) for (let x = b; x; x &= x - 1) n++;
+    if (n > 0) return n;
+  }
+  return Math.max(1, navigator.hardwareConcurrency ?? 1);
+}
+
+/** Where a `deno task bundle` file keeps the worker's own bundled source. */
+const EMBEDDED_WORKER = Symbol.for("sockbox.echo-worker");
+let workerUrlCache: string | undefined;
+
+/**
+ * The worker module: `worker.ts` beside this file, or, inside the one-file bundle (which
+ * has no files beside it), a blob URL of the worker's bundled source that scripts/bundle.ts
+ * stores on `globalThis` under `Symbol.for("sockbox.echo-worker")`.
+ */
+function workerUrl(): string {
+  if (workerUrlCache) return workerUrlCache;
+  const src = (globalThis as Record<symbol, unknown>)[EMBEDDED_WORKER];
+  workerUrlCache = typeof src === "string"
+    ? URL.createObjectURL(new Blob([src], { type: "text/javascript" }))
+    : new URL("./worker.ts", import.meta.url).href;
+  return workerUrlCache;
+}
+
+const one = new Int32Array([1]);
+const UDP_RCVBUF = new Int32Array([4 * 1024 * 1024]);
+
+/** How one socket is opened: our defaults, then the caller's options before bind. */
+interface Bind {
+  proto: "tcp" | "udp";
+  host: string;
+  port: number;
+  /** IPV6_V6ONLY (`-6`). */
+  v6only: boolean;
+  /** SO_REUSEPORT (a group of worker sockets). */
+  reusePort: boolean;
+  /** The caller's options that must be set before bind(2). */
+  early: SockoptRequest;
+}
+
+/** Opens, configures and binds one socket (and listens, TCP); throws SysError naming `bind`. */
+function openBound(b: Bind): number {
+  const c = engineLibc();
+  const v6 = b.host.includes(":");
+  // UDP sockets block: their worker waits in recvmmsg(2) itself.
+  const type = b.proto === "tcp" ? SOCK_STREAM | SOCK_NONBLOCK : SOCK_DGRAM;
+  const fd = c.socket(v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0);
+  const where = { address: b.host, port: b.port };
+  if (fd < 0) throw new SysError("bind", errnoName(errnoCell()[0]!), where);
+  const fail = (what: string): never => {
+    const code = errnoName(errnoCell()[0]!);
+    c.close(fd);
+    throw new SysError(what, code, where);
+  };
+  const flag = (level: number, name: number, on: boolean) => {
+    if (c.setsockopt(fd, level, name, on ? ONE : ZERO, 4) < 0) fail("setsockopt");
+  };
+  // As Deno.listen does: a restarted server may bind while old connections linger.
+  if (b.proto === "tcp") flag(SOL_SOCKET, SO_REUSEADDR, true);
+  if (b.reusePort) flag(SOL_SOCKET, SO_REUSEPORT, true);
+  if (v6 && b.v6only) flag(IPPROTO_IPV6, IPV6_V6ONLY, true);
+  // A burst must not overflow the queue while the worker echoes the previous batch; the
+  // kernel caps the request at net.core.rmem_max (best effort: no error if it does).
+  if (b.proto === "udp") c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, UDP_RCVBUF, 4);
+  if (b.early.reuseaddr !== undefined) flag(SOL_SOCKET, SO_REUSEADDR, b.early.reuseaddr);
+  if (b.early.reuseport !== undefined) flag(SOL_SOCKET, SO_REUSEPORT, b.early.reuseport);
+  if (v6 && b.early.v6only !== undefined) flag(IPPROTO_IPV6, IPV6_V6ONLY, b.early.v6only);
+  const sa = encodeSockAddr(b.host, b.port);
+  if (c.bind(fd, sa, sa.length) < 0) fail("bind");
+  if (b.proto === "tcp" && c.listen(fd, 511) < 0) fail("listen");
+  return fd;
+}
+
+function boundPort(fd: number): number {
+  const name = new Uint8Array(SOCKADDR_STORAGE.size);
+  const len = new Uint32Array([name.length]);
+  if (engineLibc().getsockname(fd, name, len) < 0) {
+    throw new SysError("getsockname", errnoName(errnoCell()[0]!));
+  }
+  return decodeSockAddr(name.subarray(0, len[0]))?.port ?? 0;
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds) if (fd >= 0) engineLibc().close(fd);
+}
+
+/**
+ * Binds `n` sockets on `host:port`. One socket is bound as usual. Several first bind a
+ * probe without SO_REUSEPORT, so a port another server holds fails with EADDRINUSE exactly
+ * as a single bind would (and a second sockbox fails against this one), then bind the
+ * group on the port found; if SO_REUSEPORT is refused (or turned off by the caller), the
+ * workers share one socket.
+ */
+function bindGroup(b: Bind, n: number): { fds: number[]; port: number; reusePort: boolean } {
+  const one = (port: number) => {
+    const fd = openBound({ ...b, port, reusePort: false });
+    return { fds: [fd], port: boundPort(fd), reusePort: false };
+  };
+  if (n === 1 || b.early.reuseport === false) return one(b.port);
+  for (let attempt = 0;; attempt++) {
+    const probe = openBound({ ...b, reusePort: false });
+    const real = boundPort(probe);
+    engineLibc().close(probe);
+    const fds: number[] = [];
+    try {
+      for (let i = 0; i < n; i++) fds.push(openBound({ ...b, port: real, reusePort: true }));
+      return { fds, port: real, reusePort: true };
+    } catch (err) {
+      closeAll(fds);
+      if (err instanceof SysError && err.syscall === "setsockopt") return one(real);
+      // Someone took the free port between the probe and the group: pick another.
+      if (b.port === 0 && attempt < 3 && err instanceof SysError && err.code === "EADDRINUSE") {
+        continue;
+      }
+      throw err;
+    }
+  }
+}
+
+/**
+ * Binds the first candidate that works. As the `Deno.listen` engine does, it falls back
+ * to the next only when the address family is missing (EAFNOSUPPORT, EADDRNOTAVAIL), never
+ * when the port is taken, and the error names the address that failed.
+ */
+function bindFirst(
+  o: DataPlaneOptions,
+): { host: string; fds: number[]; port: number; reusePort: boolean } {
+  const req = o.socketOptions ?? {};
+  const early: SockoptRequest = {};
+  if (req.reuseaddr !== undefined) early.reuseaddr = req.reuseaddr;
+  if (req.reuseport !== undefined) early.reuseport = req.reuseport;
+  if (req.v6only !== undefined) early.v6only = req.v6only;
+  for (const [i, host] of o.candidates.entries()) {
+    try {
+      const b = { proto: o.proto, host, port: o.port, v6only: o.v6only, reusePort: false, early };
+      return { host, ...bindGroup(b, o.workers) };
+    } catch (err) {
+      const code = err instanceof SysError ? err.code : "";
+      const missingFamily = code === "EAFNOSUPPORT" || code === "EADDRNOTAVAIL";
+      if (i === o.candidates.length - 1 || !missingFamily) throw err;
+    }
+  }
+  throw new SysError("bind", "EINVAL", { port: o.port }, "no address to bind");
+}
+
+/**
+ * Starts the data plane: binds (synchronously, so a bad address fails before anything
+ * runs), then serves. One worker runs on the main thread itself: a Worker costs about as
+ * much start-up as a whole Deno process (measured: ~40 ms of CPU), and on one CPU a thread
+ * of its own would only share that CPU with the main thread. Several workers are Workers;
+ * connections and datagrams that arrive while they load wait in the kernel's queues.
+ */
+export function startDataPlane(o: DataPlaneOptions): DataPlane {
+  const bound = bindFirst(o);
+  let options: SockoptState | undefined;
+  try {
+    options = o.sockopts && applyToFds(bound.fds, o.proto === "tcp", o.sockopts);
+  } catch (err) {
+    closeAll(bound.fds);
+    throw err;
+  }
+  const n = Math.max(1, o.workers);
+  const control = new SharedArrayBuffer(CONTROL.length * 4);
+  const config = (i: number, wakeFd: number): WorkerConfig => ({
+    proto: o.proto,
+    index: i,
+    fd: bound.fds[bound.reusePort ? i : 0]!,
+    shared: !bound.reusePort && n > 1,
+    wakeFd,
+    control,
+    maxConns: o.maxConns,
+    idleTimeoutMs: o.idleTimeoutMs,
+    verbose: o.verbose,
+    splice: o.splice,
+    rejectMapped: o.rejectMapped,
+    admission: o.admission && specWithPort(o.admission, bound.port),
+  });
+  let run;
+  try {
+    run = n === 1 ? onMainThread(o, bound.fds, config(0, -1)) : inWorkers(o, bound.fds, n, config);
+  } catch (err) {
+    closeAll(bound.fds);
+    throw err;
+  }
+  return {
+    address: bound.host,
+    port: bound.port,
+    workers: n,
+    reusePort: bound.reusePort,
+    ...(options ? { options } : {}),
+    stop: run.stop,
+    finished: run.finished.finally(() => closeAll(bound.fds)),
+  };
+}
+
+/** How long the main-thread loop may block in one wait, and serve before it yields (ms). */
+const MAIN_WAIT_MS = 50;
+const MAIN_SLICE_MS = 20;
+
+/**
+ * Serves on the main thread: synchronous steps of the loop, and between them a turn of the
+ * event loop (an awaited non-blocking FFI call parks the thread, so signals, timers and
+ * the abort that stops the server get their turn) at least every MAIN_SLICE_MS, and after
+ * every wait that found nothing. A lone request never waits for a turn.
+ */
+function onMainThread(
+  o: DataPlaneOptions,
+  fds: number[],
+  cfg: WorkerConfig,
+): { stop: () => void; finished: Promise<Totals> } {
+  const c = engineLibc();
+  if (o.proto === "udp") {
+    // The receive must give up now and then, for the turns of the event loop.
+    const tv = new BigInt64Array(TIMEVAL.size / 8);
+    tv[TIMEVAL.usec / 8] = BigInt(MAIN_WAIT_MS * 1000);
+    if (c.setsockopt(fds[0]!, SOL_SOCKET, SO_RCVTIMEO, tv, TIMEVAL.size) < 0) {
+      throw new SysError("setsockopt", errnoName(errnoCell()[0]!));
+    }
+  }
+  const loop = o.proto === "tcp"
+    ? new TcpEchoLoop(cfg, o.onEvents)
+    : new UdpEchoLoop(cfg, o.onEvents);
+  const drive = async (): Promise<Totals> => {
+    try {
+      let turn = performance.now();
+      while (!loop.stopping) {
+        if (loop instanceof TcpEchoLoop) loop.step(MAIN_WAIT_MS);
+        else loop.step();
+        if (performance.now() - turn >= MAIN_SLICE_MS) {
+          await c.poll_nb(null, 0n, 0);
+          turn = performance.now();
+        }
+      }
+    } finally {
+      if (loop instanceof TcpEchoLoop) loop.close();
+    }
+    return loop.totals;
+  };
+  return { stop: () => loop.stop(), finished: drive() };
+}
+
+/** Serves in `n` Workers; the main thread relays their events. */
+function inWorkers(
+  o: DataPlaneOptions,
+  fds: number[],
+  n: number,
+  config: (i: number, wakeFd: number) => WorkerConfig,
+): { stop: () => void; finished: Promise<Totals> } {
+  const c = engineLibc();
+  const ctl = new Int32Array(config(0, -1).control);
+  const wakeFds: number[] = [];
+  if (o.proto === "tcp") {
+    for (let i = 0; i < n; i++) {
+      const fd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+      if (fd < 0) {
+        const code = errnoName(errnoCell()[0]!);
+        closeAll(wakeFds);
+        throw new SysError("eventfd", code);
+      }
+      wakeFds.push(fd);
+    }
+  }
+  const totals = noTotals();
+  const workers: Worker[] = [];
+  let running = n;
+  let failure: Error | null = null;
+  let stopped = false;
+  let settle!: { resolve: (t: Totals) => void; reject: (e: Error) => void };
+  const finished = new Promise<Totals>((resolve, reject) => {
+    settle = { resolve, reject };
+  });
+
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    Atomics.store(ctl, CONTROL.stop, 1);
+    const wake = new BigUint64Array([1n]);
+    for (const fd of wakeFds) c.write(fd, wake, 8n);
+    // A UDP worker blocks in recvmmsg(2); shutdown(2) wakes it (the call may report
+    // ENOTCONN on an unconnected socket, but the receive still returns).
+    if (o.proto === "udp") { for (const fd of fds) c.shutdown(fd, SHUT_RD); }
+  };
+
+  const exited = (i: number) => {
+    const w = workers[i];
+    if (w === undefined) return;
+    delete workers[i];
+    w.terminate();
+    if (--running > 0) return;
+    closeAll(wakeFds);
+    if (failure) settle.reject(failure);
+    else settle.resolve(totals);
+  };
+
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(workerUrl(), { type: "module", name: `sockbox echo ${o.proto} ${i}` });
+    workers[i] = w;
+    w.onmessage = (e: MessageEvent<WorkerMessage>) => {
+      const m = e.data;
+      if (m.type === "events") o.onEvents(m.events);
+      else if (m.type === "done") {
+        addTotals(totals, m.totals);
+        exited(i);
+      } else {
+        failure ??= new RuntimeError(`echo worker ${i} failed: ${m.error}`);
+        stop();
+        exited(i);
+      }
+    };
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      failure ??= new RuntimeError(`echo worker ${i} failed: ${e.message}`);
+      stop();
+      exited(i);
+    };
+    w.postMessage(config(i, wakeFds[i] ?? -1));
+  }
+  return { stop, finished };
+}

@@ -1,0 +1,153 @@
+/**
+ * What the echo data plane's threads tell each other: the settings the main thread gives a
+ * worker (its first and only message), the control words they share through a
+ * `SharedArrayBuffer`, and the messages a worker posts back (events in batches, then its
+ * totals). Pure: nothing here opens, reads or closes an fd.
+ *
+ * @module
+ */
+import type { AdmissionSpec } from "../../base/gate.ts";
+import type { RefusalCounts, RefusalReason } from "../../base/refusals.ts";
+
+/** Settings one worker runs with. The fds belong to the pool; the worker never closes them. */
+export interface WorkerConfig {
+  proto: "tcp" | "udp";
+  /** 0-based worker number (for messages). */
+  index: number;
+  /** The listening TCP socket, or the bound UDP socket, this worker serves. */
+  fd: number;
+  /** TCP: the listener is shared with the other workers (SO_REUSEPORT refused). */
+  shared: boolean;
+  /** TCP: the eventfd the pool writes to wake this worker; -1 for UDP (woken by shutdown(2)). */
+  wakeFd: number;
+  /** The words every thread shares, as an `Int32Array` indexed by {@link CONTROL}. */
+  control: SharedArrayBuffer;
+  /** TCP: connections served at once across all workers; 0 means no limit. */
+  maxConns: number;
+  /** TCP: close a connection after this long without data (ms); 0 means never. */
+  idleTimeoutMs: number;
+  /** Report every read (`read` events). */
+  verbose: boolean;
+  /** TCP: move bulk streams with splice(2) through a pipe instead of read(2)/write(2). */
+  splice: boolean;
+  /** Refuse IPv4-mapped peers (`-6` with no host, where IPV6_V6ONLY could not be set). */
+  rejectMapped: boolean;
+  /** UDP: who is answered (lib/base/gate.ts), as plain data; absent: everyone. */
+  admission?: AdmissionSpec | undefined;
+}
+
+/** Indexes of the shared control words. */
+export const CONTROL = {
+  /** Set to 1 by the pool: finish and report. */
+  stop: 0,
+  /** TCP connections open across all workers. */
+  open: 1,
+  /** TCP connections their peers aborted before accept(2), across all workers. */
+  aborted: 2,
+  /** Number of words. */
+  length: 3,
+} as const;
+
+/** Why a connection closed (the same words the `Deno.listen` engine uses). */
+export type CloseReason = "eof" | "idle-timeout" | "error" | "shutdown";
+
+/** Events a worker reports; the echo servers' own events, minus `listening` and `summary`. */
+export type WorkerEvent =
+  | { event: "accept"; proto: "tcp"; peer: string; port: number; open: number }
+  | {
+    event: "reject";
+    proto: "tcp" | "udp";
+    peer: string;
+    port: number;
+    reason: RefusalReason | "ipv4-peer";
+  }
+  | {
+    event: "drop";
+    proto: "udp";
+    peer: string;
+    port: number;
+    bytes: number;
+    reason: RefusalReason;
+  }
+  | { event: "read"; proto: "tcp" | "udp"; peer: string; port: number; bytes: number }
+  | {
+    event: "urgent";
+    proto: "tcp";
+    peer: string;
+    port: number;
+    /** The urgent byte (0-255), read with MSG_OOB; it is not echoed. */
+    byte: number;
+    /** In-band bytes received on this connection before the urgent mark. */
+    offset: number;
+  }
+  | {
+    event: "close";
+    proto: "tcp";
+    peer: string;
+    port: number;
+    bytes_in: number;
+    bytes_out: number;
+    duration_ms: number;
+    reason: CloseReason;
+    error?: string;
+  }
+  | { event: "error"; proto: "tcp" | "udp"; peer?: string; port?: number; error: string }
+  | { event: "aborted"; proto: "tcp"; count: number; total: number }
+  | { event: "accept-paused"; proto: "tcp"; error: string }
+  | { event: "accept-resumed"; proto: "tcp"; deferred: number; duration_ms: number };
+
+/** What one worker (or the whole pool) served. */
+export interface Totals {
+  connections: number;
+  datagrams: number;
+  bytes_in: number;
+  bytes_out: number;
+  /** TCP: connections refused because `maxConns` were open. */
+  max_conns: number;
+  /** UDP: datagrams dropped by the admission gate, by reason, when there were any. */
+  refused?: RefusalCounts;
+}
+
+/** A message from a worker to the pool. */
+export type WorkerMessage =
+  | { type: "events"; events: WorkerEvent[] }
+  | { type: "done"; totals: Totals }
+  | { type: "failed"; error: string };
+
+/** Totals of nothing. */
+export function noTotals(): Totals {
+  return { connections: 0, datagrams: 0, bytes_in: 0, bytes_out: 0, max_conns: 0 };
+}
+
+/** Adds `b` into `a` and returns `a`. */
+export function addTotals(a: Totals, b: Totals): Totals {
+  a.connections += b.connections;
+  a.datagrams += b.datagrams;
+  a.bytes_in += b.bytes_in;
+  a.bytes_out += b.bytes_out;
+  a.max_conns += b.max_conns;
+  if (b.refused) {
+    const r: RefusalCounts = a.refused ??= {};
+    for (const [k, n] of Object.entries(b.refused) as [keyof RefusalCounts, number][]) {
+      r[k] = (r[k] ?? 0) + n;
+    }
+  }
+  return a;
+}
+
+/**
+ * Takes one connection slot from the shared `open` counter: the new count, or 0 when
+ * `max` (> 0) connections are already open. Safe when several workers accept at once.
+ */
+export function takeSlot(control: Int32Array, max: number): number {
+  for (;;) {
+    const cur = Atomics.load(control, CONTROL.open);
+    if (max > 0 && cur >= max) return 0;
+    if (Atomics.compareExchange(control, CONTROL.open, cur, cur + 1) === cur) return cur + 1;
+  }
+}
+
+/** Gives back a slot {@link takeSlot} took. */
+export function releaseSlot(control: Int32Array): void {
+  Atomics.sub(control, CONTROL.open, 1);
+}

@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { addTotals, CONTROL, noTotals, releaseSlot, takeSlot } from "./protocol.ts";
+
+Deno.test("takeSlot counts open connections and refuses beyond the limit", () => {
+  const ctl = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
+  assert.equal(takeSlot(ctl, 2), 1);
+  assert.equal(takeSlot(ctl, 2), 2);
+  assert.equal(takeSlot(ctl, 2), 0);
+  releaseSlot(ctl);
+  assert.equal(takeSlot(ctl, 2), 2);
+  assert.equal(ctl[CONTROL.open], 2);
+});
+
+Deno.test("takeSlot with no limit (0) always grants", () => {
+  const ctl = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
+  for (let i = 1; i <= 1000; i++) assert.equal(takeSlot(ctl, 0), i);
+});
+
+Deno.test("addTotals sums every field", () => {
+  const t = addTotals(noTotals(), {
+    connections: 1,
+    datagrams: 2,
+    bytes_in: 3,
+    bytes_out: 4,
+    max_conns: 5,
+  });
+  addTotals(t, { connections: 10, datagrams: 20, bytes_in: 30, bytes_out: 40, max_conns: 50 });
+  assert.deepEqual(t, {
+    connections: 11,
+    datagrams: 22,
+    bytes_in: 33,
+    bytes_out: 44,
+    max_conns: 55,
+  });
+});

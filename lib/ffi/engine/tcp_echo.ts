@@ -1,0 +1,635 @@
+/**
+ * The TCP echo loop one worker runs (RFC 862 over TCP): epoll_wait(2) called synchronously
+ * on this thread, non-blocking sockets, edge-triggered readiness, and one 64 KiB buffer for
+ * every connection of the worker (a connection owns memory only while the kernel refuses
+ * its echo). The design follows a plain C epoll server:
+ *
+ * - A connection is read until a read comes back short (the socket is then empty, and with
+ *   EPOLLET new data raises a new edge), and each read is echoed at once.
+ * - Backpressure: when the echo would block, the unsent rest is kept and the connection is
+ *   not read again until EPOLLOUT says the kernel took it, so a peer that writes and never
+ *   reads costs at most one buffer and never slows the others.
+ * - Bulk: a read that fills the whole buffer marks a streaming peer; from then on the bytes
+ *   move socket -> pipe -> socket with splice(2) and never enter this process. The pipe is
+ *   also the backpressure buffer. When splice(2) is refused, read/write carries on.
+ * - Half-close: on EOF the rest is echoed, then the socket is closed (FIN).
+ * - Urgent data (tcp(7), "Out-of-band data"): EPOLLPRI means an urgent byte is pending;
+ *   in-band data is read up to the mark (SIOCATMARK), the byte is taken with MSG_OOB and
+ *   reported with its stream offset, and it is not echoed.
+ *
+ * @module
+ */
+import { sysError } from "../errno.ts";
+import {
+  EPOLL_CLOEXEC,
+  EPOLL_CTL_ADD,
+  EPOLL_CTL_DEL,
+  EPOLLERR,
+  EPOLLET,
+  EPOLLEXCLUSIVE,
+  EPOLLHUP,
+  EPOLLIN,
+  EPOLLOUT,
+  EPOLLPRI,
+  EPOLLRDHUP,
+  ERRNO,
+  F_SETPIPE_SZ,
+  IPPROTO_TCP,
+  MSG_DONTWAIT,
+  MSG_OOB,
+  MSG_PEEK,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  SIOCATMARK,
+  SOCK_CLOEXEC,
+  SOCK_NONBLOCK,
+  SPLICE_F_MOVE,
+  SPLICE_F_NONBLOCK,
+  TCP_NODELAY,
+} from "../constants.ts";
+import { engineLibc, errnoCell } from "./sys.ts";
+import { EPOLL_EVENT, SOCKADDR_STORAGE } from "../structs.ts";
+import { decodePeer } from "./peer.ts";
+import { type IdleLink, IdleList } from "./idle.ts";
+import {
+  CloseReason,
+  CONTROL,
+  noTotals,
+  releaseSlot,
+  takeSlot,
+  type Totals,
+  type WorkerConfig,
+  type WorkerEvent,
+} from "./protocol.ts";
+
+/** The shared read buffer (and the largest read). */
+const BUF_SIZE = 65536;
+const BUF_SIZE_N = BigInt(BUF_SIZE);
+/** Pipe capacity asked for a splicing connection (F_SETPIPE_SZ; the kernel may give less). */
+const PIPE_SIZE = 256 * 1024;
+const MAX_EVENTS = 256;
+/** Events wait at most this long (ms) to be posted with others, or until this many. */
+const FLUSH_MS = 10;
+const FLUSH_EVENTS = 1024;
+/** After EMFILE and friends, stop accepting for this long (ms), as the Deno engine does. */
+const ACCEPT_BACKOFF_MS = 100;
+const CONN_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
+const INPUT = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI;
+const SPLICE_FLAGS = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+
+/** One accepted connection. */
+interface Conn extends IdleLink {
+  fd: number;
+  peer: string;
+  port: number;
+  t0: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Read/write path: echo bytes the kernel has not taken yet. */
+  pending: Uint8Array | null;
+  /** Splice path: the pipe (read end, write end), or -1. */
+  pipeR: number;
+  pipeW: number;
+  /** Splice path: bytes in the pipe not yet sent. */
+  piped: number;
+  /** splice(2) was refused on this connection: stay on read/write. */
+  noSplice: boolean;
+  /** Read with read(2) even though a pipe exists (around an urgent mark). */
+  readPath: boolean;
+  /** The peer half-closed; close once everything is echoed. */
+  eof: boolean;
+  /** EPOLLPRI seen: an urgent byte waits at the mark. */
+  urgent: boolean;
+}
+
+/** Posts events to the pool. */
+export type Post = (events: WorkerEvent[]) => void;
+
+/** Runs one TCP echo worker until the pool sets the stop word; returns what it served. */
+export function runTcpWorker(cfg: WorkerConfig, post: Post): Totals {
+  const loop = new TcpEchoLoop(cfg, post);
+  try {
+    while (!loop.stopping) loop.step(-1);
+  } finally {
+    loop.close();
+  }
+  return loop.totals;
+}
+
+/**
+ * One thread's TCP echo loop, a step at a time: a Worker steps it with no time limit; the
+ * main thread (one worker, no Worker) steps it with a bounded wait and yields in between.
+ */
+export class TcpEchoLoop {
+  readonly cfg: WorkerConfig;
+  readonly post: Post;
+  readonly c = engineLibc();
+  /** errno, read as memory (see sys.ts). */
+  readonly err = errnoCell();
+  readonly control: Int32Array;
+  readonly buf = new Uint8Array(BUF_SIZE);
+  readonly conns: (Conn | undefined)[] = [];
+  readonly idle: IdleList<Conn> | null;
+  readonly events = new Uint8Array(EPOLL_EVENT.size * MAX_EVENTS);
+  readonly evView = new DataView(this.events.buffer);
+  readonly ctlEvent = new Uint8Array(EPOLL_EVENT.size);
+  readonly name = new Uint8Array(SOCKADDR_STORAGE.size);
+  readonly nameLen = new Uint32Array(1);
+  readonly one = new Int32Array([1]);
+  readonly intOut = new Int32Array(1);
+  readonly oob = new Uint8Array(1);
+  readonly pipeFds = new Int32Array(2);
+  readonly wakeBuf = new BigUint64Array(1);
+  /** Events not posted yet. */
+  out: WorkerEvent[] = [];
+  /** When the oldest event in `out` was queued (0: none), and when `out` must be posted. */
+  outSince = 0;
+  flushAt = 0;
+  /** What this loop served (complete once {@link close} has run). */
+  totals: Totals = noTotals();
+  ep = -1;
+  acceptPausedUntil = 0;
+  /** An accept(2) resource shortage (EMFILE...) under way: its `accept-paused` is out. */
+  paused: { since: number; deferred: number; lastFail: number; okSince: number } | null = null;
+  /** Peer-aborted accepts not yet told (-v), and when they were last told. */
+  abortedSince = 0;
+  abortedToldAt = -Infinity;
+  /** Set by the wake fd (Worker) or {@link stop} (main thread): close and report. */
+  stopping = false;
+
+  constructor(cfg: WorkerConfig, post: Post) {
+    this.cfg = cfg;
+    this.post = post;
+    this.control = new Int32Array(cfg.control);
+    this.idle = cfg.idleTimeoutMs > 0 ? new IdleList<Conn>(cfg.idleTimeoutMs) : null;
+    const c = this.c;
+    this.ep = c.epoll_create1(EPOLL_CLOEXEC);
+    if (this.ep < 0) throw sysError("epoll_create1", this.err[0]!);
+    try {
+      this.#ctl(EPOLL_CTL_ADD, cfg.fd, EPOLLIN | (cfg.shared ? EPOLLEXCLUSIVE : 0));
+      if (cfg.wakeFd >= 0) this.#ctl(EPOLL_CTL_ADD, cfg.wakeFd, EPOLLIN);
+    } catch (err) {
+      c.close(this.ep);
+      throw err;
+    }
+  }
+
+  /** Asks the loop to finish (the next {@link step} returns at once). */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Closes every connection (reason `shutdown`), posts what is left, frees the epoll fd. */
+  close(): void {
+    if (this.ep < 0) return;
+    this.#endEpisode();
+    this.#tellAborted(true);
+    for (const conn of this.conns) if (conn) this.#finish(conn, "shutdown");
+    this.#flush();
+    this.c.close(this.ep);
+    this.ep = -1;
+  }
+
+  #ctl(op: number, fd: number, events: number): void {
+    const dv = new DataView(this.ctlEvent.buffer);
+    dv.setUint32(EPOLL_EVENT.events, events >>> 0, true);
+    dv.setBigUint64(EPOLL_EVENT.data, BigInt(fd), true);
+    if (this.c.epoll_ctl(this.ep, op, fd, this.ctlEvent) < 0) {
+      throw sysError("epoll_ctl", this.err[0]!);
+    }
+  }
+
+  /** The epoll_wait(2) timeout: the first idle expiry, accept back-off or event flush. */
+  #timeout(): number {
+    let t = -1;
+    const now = performance.now();
+    const at = (ms: number) => {
+      const d = Math.max(0, Math.ceil(ms));
+      t = t < 0 ? d : Math.min(t, d);
+    };
+    if (this.idle) {
+      const i = this.idle.nextTimeout(now);
+      if (i >= 0) at(i);
+    }
+    if (this.acceptPausedUntil > 0) at(this.acceptPausedUntil - now);
+    if (this.paused?.okSince) at(this.paused.okSince + 1000 - now);
+    if (this.abortedSince > 0 && this.cfg.verbose) at(this.abortedToldAt + 1000 - now);
+    if (this.out.length) at(this.flushAt - now);
+    return t;
+  }
+
+  /**
+   * Waits for readiness (at most `maxWaitMs`, or as long as needed when -1) and serves what
+   * is ready; returns the number of ready fds.
+   */
+  step(maxWaitMs: number): number {
+    const { c, cfg, evView, conns } = this;
+    const lfd = cfg.fd, wfd = cfg.wakeFd;
+    const size = EPOLL_EVENT.size, evOff = EPOLL_EVENT.events, dataOff = EPOLL_EVENT.data;
+    if (this.stopping) return 0;
+    let timeout = this.idle || this.acceptPausedUntil > 0 || this.out.length || this.paused ||
+        this.abortedSince > 0
+      ? this.#timeout()
+      : -1;
+    if (maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs)) timeout = maxWaitMs;
+    const n = c.epoll_wait(this.ep, this.events, MAX_EVENTS, timeout);
+    if (n < 0) {
+      const e = this.err[0]!;
+      if (e === ERRNO.EINTR) return 0;
+      throw sysError("epoll_wait", e);
+    }
+    for (let i = 0; i < n; i++) {
+      const base = i * size;
+      const ev = evView.getUint32(base + evOff, true);
+      const fd = evView.getUint32(base + dataOff, true);
+      if (fd === lfd) this.#accept();
+      else if (fd === wfd) this.#wake();
+      else {
+        const conn = conns[fd];
+        if (conn !== undefined) this.#service(conn, ev);
+      }
+    }
+    if (this.idle) this.#expire();
+    if (this.paused !== null || this.abortedSince > 0) {
+      const now = performance.now();
+      if (this.paused?.okSince && now - this.paused.okSince >= 1000) this.#endEpisode();
+      this.#tellAborted(false);
+    }
+    if (this.acceptPausedUntil > 0 && performance.now() >= this.acceptPausedUntil) {
+      this.acceptPausedUntil = 0;
+      this.#ctl(EPOLL_CTL_ADD, lfd, EPOLLIN | (cfg.shared ? EPOLLEXCLUSIVE : 0));
+    }
+    if (this.out.length) {
+      // Events travel in batches: the first one waits at most FLUSH_MS for company, so a
+      // busy server posts (and wakes the main thread) a hundred times a second, not per
+      // connection.
+      const now = performance.now();
+      if (this.outSince === 0) {
+        this.outSince = now;
+        this.flushAt = now + (cfg.wakeFd < 0 ? 0 : FLUSH_MS); // main thread: no message to save
+      }
+      if (now >= this.flushAt || this.out.length >= FLUSH_EVENTS) this.#flush();
+    }
+    return n;
+  }
+
+  /** `accept-resumed`, once accept(2) has worked for a second after an `accept-paused`. */
+  #endEpisode(): void {
+    const p = this.paused;
+    if (p === null) return;
+    this.out.push({
+      event: "accept-resumed",
+      proto: "tcp",
+      deferred: p.deferred,
+      duration_ms: Math.round(p.lastFail - p.since),
+    });
+    this.paused = null;
+  }
+
+  /** Under -v, the peer-aborted accepts, at most once a second (or now, when `last`). */
+  #tellAborted(last: boolean): void {
+    if (!this.cfg.verbose || this.abortedSince === 0) return;
+    const now = performance.now();
+    if (!last && now - this.abortedToldAt < 1000) return;
+    this.out.push({
+      event: "aborted",
+      proto: "tcp",
+      count: this.abortedSince,
+      total: Atomics.load(this.control, CONTROL.aborted),
+    });
+    this.abortedSince = 0;
+    this.abortedToldAt = now;
+  }
+
+  #flush(): void {
+    this.outSince = 0;
+    if (this.out.length === 0) return;
+    this.post(this.out);
+    this.out = [];
+  }
+
+  #wake(): void {
+    this.c.read(this.cfg.wakeFd, this.wakeBuf, 8n);
+    if (Atomics.load(this.control, CONTROL.stop) !== 0) this.stopping = true;
+  }
+
+  #accept(): void {
+    const { c, cfg } = this;
+    for (;;) {
+      this.nameLen[0] = this.name.length;
+      const fd = c.accept4(cfg.fd, this.name, this.nameLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        const e = this.err[0]!;
+        if (e === ERRNO.EAGAIN) return;
+        if (e === ERRNO.EINTR) continue;
+        if (e === ERRNO.ECONNABORTED || e === ERRNO.ENOTCONN || e === ERRNO.EPROTO) {
+          // The peer's doing (accept(2), "Error handling"): count it, take the next one.
+          Atomics.add(this.control, CONTROL.aborted, 1);
+          this.abortedSince++;
+          this.#tellAborted(false);
+          continue;
+        }
+        const now = performance.now();
+        if (e === ERRNO.EMFILE || e === ERRNO.ENFILE || e === ERRNO.ENOBUFS || e === ERRNO.ENOMEM) {
+          // Out of a resource: connections wait in the backlog; retry every 100 ms.
+          if (this.paused === null) {
+            this.paused = { since: now, deferred: 0, lastFail: now, okSince: 0 };
+            this.out.push({
+              event: "accept-paused",
+              proto: "tcp",
+              error: sysError("accept", e).message,
+            });
+          }
+          this.paused.deferred++;
+          this.paused.lastFail = now;
+          this.paused.okSince = 0;
+        } else {
+          this.out.push({ event: "error", proto: "tcp", error: sysError("accept", e).message });
+        }
+        this.acceptPausedUntil = now + ACCEPT_BACKOFF_MS;
+        this.#ctl(EPOLL_CTL_DEL, cfg.fd, 0);
+        return;
+      }
+      if (this.paused !== null && this.paused.okSince === 0) {
+        this.paused.okSince = performance.now();
+      }
+      const { address: peer, port, mapped } = decodePeer(this.name, this.nameLen[0]!);
+      if (cfg.rejectMapped && mapped) {
+        this.out.push({ event: "reject", proto: "tcp", peer, port, reason: "ipv4-peer" });
+        c.close(fd);
+        continue;
+      }
+      const open = takeSlot(this.control, cfg.maxConns);
+      if (open === 0) {
+        this.totals.max_conns++;
+        this.out.push({ event: "reject", proto: "tcp", peer, port, reason: "max-conns" });
+        c.close(fd);
+        continue;
+      }
+      c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.one, 4);
+      try {
+        this.#ctl(EPOLL_CTL_ADD, fd, CONN_EVENTS);
+      } catch (err) {
+        releaseSlot(this.control);
+        c.close(fd);
+        this.out.push({ event: "error", proto: "tcp", peer, port, error: (err as Error).message });
+        continue;
+      }
+      const now = performance.now();
+      const conn: Conn = {
+        fd,
+        peer,
+        port,
+        t0: now,
+        bytesIn: 0,
+        bytesOut: 0,
+        pending: null,
+        pipeR: -1,
+        pipeW: -1,
+        piped: 0,
+        noSplice: !cfg.splice,
+        readPath: false,
+        eof: false,
+        urgent: false,
+        idlePrev: null,
+        idleNext: null,
+        lastActive: now,
+      };
+      this.conns[fd] = conn;
+      this.idle?.add(conn, now);
+      this.totals.connections++;
+      this.out.push({ event: "accept", proto: "tcp", peer, port, open });
+    }
+  }
+
+  #expire(): void {
+    const now = performance.now();
+    for (let conn = this.idle!.expired(now); conn; conn = this.idle!.expired(now)) {
+      this.#finish(conn, "idle-timeout");
+    }
+  }
+
+  /** Handles readiness `ev` on `conn`. */
+  #service(conn: Conn, ev: number): void {
+    if (ev & EPOLLPRI) conn.urgent = true;
+    if (conn.pending !== null || conn.piped > 0) {
+      if (!this.#drain(conn)) return; // still blocked (or closed)
+    } else if ((ev & INPUT) === 0) {
+      return; // writable, with nothing to write
+    }
+    if (conn.eof) {
+      this.#finish(conn, "eof");
+      return;
+    }
+    this.#pump(conn, (ev & (EPOLLRDHUP | EPOLLHUP)) !== 0);
+  }
+
+  /** Reads and echoes until the socket is empty, the echo blocks, or the peer is done. */
+  #pump(conn: Conn, peerClosed: boolean): void {
+    const { c, buf } = this;
+    const fd = conn.fd;
+    for (;;) {
+      if (conn.urgent && !this.#urgent(conn)) return;
+      if (conn.pipeR >= 0 && !conn.readPath && !conn.urgent) {
+        const n = Number(c.splice(fd, null, conn.pipeW, null, BigInt(PIPE_SIZE), SPLICE_FLAGS));
+        if (n > 0) {
+          this.#received(conn, n);
+          conn.piped = n;
+          if (!this.#drainPipe(conn)) return;
+          // A short splice may mean a full pipe, not an empty socket: go on until EAGAIN.
+          continue;
+        }
+        if (n === 0) {
+          // splice(2) also returns 0 at an urgent mark once the FIN is in: not yet EOF.
+          if (this.#atMark(conn)) {
+            conn.urgent = true;
+            continue;
+          }
+          return this.#eof(conn);
+        }
+        const e = this.err[0]!;
+        if (e === ERRNO.EAGAIN) return;
+        if (e === ERRNO.EINTR) continue;
+        if (e === ERRNO.EINVAL || e === ERRNO.ENOSYS || e === ERRNO.EOPNOTSUPP) {
+          this.#closePipe(conn); // splice refused here: read/write from now on
+          conn.noSplice = true;
+          continue;
+        }
+        return this.#fail(conn, "recv", e);
+      }
+      const n = Number(c.read(fd, buf, BUF_SIZE_N));
+      if (n > 0) {
+        this.#received(conn, n);
+        let off = 0;
+        while (off < n) {
+          const w = Number(c.write(fd, buf.subarray(off, n), BigInt(n - off)));
+          if (w >= 0) {
+            off += w;
+            conn.bytesOut += w;
+            continue;
+          }
+          const e = this.err[0]!;
+          if (e === ERRNO.EINTR) continue;
+          if (e === ERRNO.EAGAIN) {
+            conn.pending = buf.slice(off, n); // wait for EPOLLOUT
+            return;
+          }
+          return this.#fail(conn, "send", e);
+        }
+        if (n === BUF_SIZE) {
+          conn.readPath = false;
+          if (conn.pipeR < 0 && !conn.noSplice) this.#openPipe(conn);
+        } else if (!peerClosed && !conn.urgent) {
+          return; // short read: the socket is empty, and new data raises a new edge
+        }
+        continue;
+      }
+      if (n === 0) return this.#eof(conn);
+      const e = this.err[0]!;
+      if (e === ERRNO.EAGAIN) return;
+      if (e === ERRNO.EINTR) continue;
+      return this.#fail(conn, "recv", e);
+    }
+  }
+
+  #received(conn: Conn, n: number): void {
+    conn.bytesIn += n;
+    if (this.idle) this.idle.touch(conn, performance.now());
+    if (this.cfg.verbose) {
+      this.out.push({ event: "read", proto: "tcp", peer: conn.peer, port: conn.port, bytes: n });
+    }
+  }
+
+  /**
+   * The urgent byte: read in-band data up to the mark first (read(2) stops there), then
+   * take the byte with MSG_OOB. Returns false when the caller should stop reading for now.
+   */
+  #urgent(conn: Conn): boolean {
+    const c = this.c;
+    // Is there a byte at all? EINVAL: none (already taken); EAGAIN: announced, not arrived.
+    const peek = Number(c.recv(conn.fd, this.oob, 1n, MSG_OOB | MSG_PEEK | MSG_DONTWAIT));
+    if (peek !== 1) {
+      if (peek < 0 && this.err[0]! === ERRNO.EAGAIN) return false; // its arrival raises an edge
+      conn.urgent = false;
+      return true;
+    }
+    if (!this.#atMark(conn)) {
+      conn.readPath = true; // in-band bytes before the mark: read(2) stops at it
+      return true;
+    }
+    c.recv(conn.fd, this.oob, 1n, MSG_OOB | MSG_DONTWAIT);
+    conn.urgent = false;
+    conn.readPath = true; // step over the mark with read(2); splice(2) stops at it
+    this.out.push({
+      event: "urgent",
+      proto: "tcp",
+      peer: conn.peer,
+      port: conn.port,
+      byte: this.oob[0]!,
+      offset: conn.bytesIn,
+    });
+    return true;
+  }
+
+  /** SIOCATMARK: whether the next in-band byte is the one after the urgent mark. */
+  #atMark(conn: Conn): boolean {
+    if (this.c.ioctl_ptr(conn.fd, BigInt(SIOCATMARK), this.intOut) < 0) return false;
+    return this.intOut[0] !== 0;
+  }
+
+  #openPipe(conn: Conn): void {
+    const c = this.c;
+    if (c.pipe2(this.pipeFds, O_NONBLOCK | O_CLOEXEC) < 0) {
+      conn.noSplice = true;
+      return;
+    }
+    conn.pipeR = this.pipeFds[0]!;
+    conn.pipeW = this.pipeFds[1]!;
+    c.fcntl_int(conn.pipeW, F_SETPIPE_SZ, PIPE_SIZE); // best effort: 64 KiB otherwise
+  }
+
+  #closePipe(conn: Conn): void {
+    if (conn.pipeR < 0) return;
+    this.c.close(conn.pipeR);
+    this.c.close(conn.pipeW);
+    conn.pipeR = conn.pipeW = -1;
+    conn.piped = 0;
+  }
+
+  /** Sends what waits (pipe or buffer); true when all of it went. */
+  #drain(conn: Conn): boolean {
+    if (conn.piped > 0) return this.#drainPipe(conn);
+    const p = conn.pending!;
+    let off = 0;
+    while (off < p.length) {
+      const w = Number(this.c.write(conn.fd, p.subarray(off), BigInt(p.length - off)));
+      if (w >= 0) {
+        off += w;
+        conn.bytesOut += w;
+        continue;
+      }
+      const e = this.err[0]!;
+      if (e === ERRNO.EINTR) continue;
+      if (e === ERRNO.EAGAIN) {
+        conn.pending = p.subarray(off);
+        return false;
+      }
+      this.#fail(conn, "send", e);
+      return false;
+    }
+    conn.pending = null;
+    return true;
+  }
+
+  #drainPipe(conn: Conn): boolean {
+    while (conn.piped > 0) {
+      const w = Number(
+        this.c.splice(conn.pipeR, null, conn.fd, null, BigInt(conn.piped), SPLICE_FLAGS),
+      );
+      if (w > 0) {
+        conn.piped -= w;
+        conn.bytesOut += w;
+        continue;
+      }
+      const e = w < 0 ? this.err[0]! : ERRNO.EPIPE;
+      if (e === ERRNO.EINTR) continue;
+      if (e === ERRNO.EAGAIN) return false; // the pipe holds the rest until EPOLLOUT
+      this.#fail(conn, "send", e);
+      return false;
+    }
+    return true;
+  }
+
+  #eof(conn: Conn): void {
+    conn.eof = true;
+    if (conn.pending === null && conn.piped === 0) this.#finish(conn, "eof");
+  }
+
+  #fail(conn: Conn, syscall: string, e: number): void {
+    const error = sysError(syscall, e, { address: conn.peer, port: conn.port }).message;
+    this.#finish(conn, "error", error);
+  }
+
+  /** Closes `conn` (closing an fd also takes it out of the epoll set) and reports it. */
+  #finish(conn: Conn, reason: CloseReason, error?: string): void {
+    const c = this.c;
+    this.conns[conn.fd] = undefined;
+    this.idle?.remove(conn);
+    c.close(conn.fd);
+    this.#closePipe(conn);
+    releaseSlot(this.control);
+    this.totals.bytes_in += conn.bytesIn;
+    this.totals.bytes_out += conn.bytesOut;
+    this.out.push({
+      event: "close",
+      proto: "tcp",
+      peer: conn.peer,
+      port: conn.port,
+      bytes_in: conn.bytesIn,
+      bytes_out: conn.bytesOut,
+      duration_ms: Math.round(performance.now() - conn.t0),
+      reason,
+      ...(error !== undefined ? { error } : {}),
+    });
+  }
+}

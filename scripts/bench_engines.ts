@@ -1,0 +1,424 @@
+/**
+ * `deno task bench --only engines`: sockbox's two echo engines against the C anchors, in the
+ * same run, as ratios. One run of the harness (`scripts/bench/run.sh`: ping-pong,
+ * bulk, UDP, idle memory, start-up, every server pinned to CPU 1 and the load client to
+ * CPU 0) with these servers:
+ *
+ * - `c-epoll` / `c-udp`: the C anchors; `deno-loop`: a bare `Deno.listen` script (the
+ *   start-up reference);
+ * - `sockbox-deno`: `serve --engine deno`; `sockbox-ffi`: `serve --engine ffi` (its default
+ *   worker count, which is 1 on one pinned CPU); `sockbox-ffi-rw`: the same with
+ *   `SOCKBOX_SPLICE=0` (read/write instead of splice for bulk);
+ *
+ * then three figures run.sh has no mode for, each repeated REPS times, servers alternating:
+ * new connections per second (`scripts/connrate.c`: connect, one 64-byte echo, close, from 8
+ * threads), `send tcp` streaming 200 MiB from stdin through the C server against `nc -N`
+ * doing the same, and `--workers 2` against `--workers 1` with 64 connections.
+ *
+ * Prints a Markdown table on stdout (progress on stderr): median, min-max, ratio to the
+ * anchor, the issue's target and whether the median meets it. QUICK=1: one short rep.
+ * REPS=N: repetitions (default 3). Results stay under $TMPDIR/echo-bench/results/.
+ *
+ * @module
+ */
+import { parseSummary, repoRoot, sharedBenchDir, type Stat } from "./bench_echo.ts";
+
+const env = (k: string) => Deno.env.get(k);
+const QUICK = env("QUICK") === "1";
+const REPS = Number(env("REPS") ?? (QUICK ? 1 : 3));
+const TMP = env("TMPDIR") ?? "/tmp";
+const STAMP = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "");
+const OUT = env("OUT") ?? `${TMP}/echo-bench/results/engines-${STAMP}`;
+const REPO = repoRoot();
+const DENO = Deno.execPath();
+const HOST = "127.0.0.1";
+const SERVER_CPU = "1";
+const CLIENT_CPU = "0";
+const STREAM_MIB = QUICK ? 32 : 200;
+const DUR = QUICK ? 2 : 5;
+
+const log = (s: string) => console.error(`bench engines: ${s}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sockbox(proto: "tcp" | "udp", engine: string, extra = ""): string {
+  return `${DENO} run -q -P ${REPO}/main.ts serve ${proto} {PORT} --host {HOST} --engine ${engine}${extra}`;
+}
+
+/** Runs run.sh with the engine servers; returns its medians. */
+async function harness(): Promise<Map<string, Stat>> {
+  const vars: Record<string, string> = {
+    ...Deno.env.toObject(),
+    OUT: `${OUT}/harness`,
+    HOST,
+    DENO,
+    REPS: String(REPS),
+    TESTS: "tcp udp idle",
+    TCP_SERVERS: "c-epoll deno-loop sockbox-deno sockbox-ffi sockbox-ffi-rw",
+    UDP_SERVERS: "c-udp sockbox-deno-udp sockbox-ffi-udp",
+    IDLE_SERVERS: "c-epoll sockbox-deno sockbox-ffi",
+    TCP_CMD_sockbox_deno: sockbox("tcp", "deno"),
+    TCP_CMD_sockbox_ffi: sockbox("tcp", "ffi"),
+    TCP_CMD_sockbox_ffi_rw: `env SOCKBOX_SPLICE=0 ${sockbox("tcp", "ffi")}`,
+    UDP_CMD_sockbox_deno_udp: sockbox("udp", "deno"),
+    UDP_CMD_sockbox_ffi_udp: sockbox("udp", "ffi"),
+  };
+  if (QUICK) vars.QUICK = "1";
+  const st = await new Deno.Command("bash", {
+    args: [`${sharedBenchDir()}/run.sh`],
+    cwd: REPO,
+    env: vars,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).output();
+  if (!st.success) throw new Error(`run.sh failed (exit ${st.code}); logs in ${OUT}/harness`);
+  return parseSummary(await Deno.readTextFile(`${OUT}/harness/summary.txt`));
+}
+
+/** A server started in its own process group, pinned with taskset. */
+class Server {
+  readonly child: Deno.ChildProcess;
+  constructor(cpus: string, cmd: string[]) {
+    this.child = new Deno.Command("setsid", {
+      args: ["taskset", "-c", cpus, ...cmd],
+      cwd: REPO,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+  }
+  /** Waits until a 1-byte echo works on `port`. */
+  async ready(port: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      try {
+        const c = await Deno.connect({ hostname: HOST, port });
+        try {
+          await c.write(new Uint8Array([42]));
+          const b = new Uint8Array(1);
+          if ((await c.read(b)) === 1) return;
+        } finally {
+          c.close();
+        }
+      } catch { /* not yet */ }
+      await sleep(50);
+    }
+    throw new Error(`server on port ${port} never answered`);
+  }
+  async stop(): Promise<void> {
+    try {
+      Deno.kill(-this.child.pid, "SIGTERM");
+    } catch { /* gone */ }
+    const t = setTimeout(() => {
+      try {
+        Deno.kill(-this.child.pid, "SIGKILL");
+      } catch { /* gone */ }
+    }, 3000);
+    await this.child.status;
+    clearTimeout(t);
+  }
+}
+
+async function run(cmd: string[], stdin?: string): Promise<{ out: string; ms: number }> {
+  const t0 = performance.now();
+  const o = await new Deno.Command(cmd[0]!, {
+    args: cmd.slice(1),
+    cwd: REPO,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn().output();
+  const ms = performance.now() - t0;
+  if (!o.success) {
+    throw new Error(`${cmd.join(" ")} failed: ${new TextDecoder().decode(o.stderr).slice(-500)}`);
+  }
+  return { out: new TextDecoder().decode(o.stdout), ms };
+}
+
+const kv = (line: string, key: string) => Number(new RegExp(`\\b${key}=([\\d.]+)`).exec(line)?.[1]);
+
+let nextPort = 31000 + Math.floor(Math.random() * 2000);
+
+/** Own measurements; each returns every rep's value per contender. */
+async function extras(build: string): Promise<Map<string, number[]>> {
+  const res = new Map<string, number[]>();
+  const add = (k: string, v: number) => res.set(k, [...(res.get(k) ?? []), v]);
+  const connrate = `${OUT}/connrate`;
+  await run([env("CC") ?? "cc", "-O2", "-pthread", "-o", connrate, `${REPO}/scripts/connrate.c`]);
+  const tcpServers: Record<string, (port: number) => string[]> = {
+    "c-epoll": (p) => [`${build}/epoll_echo`, String(p), HOST],
+    "sockbox-ffi": (p) =>
+      sockbox("tcp", "ffi").replace("{PORT}", String(p)).replace("{HOST}", HOST).split(" "),
+    "sockbox-deno": (p) =>
+      sockbox("tcp", "deno").replace("{PORT}", String(p)).replace("{HOST}", HOST).split(" "),
+  };
+  const withServer = async <T>(
+    cpus: string,
+    cmd: (p: number) => string[],
+    f: (p: number) => Promise<T>,
+  ) => {
+    const port = nextPort++;
+    const s = new Server(cpus, cmd(port));
+    try {
+      await s.ready(port);
+      return await f(port);
+    } finally {
+      await s.stop();
+    }
+  };
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const [name, cmd] of Object.entries(tcpServers)) {
+      log(`connections/s rep ${rep + 1}: ${name}`);
+      const line = await withServer(
+        SERVER_CPU,
+        cmd,
+        async (p) =>
+          (await run([
+            "taskset",
+            "-c",
+            CLIENT_CPU,
+            connrate,
+            "-p",
+            String(p),
+            "-t",
+            "8",
+            "-d",
+            String(DUR),
+          ])).out,
+      );
+      add(`conn_s ${name}`, kv(line, "conn_s"));
+    }
+  }
+  // send tcp streaming vs nc, both through the C epoll server.
+  const file = `${OUT}/stream.bin`;
+  await run(["sh", "-c", `head -c ${STREAM_MIB << 20} /dev/urandom > ${file}`]);
+  for (let rep = 0; rep < REPS; rep++) {
+    await withServer(SERVER_CPU, tcpServers["c-epoll"]!, async (p) => {
+      log(`send tcp vs nc rep ${rep + 1}`);
+      const sb = await run([
+        "taskset",
+        "-c",
+        CLIENT_CPU,
+        "sh",
+        "-c",
+        `${DENO} run -q -P ${REPO}/main.ts send tcp ${HOST} ${p} --timeout 30s < ${file} > /dev/null`,
+      ]);
+      add("stream sockbox", sb.ms);
+      const nc = await run([
+        "taskset",
+        "-c",
+        CLIENT_CPU,
+        "sh",
+        "-c",
+        `nc -N ${HOST} ${p} < ${file} > /dev/null`,
+      ]);
+      add("stream nc", nc.ms);
+    });
+  }
+  await Deno.remove(file).catch(() => {});
+  // --workers 2 vs 1: the server may use both CPUs; so does the client (there is no third).
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const w of ["1", "2"]) {
+      log(`workers ${w} rep ${rep + 1}`);
+      const cmd = (p: number) => [...tcpServers["sockbox-ffi"]!(p), "--workers", w];
+      const line = await withServer(
+        "0,1",
+        cmd,
+        async (p) =>
+          (await run([
+            `${build}/echoload`,
+            "pp",
+            "-h",
+            HOST,
+            "-p",
+            String(p),
+            "-c",
+            "64",
+            "-s",
+            "64",
+            "-d",
+            String(DUR),
+            "-w",
+            "1",
+          ])).out,
+      );
+      add(`workers ${w}`, kv(line, "rt_s"));
+    }
+  }
+  return res;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+interface Row {
+  label: string;
+  target: string;
+  /** Whether the ratio meets the target. */
+  ok: (ratio: number) => boolean;
+  /** Contender name -> { med, min, max } of the figure. */
+  cells: [string, { med: number; min: number; max: number } | undefined][];
+  /** The ratio shown: ffi over its reference. */
+  ratio: [string, string];
+  decimals: number;
+}
+
+function render(rows: Row[], heads: string[]): string {
+  const fmt = (v: number, d: number) => v.toFixed(d);
+  const lines = [
+    `| figure | target (ffi) | ${heads.join(" | ")} | ffi ratio | met |`,
+    `|---|---|${heads.map(() => "---:").join("|")}|---:|:-:|`,
+  ];
+  for (const r of rows) {
+    const get = (n: string) => r.cells.find(([k]) => k === n)?.[1];
+    const cells = heads.map((h) => {
+      const c = get(h);
+      if (!c) return "";
+      return c.min === c.max
+        ? fmt(c.med, r.decimals)
+        : `${fmt(c.med, r.decimals)} (${fmt(c.min, r.decimals)}–${fmt(c.max, r.decimals)})`;
+    });
+    const a = get(r.ratio[0]), b = get(r.ratio[1]);
+    const ratio = a && b && b.med !== 0 ? a.med / b.med : NaN;
+    lines.push(
+      `| ${r.label} | ${r.target} | ${cells.join(" | ")} | ${
+        Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : "—"
+      } | ${Number.isFinite(ratio) ? (r.ok(ratio) ? "yes" : "no") : ""} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  await Deno.mkdir(OUT, { recursive: true });
+  log(`results in ${OUT}`);
+  const stats = await harness();
+  const build = `${TMP}/echo-bench/build`;
+  const own = await extras(build);
+  const s = (name: string, test: string, key: string) => stats.get(`${name} ${test} ${key}`);
+  const fromOwn = (k: string) => {
+    const v = own.get(k);
+    return v ? { med: median(v), min: Math.min(...v), max: Math.max(...v) } : undefined;
+  };
+  const idleConns = Number(env("IDLE_CONNS") ?? (QUICK ? 200 : 1000));
+  const perConn = (name: string) => {
+    const b = s(name, "idle", "before_pss_kb"), a = s(name, "idle", "after_pss_kb");
+    if (!a || !b) return undefined;
+    const v = (a.med - b.med) / idleConns;
+    return { med: v, min: v, max: v };
+  };
+  const TCP = ["c-epoll", "deno-loop", "sockbox-deno", "sockbox-ffi", "sockbox-ffi-rw"];
+  const row = (
+    label: string,
+    target: string,
+    ok: (r: number) => boolean,
+    pick: (n: string) => { med: number; min: number; max: number } | undefined,
+    ratio: [string, string],
+    decimals = 0,
+    names = TCP,
+  ): Row => ({ label, target, ok, cells: names.map((n) => [n, pick(n)]), ratio, decimals });
+  const ffiC: [string, string] = ["sockbox-ffi", "c-epoll"];
+  const rows: Row[] = [
+    row(
+      "TCP 64 B ping-pong, 64 conns, rt/s",
+      "≥ 0.95× C",
+      (r) => r >= 0.95,
+      (n) => s(n, "pp64", "rt_s"),
+      ffiC,
+    ),
+    row(
+      "TCP 64 B ping-pong, 1 conn, p50 µs",
+      "≤ 1.1× C",
+      (r) => r <= 1.1,
+      (n) => s(n, "pp1", "p50_us"),
+      ffiC,
+      1,
+    ),
+    row(
+      "TCP 64 B ping-pong, 1 conn, p99 µs",
+      "≤ 1.5× C",
+      (r) => r <= 1.5,
+      (n) => s(n, "pp1", "p99_us"),
+      ffiC,
+      1,
+    ),
+    row("TCP bulk MiB/s", "≥ 1.2× C", (r) => r >= 1.2, (n) => s(n, "bulk", "mib_s"), ffiC),
+    row(
+      "UDP 64 B ping-pong rt/s",
+      "≥ 0.95× C",
+      (r) => r >= 0.95,
+      (n) => s(n === "c-epoll" ? "c-udp" : `${n}-udp`, "udp", "rt_s"),
+      ffiC,
+      0,
+      ["c-epoll", "sockbox-deno", "sockbox-ffi"],
+    ),
+    row(
+      "PSS per idle TCP connection, KiB",
+      "≤ 1 KiB",
+      (r) => r <= 1,
+      perConn,
+      ["sockbox-ffi", "one"],
+      2,
+      [
+        "c-epoll",
+        "sockbox-deno",
+        "sockbox-ffi",
+      ],
+    ),
+    row(
+      "TCP start to first echo, ms",
+      "≤ 1.1× bare Deno.listen",
+      (r) => r <= 1.1,
+      (n) => s(n, "startup", "startup_ms"),
+      ["sockbox-ffi", "deno-loop"],
+      1,
+    ),
+    row(
+      "new connections/s (connect, one 64 B echo, close; 8 threads)",
+      "≥ 0.9× C",
+      (r) => r >= 0.9,
+      (n) => fromOwn(`conn_s ${n}`),
+      ffiC,
+      0,
+      ["c-epoll", "sockbox-deno", "sockbox-ffi"],
+    ),
+  ];
+  // The PSS row's ratio is against 1 KiB itself.
+  rows[5]!.cells.push(["one", { med: 1, min: 1, max: 1 }]);
+  const table = render(rows, TCP);
+  const sb = fromOwn("stream sockbox"), nc = fromOwn("stream nc");
+  const w1 = fromOwn("workers 1"), w2 = fromOwn("workers 2");
+  const f = (x: { med: number; min: number; max: number } | undefined, d = 0) =>
+    x ? `${x.med.toFixed(d)} (${x.min.toFixed(d)}–${x.max.toFixed(d)})` : "—";
+  const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1];
+  console.log(
+    `## Echo engines (${
+      QUICK ? "QUICK=1: a smoke test, not a measurement" : `median of ${REPS} reps`
+    })
+
+Machine: ${navigator.hardwareConcurrency} CPUs (${
+      cpu ?? "?"
+    }), kernel ${Deno.osRelease()}, deno ${Deno.version.deno}.
+Servers pinned to CPU ${SERVER_CPU}, clients to CPU ${CLIENT_CPU}. Cells: median (min–max over reps).
+Command: \`REPS=${REPS} deno task bench --only engines\`; raw results in ${OUT}.
+
+${table}
+
+| figure | target | sockbox | reference | ratio | met |
+|---|---|---:|---:|---:|:-:|
+| \`send tcp\` streaming ${STREAM_MIB} MiB from stdin through the C server, ms | ≤ 1.0× nc | ${
+      f(sb)
+    } | nc ${f(nc)} | ${sb && nc ? (sb.med / nc.med).toFixed(2) + "×" : "—"} | ${
+      sb && nc ? (sb.med / nc.med <= 1 ? "yes" : "no") : ""
+    } |
+| ffi \`--workers 2\` vs \`--workers 1\`, 64 conns, rt/s (server and client share the 2 CPUs) | ≥ 1.7× | ${
+      f(w2)
+    } | ${f(w1)} | ${w1 && w2 ? (w2.med / w1.med).toFixed(2) + "×" : "—"} | ${
+      w1 && w2 ? (w2.med / w1.med >= 1.7 ? "yes" : "no") : ""
+    } |
+`,
+  );
+}

@@ -1,0 +1,164 @@
+/**
+ * `deno task test:bundle` and `deno task test:compiled`: the end-to-end suite (tests/)
+ * against the file users run instead of the source tree.
+ *
+ * - `bundle`: builds dist/sockbox.js (scripts/bundle.ts), copies it as `sockbox` into a
+ *   new directory outside the repository (no deno.json, no lib/ beside it) and runs
+ *   `deno test` over the repository's tests/ from that directory, with `SOCKBOX_BIN`
+ *   naming the copy (tests/helpers.ts), so every test starts it through its own `#!` line.
+ * - `compiled`: the same with `deno compile` output (the flags of `deno task compile`), or
+ *   with `--bin FILE`, a binary built before (the release workflow passes the one it
+ *   ships). `deno compile` needs denort, the runtime it copies, for the target: named by
+ *   `DENORT_BIN`, cached in `$DENO_DIR/dl/release/vVERSION/`, or downloaded from
+ *   dl.deno.land. Where it cannot get one, this says why and skips (exit 0), or, under
+ *   `SOCKBOX_REQUIRE_ALL=1`, fails (exit 1), as a skipped test does there.
+ *
+ * `SOCKBOX_EXPECT_BUILD` tells the suite which kind the artifact must report
+ * (tests/artifact_test.ts), so a run that silently fell back to the source tree fails.
+ *
+ * Neither is part of `deno task test`. `.ci/run` runs test:bundle after the normal suite;
+ * test:compiled runs where denort can be had (the release workflow), not here.
+ *
+ * ```sh
+ * deno task test:bundle                       # the whole suite
+ * deno task test:bundle tests/serve_test.ts -- --filter half-close
+ * deno task test:compiled --bin dist/release/sockbox-0.1.0-x86_64-unknown-linux-gnu
+ * ```
+ *
+ * Exit status: deno test's, 0 for a skip, 2 for bad arguments.
+ *
+ * @module
+ */
+import { parseFlags } from "../lib/cli/args.ts";
+import { UsageError } from "../lib/base/errors.ts";
+import { compileArgs, ROOT } from "./release.ts";
+
+/** Which artifact to test. */
+export type ArtifactKind = "bundle" | "compiled";
+
+/** Parsed arguments. */
+export interface ArtifactArgs {
+  kind: ArtifactKind;
+  /** A prebuilt artifact to test instead of building one. */
+  bin?: string;
+  /** Test files or directories (repository-relative) to run instead of tests/. */
+  files: string[];
+  /** `deno test` flags (after `--`). */
+  testFlags: string[];
+}
+
+export const USAGE =
+  `Usage: deno run -A scripts/test_artifact.ts bundle|compiled [FILE...] [--bin FILE] [-- DENO TEST FLAGS]`;
+
+/** Parses the arguments (pure); throws `UsageError`. */
+export function parseArtifactArgs(args: string[]): ArtifactArgs {
+  const dash = args.indexOf("--");
+  const own = dash < 0 ? args : args.slice(0, dash);
+  const rest = dash < 0 ? [] : args.slice(dash + 1);
+  const { values, positionals } = parseFlags(own, { bin: { type: "string" } });
+  const [kind, ...files] = positionals;
+  if (kind !== "bundle" && kind !== "compiled") {
+    throw new UsageError(
+      kind === undefined ? "missing artifact (bundle, compiled)" : `unknown artifact "${kind}"`,
+    );
+  }
+  const out: ArtifactArgs = { kind, files, testFlags: rest };
+  if (values.bin !== undefined) out.bin = values.bin;
+  return out;
+}
+
+/**
+ * Why `deno compile` could not make a binary, when the reason is that it has no denort
+ * (nothing cached, no download): the cause line of its error. Null for any other failure.
+ */
+export function denortMissing(stderr: string): string | null {
+  if (!/Setting up base binary/.test(stderr)) return null;
+  // deno prints "0: ...", "1: error sending request for url (...): ...", ...
+  // deno-lint-ignore no-control-regex
+  const plain = stderr.replace(/\x1b\[[0-9;]*m/g, "");
+  const cause = /^\s*1: (.*)$/m.exec(plain)?.[1] ?? plain.trim().split("\n").at(-1) ?? "";
+  return `deno compile has no denort for ${Deno.build.target} (not in DENORT_BIN or ` +
+    `$DENO_DIR/dl/release/v${Deno.version.deno}/, and the download failed: ${cause})`;
+}
+
+const skipOrFail = (reason: string): number => {
+  if (Deno.env.get("SOCKBOX_REQUIRE_ALL") === "1") {
+    console.error(
+      `test:compiled: cannot run here: ${reason} (SOCKBOX_REQUIRE_ALL=1 forbids skipping)`,
+    );
+    return 1;
+  }
+  console.error(`test:compiled: skipped: ${reason}`);
+  return 0;
+};
+
+/** Builds (or takes) the artifact, copies it outside the repository, runs the suite. */
+export async function testArtifact(a: ArtifactArgs): Promise<number> {
+  const dir = await Deno.makeTempDir({ prefix: `sockbox-${a.kind}-` });
+  const started = performance.now();
+  try {
+    if (dir.startsWith(ROOT)) throw new Error(`${dir} is inside the repository`);
+    const bin = `${dir}/sockbox`;
+    if (a.bin !== undefined) {
+      await Deno.copyFile(a.bin, bin);
+    } else if (a.kind === "bundle") {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "-q", "-A", "scripts/bundle.ts"],
+        cwd: ROOT,
+        stdout: "inherit",
+        stderr: "inherit",
+      }).output();
+      if (!r.success) return 1;
+      await Deno.copyFile(`${ROOT}dist/sockbox.js`, bin);
+    } else {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: compileArgs(Deno.build.target, bin),
+        cwd: ROOT,
+        stdout: "inherit",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      if (!r.success) {
+        const why = denortMissing(stderr);
+        if (why !== null) return skipOrFail(why);
+        console.error(stderr);
+        return 1;
+      }
+    }
+    await Deno.chmod(bin, 0o755);
+    const files = a.files.length ? a.files.map((f) => `${ROOT}${f}`) : [`${ROOT}tests/`];
+    console.error(`test:${a.kind}: SOCKBOX_BIN=${bin}, from ${dir}`);
+    const denoDir = Deno.execPath().replace(/\/[^/]*$/, "");
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["test", "-A", "--config", `${ROOT}deno.json`, ...a.testFlags, ...files],
+      cwd: dir,
+      env: {
+        SOCKBOX_BIN: bin,
+        SOCKBOX_EXPECT_BUILD: a.kind,
+        PATH: `${denoDir}:${Deno.env.get("PATH") ?? ""}`,
+      },
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    console.error(
+      `test:${a.kind}: ${r.success ? "passed" : "FAILED"} in ${
+        ((performance.now() - started) / 1000).toFixed(0)
+      } s`,
+    );
+    return r.code;
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  let a: ArtifactArgs;
+  try {
+    a = parseArtifactArgs(Deno.args);
+  } catch (e) {
+    console.error(`test_artifact: ${(e as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  Deno.exit(await testArtifact(a));
+}

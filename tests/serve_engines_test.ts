@@ -1,0 +1,435 @@
+/**
+ * `sockbox serve tcp|udp` on both engines: the whole serve suite once more on the engine
+ * the default run did not use, then what only the ffi engine does (splice and its
+ * read/write fallback, recvmmsg batches, workers on SO_REUSEPORT sockets, IPV6_V6ONLY,
+ * TCP urgent data), against python3 peers and `sockbox send`.
+ */
+import assert from "node:assert/strict";
+import {
+  JsonProcess,
+  REPO_ROOT,
+  requires,
+  runSockbox,
+  sh,
+  shellQuote,
+  skipped,
+  SockboxProcess,
+  sockboxShell,
+} from "./helpers.ts";
+
+const py = (code: string) => sh("python3", ["-c", code], { timeoutMs: 120_000 });
+
+/** Whether the ffi engine runs here (Linux, FFI allowed: what `deno task start` grants). */
+const ffiRuns = Deno.build.os === "linux";
+
+/** A test that needs the ffi engine (and `caps`). */
+function ffiTest(
+  caps: Parameters<typeof requires>[0],
+  def: Omit<Deno.TestDefinition, "fn">,
+  fn: Deno.TestDefinition["fn"],
+): Deno.TestDefinition {
+  if (!ffiRuns) return skipped({ ...def, fn }, "the ffi engine runs on Linux only");
+  return requires(caps, def, fn);
+}
+
+/** A sockbox server and its `listening` event; disposing of it stops the process. */
+interface Server extends AsyncDisposable {
+  p: SockboxProcess;
+  port: number;
+  listening: Record<string, unknown>;
+}
+
+async function serve(args: string[], env?: Record<string, string>): Promise<Server> {
+  const p = new SockboxProcess(["serve", ...args, "--json"], env ? { env } : {});
+  const listening = await p.next((e) => e.event === "listening");
+  return {
+    p,
+    port: listening.port as number,
+    listening,
+    [Symbol.asyncDispose]: () => p[Symbol.asyncDispose](),
+  };
+}
+
+/**
+ * The serve suite once more with SOCKBOX_TEST_ENGINE set. The default run used the ffi
+ * engine with one worker per CPU: Workers where there are several CPUs, the main thread
+ * where there is one; the other ffi mode runs here too.
+ */
+const usableCpus = navigator.hardwareConcurrency;
+for (
+  const engine of ["deno", usableCpus > 1 ? "ffi --workers 1" : "ffi --workers 2"]
+) {
+  Deno.test(requires(["python3", "socat", "nc"], {
+    name: `the serve suite passes with --engine ${engine}`,
+    ignore: !ffiRuns,
+    async fn() {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["test", "-q", "-A", "tests/serve_test.ts"],
+        cwd: REPO_ROOT,
+        env: { SOCKBOX_TEST_ENGINE: engine, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 0, out.slice(-4000));
+      assert.match(out, /ok \| \d+ passed/);
+    },
+  }));
+}
+
+// --- 200 MiB through `send tcp` stdin, on each engine and on the read/write fallback ---
+
+let bigFile: { path: string; sha: string } | undefined;
+async function bigInput(): Promise<{ path: string; sha: string }> {
+  if (bigFile) return bigFile;
+  const path = await Deno.makeTempFile({ prefix: "sockbox-200m-" });
+  const r = await sh("sh", [
+    "-c",
+    `head -c ${200 * 1024 * 1024} /dev/urandom > ${shellQuote(path)} && sha256sum < ${
+      shellQuote(path)
+    }`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  bigFile = { path, sha: r.stdout.split(" ")[0]! };
+  return bigFile;
+}
+
+for (
+  const [label, args, env] of [
+    ["ffi engine (splice)", ["--engine", "ffi"], undefined],
+    ["ffi engine with SOCKBOX_SPLICE=0 (read/write)", ["--engine", "ffi"], {
+      SOCKBOX_SPLICE: "0",
+    }],
+    ["deno engine", ["--engine", "deno"], undefined],
+  ] as const
+) {
+  const def = {
+    name: `serve tcp, ${label}: 200 MiB from send tcp stdin come back byte-exact (sha256)`,
+  };
+  const fn = async () => {
+    const input = await bigInput();
+    await using s = await serve(["tcp", "0", "--host", "127.0.0.1", ...args], env);
+    const r = await sh("sh", [
+      "-c",
+      `${sockboxShell()} send tcp 127.0.0.1 ${s.port} --timeout 30s < ${
+        shellQuote(input.path)
+      } | sha256sum`,
+    ], { timeoutMs: 300_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split(" ")[0], input.sha, r.stderr);
+    const cl = await s.p.next((e) => e.event === "close", 30_000);
+    assert.deepEqual([cl.bytes_in, cl.bytes_out, cl.reason], [200 << 20, 200 << 20, "eof"]);
+  };
+  Deno.test(args[1] === "ffi" ? ffiTest([], def, fn) : { ...def, fn });
+}
+
+Deno.test({
+  name: "(cleanup of the 200 MiB input)",
+  async fn() {
+    if (bigFile) await Deno.remove(bigFile.path).catch(() => {});
+  },
+});
+
+// --- UDP: recvmmsg batches ---------------------------------------------------------
+
+Deno.test(ffiTest(["python3"], {
+  name: "serve udp (ffi): a burst of 1000 datagrams from 4 sockets, each echoed once to its sender",
+}, async () => {
+  await using s = await serve(["udp", "0", "--host", "127.0.0.1", "--engine", "ffi"]);
+  const r = await py(`
+import socket
+socks = []
+for k in range(4):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.settimeout(3)
+    socks.append(s)
+for i in range(250):
+    for k, s in enumerate(socks):
+        s.sendto(b"%d:%d" % (k, i), ("127.0.0.1", ${s.port}))
+ok = True
+for k, s in enumerate(socks):
+    got = []
+    try:
+        while len(got) < 250:
+            got.append(s.recv(100))
+        s.settimeout(0.2)
+        got.append(s.recv(100))  # one more would be a duplicate
+    except socket.timeout:
+        pass
+    want = sorted(b"%d:%d" % (k, i) for i in range(250))
+    if sorted(got) != want:
+        ok = False
+        print("socket", k, "got", len(got), "echoes,", len(set(got)), "distinct")
+print("all" if ok else "missing")
+`);
+  assert.equal(r.stdout.trim().split("\n").at(-1), "all", r.stdout + r.stderr);
+  const { rest } = await s.p.stop();
+  const summary = rest.find((e) => e.event === "summary")!;
+  assert.equal(summary.datagrams, 1000);
+}));
+
+// --- workers ----------------------------------------------------------------------
+
+Deno.test(ffiTest(["python3"], {
+  name: "serve tcp --workers 2: 64 concurrent connections, all echoed",
+}, async () => {
+  await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--workers", "2"]);
+  assert.deepEqual([s.listening.engine, s.listening.workers], ["ffi", 2]);
+  const r = await py(`
+import socket, selectors
+sel = selectors.DefaultSelector()
+want = {}
+for i in range(64):
+    c = socket.create_connection(("127.0.0.1", ${s.port}), timeout=10)
+    msg = (b"conn %02d " % i) * 100
+    want[c] = [msg, b""]
+for c, (msg, _) in want.items():
+    c.sendall(msg)
+    sel.register(c, selectors.EVENT_READ)
+left = 64
+while left:
+    for key, _ in sel.select(timeout=10) or [(None, None)]:
+        if key is None:
+            raise SystemExit("timed out with %d left" % left)
+        c = key.fileobj
+        want[c][1] += c.recv(65536)
+        if len(want[c][1]) >= len(want[c][0]):
+            sel.unregister(c)
+            left -= 1
+print(sum(got == msg for msg, got in want.values()))
+`);
+  assert.equal(r.stdout.trim(), "64", r.stderr);
+  const { rest } = await s.p.stop();
+  assert.equal(rest.find((e) => e.event === "summary")!.connections, 64);
+}));
+
+Deno.test(ffiTest(["ipv6"], {
+  name: "serve tcp -4 and -6 share a port (IPV6_V6ONLY); a second server there gets EADDRINUSE",
+}, async () => {
+  await using six = await serve(["tcp", "0", "-6", "--workers", "2"]);
+  await using four = await serve(["tcp", String(six.port), "-4", "--workers", "2"]);
+  assert.equal(four.listening.address, "0.0.0.0");
+  const v4 = await runSockbox(["send", "tcp", "127.0.0.1", String(six.port), "four"]);
+  assert.equal(v4.stdout, "Received 4 bytes: four\n", v4.stderr);
+  const v6 = await runSockbox(["send", "tcp", "::1", String(six.port), "six"]);
+  assert.equal(v6.stdout, "Received 3 bytes: six\n", v6.stderr);
+  assert.equal((await four.p.next((e) => e.event === "accept")).peer, "127.0.0.1");
+  assert.equal((await six.p.next((e) => e.event === "accept")).peer, "::1");
+  for (const workers of ["1", "2"]) {
+    const again = await runSockbox(["serve", "tcp", String(six.port), "-6", "--workers", workers]);
+    assert.equal(again.code, 1);
+    assert.equal(again.stderr, `sockbox: listen EADDRINUSE [::]:${six.port}\n`);
+  }
+}));
+
+// --- urgent data ------------------------------------------------------------------
+
+const PY_URGENT = (port: number) => `
+import socket, time
+s = socket.create_connection(("127.0.0.1", ${port}), timeout=10)
+s.sendall(b"abc"); time.sleep(0.1)
+s.send(b"!", socket.MSG_OOB); time.sleep(0.1)
+s.sendall(b"def"); s.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    b = s.recv(100)
+    if not b: break
+    got += b
+print(got.decode())
+`;
+
+Deno.test(ffiTest(["python3"], {
+  name: "serve tcp (ffi) reports urgent data from python3 (MSG_OOB) with its offset, unechoed",
+}, async () => {
+  await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--engine", "ffi"]);
+  assert.equal(s.listening.urgent, true);
+  const r = await py(PY_URGENT(s.port));
+  assert.equal(r.stdout, "abcdef\n", r.stderr);
+  const u = await s.p.next((e) => e.event === "urgent");
+  assert.deepEqual([u.byte, u.offset], [33, 3]);
+  const cl = await s.p.next((e) => e.event === "close");
+  assert.deepEqual([cl.bytes_in, cl.bytes_out, cl.reason], [6, 6, "eof"]);
+}));
+
+Deno.test(requires(["python3"], {
+  name: "serve tcp (deno) says it cannot see urgent data, and does not echo it",
+}, async () => {
+  await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--engine", "deno"]);
+  assert.deepEqual([s.listening.engine, s.listening.urgent], ["deno", false]);
+  const r = await py(PY_URGENT(s.port));
+  assert.equal(r.stdout, "abcdef\n", r.stderr);
+  await s.p.next((e) => e.event === "close");
+  const { rest } = await s.p.stop();
+  assert.equal([...s.p.events, ...rest].some((e) => e.event === "urgent"), false);
+}));
+
+Deno.test(ffiTest([], {
+  name: "send tcp --urgent sends its byte after the echoes; serve (ffi) reports it",
+}, async () => {
+  await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--engine", "ffi"]);
+  const r = await runSockbox([
+    ...["send", "tcp", "127.0.0.1", String(s.port), "hello", "world", "--urgent", "200"],
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stdout,
+    "Received 5 bytes: hello\nReceived 5 bytes: world\nSent urgent byte 200\n",
+  );
+  const u = await s.p.next((e) => e.event === "urgent");
+  assert.deepEqual([u.byte, u.offset], [200, 10]);
+  const cl = await s.p.next((e) => e.event === "close");
+  assert.deepEqual([cl.bytes_in, cl.bytes_out], [10, 10]);
+}));
+
+// --- no leaks ---------------------------------------------------------------------
+
+/**
+ * The sockbox process under `deno task` (its child whose command line runs main.ts), or
+ * the process itself when it is not `deno task` (SOCKBOX_BIN: a binary or the bundle).
+ */
+function sockboxPid(taskPid: number): number {
+  const own = Deno.readTextFileSync(`/proc/${taskPid}/cmdline`).split("\0");
+  if (!own.includes("task")) return taskPid;
+  for (let i = 0; i < 50; i++) {
+    const kids = Deno.readTextFileSync(`/proc/${taskPid}/task/${taskPid}/children`).trim();
+    for (const k of kids.split(/\s+/).filter(Boolean)) {
+      const cmd = Deno.readTextFileSync(`/proc/${k}/cmdline`);
+      if (cmd.includes("main.ts")) return Number(k);
+    }
+  }
+  throw new Error(`no sockbox process under ${taskPid}`);
+}
+
+function fds(pid: number): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(`/proc/${pid}/fd`)) {
+    try {
+      out.push(Deno.readLinkSync(`/proc/${pid}/fd/${e.name}`));
+    } catch { /* closed meanwhile */ }
+  }
+  return out.sort();
+}
+
+Deno.test(ffiTest(["python3"], {
+  name: "serve tcp (ffi): a peer resetting mid-splice leaves no fd or pipe behind",
+}, async () => {
+  await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--workers", "1"]);
+  const pid = sockboxPid(s.p.child.pid);
+  // Once the worker serves, the fd table is at its idle size.
+  const warm = await runSockbox(["send", "tcp", "127.0.0.1", String(s.port), "warm"]);
+  assert.equal(warm.code, 0, warm.stderr);
+  await s.p.next((e) => e.event === "close");
+  const idle = fds(pid);
+  const peer = new Deno.Command("python3", {
+    args: [
+      "-c",
+      `
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", ${s.port}), timeout=10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+chunk = b"x" * 65536
+sent = 0
+s.setblocking(False)
+while sent < 64 << 20:
+    try:
+        sent += s.send(chunk)
+    except BlockingIOError:
+        break
+print("streaming", sent, flush=True)
+sys.stdin.readline()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()
+print("reset", flush=True)
+`,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const lines = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const first = (await lines.read()).value ?? "";
+  assert.match(first, /^streaming \d+/);
+  const busy = fds(pid);
+  assert.ok(busy.some((f) => f.startsWith("pipe:")), `no splice pipe while streaming: ${busy}`);
+  const w = peer.stdin.getWriter();
+  await w.write(new TextEncoder().encode("\n"));
+  await w.close();
+  for (let r = await lines.read(); !r.done && !r.value.includes("reset"); r = await lines.read()) {
+    /* until the reset, or EOF (never a spin on a finished stream) */
+  }
+  await lines.cancel();
+  await peer.status;
+  const cl = await s.p.next((e) => e.event === "close");
+  assert.equal(cl.reason, "error", JSON.stringify(cl));
+  assert.deepEqual(fds(pid), idle);
+}));
+
+// --- where the ffi engine cannot run, and the one-file bundle ---------------------------
+
+Deno.test({
+  name: "without --allow-ffi serve picks the deno engine, and --engine ffi says why not",
+  async fn() {
+    const base = [Deno.execPath(), "run", "-q", "--no-config", "--allow-net", "--unstable-net"];
+    const main = `${REPO_ROOT}main.ts`;
+    const denied = await sh(base[0]!, [
+      ...base.slice(1),
+      main,
+      "serve",
+      "tcp",
+      "0",
+      "--engine",
+      "ffi",
+    ]);
+    assert.equal(denied.code, 1);
+    assert.equal(
+      denied.stderr,
+      "sockbox: the ffi engine cannot run here: FFI is not permitted (--allow-ffi)\n",
+    );
+    await using p = new JsonProcess([
+      ...base,
+      main,
+      "serve",
+      "tcp",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--json",
+    ]);
+    const ev = await p.next();
+    assert.deepEqual([ev.event, ev.engine, ev.urgent], ["listening", "deno", false]);
+  },
+});
+
+Deno.test(ffiTest([], {
+  name: "the one-file bundle runs the ffi engine: its worker travels inside the bundle",
+}, async () => {
+  const b = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "bundle"],
+    cwd: REPO_ROOT,
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(b.code, 0, new TextDecoder().decode(b.stderr));
+  // Copied away from the source tree: nothing beside it, no deno.json above it.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(`${REPO_ROOT}dist/sockbox.js`, `${dir}/sockbox.js`);
+    await Deno.chmod(`${dir}/sockbox.js`, 0o755);
+    await using p = new JsonProcess([
+      `${dir}/sockbox.js`,
+      "serve",
+      "tcp",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--json",
+    ]);
+    const ev = await p.next();
+    assert.deepEqual([ev.event, ev.engine], ["listening", "ffi"]);
+    const r = await runSockbox(["send", "tcp", "127.0.0.1", String(ev.port), "bundled"]);
+    assert.equal(r.stdout, "Received 7 bytes: bundled\n", r.stderr);
+    assert.equal((await p.next((e) => e.event === "close")).bytes_in, 7);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}));
