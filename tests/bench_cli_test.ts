@@ -11,6 +11,7 @@ import {
   delay,
   jsonLines,
   JsonProcess,
+  killGroup,
   REPO_ROOT,
   requires,
   run,
@@ -20,6 +21,7 @@ import {
   skipped,
   SockboxProcess,
   sockboxShell,
+  spawnGroup,
   TextProcess,
 } from "./helpers.ts";
 import { runInUml, umlUnavailableReason } from "../scripts/uml/boot.ts";
@@ -579,6 +581,7 @@ class Browser implements AsyncDisposable {
   #waiting = new Map<number, (m: Ev) => void>();
   readonly events: Ev[] = [];
   #accepting: Promise<void>;
+  #draining: Promise<void> = Promise.resolve();
 
   private constructor(exe: string, profile: string) {
     this.profile = profile;
@@ -590,25 +593,20 @@ class Browser implements AsyncDisposable {
         c.close();
       }
     })().catch(() => {});
-    this.child = new Deno.Command(exe, {
-      args: [
-        "--headless",
-        "--no-sandbox", // as root
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--remote-debugging-port=0",
-        `--user-data-dir=${profile}`,
-        // Anything that tries the network goes to the recording proxy, and no name resolves.
-        `--proxy-server=127.0.0.1:${(this.proxy.addr as Deno.NetAddr).port}`,
-        "--proxy-bypass-list=<-loopback>",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "about:blank",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    this.child = spawnGroup(exe, [
+      "--headless",
+      "--no-sandbox", // as root
+      "--disable-gpu",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--remote-debugging-port=0",
+      `--user-data-dir=${profile}`,
+      // Anything that tries the network goes to the recording proxy, and no name resolves.
+      `--proxy-server=127.0.0.1:${(this.proxy.addr as Deno.NetAddr).port}`,
+      "--proxy-bypass-list=<-loopback>",
+      "--host-resolver-rules=MAP * ~NOTFOUND",
+      "about:blank",
+    ], { stdout: "null", stderr: "piped" });
   }
 
   static async open(exe: string): Promise<Browser> {
@@ -625,7 +623,7 @@ class Browser implements AsyncDisposable {
         text += r.value;
       }
       // Keep draining its log so it never blocks on a full pipe.
-      (async () => {
+      b.#draining = (async () => {
         while (!(await reader.read()).done) { /* discard */ }
       })().catch(() => {});
       const list = await (await fetch(`http://127.0.0.1:${m[1]}/json/list`)).json() as Ev[];
@@ -669,11 +667,9 @@ class Browser implements AsyncDisposable {
       this.#ws.close();
       await closed;
     }
-    try {
-      this.child.kill("SIGKILL");
-    } catch { /* gone */ }
+    killGroup(this.child.pid); // the browser and every process it started
     await this.child.status;
-    await this.child.stderr.cancel().catch(() => {});
+    await this.#draining;
     this.proxy.close();
     await this.#accepting;
     await Deno.remove(this.profile, { recursive: true }).catch(() => {});
@@ -685,7 +681,6 @@ class Browser implements AsyncDisposable {
   const def: Deno.TestDefinition = {
     name:
       "bench --save twice, bench report draws both runs: Chromium shows every series and fetches nothing",
-    sanitizeResources: false, // the DevTools socket closes on the browser's schedule
     async fn() {
       const dir = await Deno.makeTempDir({ prefix: "sockbox-report-" });
       try {

@@ -162,11 +162,14 @@ Deno.test(requires(["ipv6"], {
     const held = Deno.listen({ hostname: "::", port: 0 });
     try {
       const port = (held.addr as Deno.NetAddr).port;
-      const r = await runSockbox(["serve", "tcp", String(port), "--engine", "deno"]);
-      assert.deepEqual(
-        [r.code, r.stdout, r.stderr],
-        [1, "", `sockbox: bind EADDRINUSE [::]:${port}\n`],
-      );
+      for (const engine of ["deno", "ffi"]) {
+        const r = await runSockbox(["serve", "tcp", String(port), "--engine", engine]);
+        assert.deepEqual(
+          [r.code, r.stdout, r.stderr],
+          [1, "", `sockbox: bind EADDRINUSE [::]:${port}\n`],
+          engine,
+        );
+      }
     } finally {
       held.close();
     }

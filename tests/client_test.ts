@@ -507,7 +507,7 @@ Deno.test("serve reports an address in use with the address", async () => {
     const port = (l.addr as Deno.NetAddr).port;
     const r = await runSockbox(["serve", "tcp", String(port), "--host", "127.0.0.1"]);
     assert.equal(r.code, 1);
-    assert.equal(r.stderr, `sockbox: listen EADDRINUSE 127.0.0.1:${port}\n`);
+    assert.equal(r.stderr, `sockbox: bind EADDRINUSE 127.0.0.1:${port}\n`);
   } finally {
     l.close();
   }

@@ -142,3 +142,469 @@ Deno.test("a socket option where it does not apply is a one-line usage error", a
     assert.equal(r.stderr, stderr);
   }
 });
+
+// --- access control and limits ---------------------------------------------------------
+
+/** A python3 TCP client from `src`: sends `data`, prints what came back before the close. */
+const tcpPeer = (src: string, port: number, data: string) =>
+  py(`
+import socket
+s = socket.socket()
+s.bind(("${src}", 0))
+s.settimeout(5)
+s.connect(("127.0.0.1", ${port}))
+try:
+    s.sendall(b"${data}")
+    s.shutdown(socket.SHUT_WR)
+except OSError:
+    pass
+got = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except OSError as e:
+    got += b"<" + e.strerror.encode() + b">"
+print(got.decode())
+`);
+
+Deno.test(requires(["python3"], {
+  name: "serve tcp --allow/--deny refuse before a byte is echoed, and count it",
+  async fn() {
+    await using p = new SockboxProcess([
+      ...["serve", "tcp", "0", "--host", "127.0.0.1", "--json"],
+      ...["--allow", "127.0.0.0/30", "--deny", "127.0.0.2"],
+    ]);
+    const { port } = await p.listening();
+    assert.equal((await tcpPeer("127.0.0.1", port, "ok")).stdout, "ok\n");
+    assert.equal((await tcpPeer("127.0.0.2", port, "denied")).stdout.includes("denied"), false);
+    assert.equal((await tcpPeer("127.0.0.9", port, "other")).stdout.includes("other"), false);
+    const { code, rest } = await p.stop();
+    assert.equal(code, 0);
+    const rejects = p.events.filter((e) => e.event === "reject");
+    assert.deepEqual(rejects.map((e) => [e.peer, e.reason]), [
+      ["127.0.0.2", "denied"],
+      ["127.0.0.9", "not-allowed"],
+    ]);
+    const summary = rest.at(-1)!;
+    assert.equal(summary.connections, 1);
+    assert.deepEqual(summary.refused, { denied: 1, "not-allowed": 1 });
+  },
+}));
+
+Deno.test(requires(["python3"], {
+  name: "serve tcp --max-per-ip holds N connections per source, others still served",
+  async fn() {
+    await using p = new SockboxProcess([
+      ...["serve", "tcp", "0", "--host", "127.0.0.1", "--json", "--max-per-ip", "2"],
+    ]);
+    const { port } = await p.listening();
+    const r = await py(`
+import socket
+def conn(src):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.settimeout(5)
+    s.connect(("127.0.0.1", ${port}))
+    return s
+held = [conn("127.0.0.1"), conn("127.0.0.1")]
+for s in held:
+    s.sendall(b"x")
+    assert s.recv(1) == b"x"
+third = conn("127.0.0.1")
+third.sendall(b"y")
+print("third", third.recv(1) or b"closed")
+other = conn("127.0.0.3")
+other.sendall(b"z")
+print("other", other.recv(1))
+`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "third b'closed'\nother b'z'\n");
+    const { rest } = await p.stop();
+    assert.deepEqual(rest.at(-1)!.refused, { "max-per-ip": 1 });
+  },
+}));
+
+Deno.test(requires(["python3"], {
+  name: "serve tcp --rate refuses connections beyond the bucket from one source",
+  async fn() {
+    await using p = new SockboxProcess([
+      ...["serve", "tcp", "0", "--host", "127.0.0.1", "--json", "--rate", "3/s"],
+    ]);
+    const { port } = await p.listening();
+    const r = await py(`
+import socket
+ok = 0
+for i in range(8):
+    s = socket.socket()
+    s.settimeout(5)
+    s.connect(("127.0.0.1", ${port}))
+    s.sendall(b"r")
+    ok += s.recv(1) == b"r"
+    s.close()
+print(ok)
+`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "3");
+    const { rest } = await p.stop();
+    assert.deepEqual(rest.at(-1)!.refused, { rate: 5 });
+  },
+}));
+
+Deno.test(requires(["python3"], {
+  name: "serve tcp --max-bytes echoes N bytes, closes, and accounts for the rest",
+  async fn() {
+    await using p = new SockboxProcess([
+      ...["serve", "tcp", "0", "--host", "127.0.0.1", "--json", "--max-bytes", "10"],
+    ]);
+    const { port } = await p.listening();
+    const r = await tcpPeer("127.0.0.1", port, "abcdefghijklmnopqrstuvwxy");
+    assert.equal(r.stdout.slice(0, 10), "abcdefghij");
+    assert.doesNotMatch(r.stdout, /k/);
+    const close = await p.next((e) => e.event === "close");
+    assert.equal(close.reason, "max-bytes");
+    assert.equal(close.bytes_out, 10);
+    assert.equal(close.bytes_in, (close.bytes_out as number) + (close.bytes_dropped as number));
+    const { rest } = await p.stop();
+    assert.deepEqual(rest.at(-1)!.refused, { "max-bytes": 1 });
+  },
+}));
+
+// --- the UDP reflection guard ----------------------------------------------------------
+
+const isRoot = Deno.uid() === 0;
+
+for (const engine of ["ffi", "deno"] as const) {
+  Deno.test({
+    name: `serve udp --engine ${engine} never answers the reflector ports (python3 as root)`,
+    ignore: !isRoot,
+    async fn() {
+      await using p = new SockboxProcess([
+        ...["serve", "udp", "0", "--host", "127.0.0.1", "--engine", engine, "--json", "-v"],
+      ]);
+      const { port } = await p.listening();
+      const r = await py(`
+import socket
+for sport in (7, 19, 53, 40123):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", sport))
+    s.settimeout(0.5)
+    s.sendto(b"from %d" % sport, ("127.0.0.1", ${port}))
+    try:
+        print(sport, s.recv(100).decode())
+    except socket.timeout:
+        print(sport, "-")
+    s.close()
+`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "7 -\n19 -\n53 -\n40123 from 40123\n");
+      const { rest } = await p.stop();
+      const drops = p.events.filter((e) => e.event === "drop");
+      assert.deepEqual(drops.map((e) => [e.port, e.reason, e.bytes]), [
+        [7, "reflector-port", 6],
+        [19, "reflector-port", 7],
+        [53, "reflector-port", 7],
+      ]);
+      const summary = rest.at(-1)!;
+      assert.equal(summary.datagrams, 1);
+      assert.deepEqual(summary.refused, { "reflector-port": 3 });
+    },
+  });
+
+  Deno.test({
+    name: `two serve udp --engine ${engine} servers pointed at each other do not loop`,
+    ignore: !isRoot,
+    async fn() {
+      // Both on the same port (127.0.0.1:P and 127.0.0.2:P); a datagram forged from B to A
+      // (a raw socket) would bounce for ever between two plain echo servers.
+      await using a = new SockboxProcess([
+        ...["serve", "udp", "0", "--host", "127.0.0.1", "--engine", engine, "--json", "-v"],
+      ]);
+      const { port } = await a.listening();
+      await using b = new SockboxProcess([
+        ...["serve", "udp", String(port), "--host", "127.0.0.2", "--engine", engine, "--json"],
+      ]);
+      await b.listening();
+      const r = await py(`
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.bind(("127.0.0.2", 0))
+payload = b"ping-pong"
+udp = struct.pack("!HHHH", ${port}, ${port}, 8 + len(payload), 0) + payload
+s.sendto(udp, ("127.0.0.1", 0))
+`);
+      assert.equal(r.code, 0, r.stderr);
+      const drop = await a.next((e) => e.event === "drop");
+      assert.deepEqual([drop.peer, drop.port, drop.reason], ["127.0.0.2", port, "reflector-port"]);
+      await new Promise((res) => setTimeout(res, 300));
+      const sa = (await a.stop()).rest.at(-1)!, sb = (await b.stop()).rest.at(-1)!;
+      assert.equal(sa.datagrams, 0);
+      assert.equal(sb.datagrams, 0);
+      assert.deepEqual(sa.refused, { "reflector-port": 1 });
+    },
+  });
+}
+
+Deno.test("limits where they do not apply are one-line usage errors", async () => {
+  const cases: [string[], string][] = [
+    [["serve", "udp", "0", "--max-per-ip", "1"], "sockbox: --max-per-ip cannot be used with udp\n"],
+    [
+      ["serve", "tcp", "0", "--reflect-guard", "off"],
+      "sockbox: --reflect-guard cannot be used with tcp\n",
+    ],
+    [
+      ["serve", "tcp", "0", "--deny", "::1", "--exec", "cat"],
+      "sockbox: --deny cannot be used with --exec\n",
+    ],
+    [
+      ["serve", "tcp", "0", "--rate", "5", "--engine", "ffi"],
+      "sockbox: --rate cannot be used with --engine ffi (tcp)\n",
+    ],
+    [
+      ["serve", "udp", "0", "--allow", "10.0.0.0/40"],
+      'sockbox: invalid --allow "10.0.0.0/40": must be an IP address or prefix (10.0.0.0/8, 2001:db8::/32)\n',
+    ],
+  ];
+  for (const [args, stderr] of cases) {
+    const r = await runSockbox(args);
+    assert.equal(r.code, 2, args.join(" "));
+    assert.equal(r.stderr, stderr);
+  }
+});
+
+Deno.test({
+  name: "without the guard the same forged datagram does loop (the test above means something)",
+  ignore: !isRoot,
+  async fn() {
+    const off = ["--reflect-guard", "off", "--engine", "deno", "--json"];
+    await using a = new SockboxProcess(["serve", "udp", "0", "--host", "127.0.0.1", ...off]);
+    const { port } = await a.listening();
+    await using b = new SockboxProcess([
+      "serve",
+      "udp",
+      String(port),
+      "--host",
+      "127.0.0.2",
+      ...off,
+    ]);
+    await b.listening();
+    await py(`
+import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+s.bind(("127.0.0.2", 0))
+s.sendto(struct.pack("!HHHH", ${port}, ${port}, 12, 0) + b"loop", ("127.0.0.1", 0))
+`);
+    await new Promise((res) => setTimeout(res, 300));
+    const sa = (await a.stop()).rest.at(-1)!;
+    await b.stop();
+    assert.ok((sa.datagrams as number) > 50, `only ${sa.datagrams} datagrams bounced`);
+  },
+});
+
+for (const service of [["--service", "chargen"], ["--service", "echo"], ["--exec", "cat"]]) {
+  Deno.test({
+    name: `serve udp ${service.join(" ")} never answers a reflector port either`,
+    ignore: !isRoot,
+    async fn() {
+      await using p = new SockboxProcess([
+        ...["serve", "udp", "0", "--host", "127.0.0.1", ...service, "--json", "-v"],
+      ]);
+      const { port } = await p.listening();
+      const r = await py(`
+import socket
+for sport in (19, 7, 40124):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", sport))
+    s.settimeout(1)
+    s.sendto(b"x" * 600, ("127.0.0.1", ${port}))
+    try:
+        print(sport, len(s.recv(1000)) > 0)
+    except socket.timeout:
+        print(sport, "-")
+    s.close()
+`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "19 -\n7 -\n40124 True\n");
+      const { rest } = await p.stop();
+      const drops = p.events.filter((e) => e.event === "drop").map((e) => [e.port, e.reason]);
+      assert.deepEqual(drops, [[19, "reflector-port"], [7, "reflector-port"]]);
+      // --service echo is the echo engine itself, which counts refusals by reason.
+      const summary = rest.at(-1)!;
+      if (service[1] === "echo") assert.deepEqual(summary.refused, { "reflector-port": 2 });
+      else assert.equal(summary.dropped, 2);
+    },
+  });
+}
+
+// --- out of file descriptors -----------------------------------------------------------
+
+/** CPU seconds (user + system) used so far by every process of group `pgid`. */
+function groupCpuSeconds(pgid: number): number {
+  const tick = 100; // sysconf(_SC_CLK_TCK) on Linux
+  let sum = 0;
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(f[2]) === pgid) sum += (Number(f[11]) + Number(f[12])) / tick;
+    } catch { /* gone */ }
+  }
+  return sum;
+}
+
+for (const engine of ["ffi", "deno"] as const) {
+  Deno.test(requires(["python3"], {
+    name:
+      `serve tcp --engine ${engine} out of fds (ulimit -n 256): waits without spinning, recovers`,
+    async fn() {
+      await using p = new SockboxProcess(
+        [
+          ...["serve", "tcp", "0", "--host", "127.0.0.1", "--engine", engine, "--json"],
+          ...(engine === "ffi" ? ["--workers", "1"] : []),
+        ],
+        { wrap: ["sh", "-c", 'ulimit -n 256 && exec "$0" "$@"'] },
+      );
+      const { port } = await p.listening();
+      const peer = new Deno.Command("python3", {
+        args: [
+          "-c",
+          `
+import socket, sys
+conns = []
+for i in range(400):
+    s = socket.socket()
+    s.connect(("127.0.0.1", ${port}))
+    s.sendall(b"e")
+    conns.append(s)
+print("opened", flush=True)
+sys.stdin.readline()
+for s in conns[:300]:
+    s.close()
+ok = 0
+for s in conns[300:]:
+    s.settimeout(10)
+    try:
+        ok += s.recv(1) == b"e"
+    except OSError:
+        pass
+print("echoed", ok, flush=True)
+`,
+        ],
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
+      const out = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      assert.match((await out.read()).value ?? "", /opened/);
+      await p.next((e) => e.event === "accept-paused", 20_000);
+      // Keep reading its events (a full stdout pipe would stall the server).
+      const resumed = p.next((e) => e.event === "accept-resumed", 60_000);
+      const cpu0 = groupCpuSeconds(p.child.pid), t0 = performance.now();
+      await new Promise((r) => setTimeout(r, 2000));
+      const cpu = (groupCpuSeconds(p.child.pid) - cpu0) / ((performance.now() - t0) / 1000);
+      console.log(`  ${engine}: CPU while out of fds: ${(cpu * 100).toFixed(1)}% of one core`);
+      assert.ok(cpu < 0.2, `the server used ${(cpu * 100).toFixed(0)}% of a CPU while out of fds`);
+      const w = peer.stdin.getWriter();
+      await w.write(new TextEncoder().encode("close\n"));
+      await w.close();
+      let text = "";
+      while (!/echoed/.test(text)) {
+        const r = await out.read();
+        if (r.done) break;
+        text += r.value;
+      }
+      await peer.status;
+      assert.match(text, /echoed 100\n/);
+      const ev = await resumed;
+      assert.ok((ev.deferred as number) > 0);
+      assert.equal((await p.stop()).code, 0);
+    },
+  }));
+}
+
+// --- scale ------------------------------------------------------------------------------
+
+/** VmRSS (KiB) of the largest process of group `pgid` (the server under `deno task`). */
+function groupRssKiB(pgid: number): number {
+  let best = 0;
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+      const m = /VmRSS:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${e.name}/status`));
+      best = Math.max(best, Number(m?.[1] ?? 0));
+    } catch { /* gone */ }
+  }
+  return best;
+}
+
+const CONNS = 10_000;
+
+for (const engine of ["ffi", "deno"] as const) {
+  Deno.test(requires(["python3"], {
+    name: `serve tcp --engine ${engine} holds ${CONNS} connections from 4 sources, each echoed`,
+    async fn() {
+      await using p = new SockboxProcess([
+        ...["serve", "tcp", "0", "--host", "127.0.0.1", "--engine", engine, "--json"],
+        ...(engine === "ffi" ? ["--workers", "1"] : []),
+      ]);
+      const { port } = await p.listening();
+      const summary = p.next((e) => e.event === "summary", 120_000); // drains the events
+      await new Promise((r) => setTimeout(r, 500));
+      const rss0 = groupRssKiB(p.child.pid);
+      const peer = new Deno.Command("python3", {
+        args: [
+          "-c",
+          `
+import resource, socket, sys, selectors
+resource.setrlimit(resource.RLIMIT_NOFILE, (${
+            CONNS + 100
+          }, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+conns = []
+for i in range(${CONNS}):
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (1 + i % 4), 0))
+    s.connect(("127.0.0.1", ${port}))
+    s.sendall(b"s")
+    conns.append(s)
+ok = 0
+for s in conns:
+    s.settimeout(20)
+    ok += s.recv(1) == b"s"
+print("held", ok, flush=True)
+sys.stdin.readline()
+`,
+        ],
+        stdin: "piped",
+        stdout: "piped",
+      }).spawn();
+      const out = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!/held \d+\n/.test(text)) {
+        const r = await out.read();
+        if (r.done) break;
+        text += r.value;
+      }
+      assert.match(text, new RegExp(`held ${CONNS}\\n`));
+      const rss1 = groupRssKiB(p.child.pid);
+      console.log(
+        `  ${engine}: ${CONNS} connections held, RSS ${rss0} -> ${rss1} KiB, ` +
+          `${((rss1 - rss0) * 1024 / CONNS).toFixed(0)} bytes per connection`,
+      );
+      const w = peer.stdin.getWriter();
+      await w.write(new TextEncoder().encode("\n"));
+      await w.close();
+      await peer.status;
+      p.child.kill("SIGTERM"); // the summary reader above takes the rest of its output
+      const s = await summary;
+      assert.equal(s.connections, CONNS);
+      assert.equal(s.bytes_in, CONNS);
+      assert.equal(s.bytes_out, CONNS);
+    },
+  }));
+}

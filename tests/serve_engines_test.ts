@@ -219,7 +219,7 @@ Deno.test(ffiTest(["ipv6"], {
   for (const workers of ["1", "2"]) {
     const again = await runSockbox(["serve", "tcp", String(six.port), "-6", "--workers", workers]);
     assert.equal(again.code, 1);
-    assert.equal(again.stderr, `sockbox: listen EADDRINUSE [::]:${six.port}\n`);
+    assert.equal(again.stderr, `sockbox: bind EADDRINUSE [::]:${six.port}\n`);
   }
 }));
 

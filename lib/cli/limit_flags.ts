@@ -10,7 +10,7 @@ import { AccessList, type Cidr, parseCidr } from "../base/acl.ts";
 import { UsageError } from "../base/errors.ts";
 import type { AdmissionOptions } from "../base/gate.ts";
 import { parseRate } from "../base/rate.ts";
-import { DEFAULT_REFLECT_GUARD, parseReflectGuard } from "../base/reflect.ts";
+import { parseReflectGuard } from "../base/reflect.ts";
 import { parseInteger } from "./args.ts";
 
 /** The flags of the limits. */
@@ -57,8 +57,8 @@ function cidrs(flag: string, given: unknown): Cidr[] {
 }
 
 /**
- * Parses the limits of a `proto` server. UDP always gets the reflection guard (the
- * default list unless `--reflect-guard` says otherwise).
+ * Parses the limits of a `proto` server. Without `--reflect-guard` a UDP server uses the
+ * default guard (the engines apply it), so it is absent here.
  *
  * @example
  * ```ts
@@ -86,15 +86,17 @@ export function parseLimits(proto: "tcp" | "udp" | "sctp", v: Values): Admission
   if (proto !== "udp" && guard !== undefined) {
     throw new UsageError(`--reflect-guard cannot be used with ${proto}`);
   }
-  if (proto === "udp") {
-    out.reflect = guard === undefined
-      ? DEFAULT_REFLECT_GUARD
-      : parseReflectGuard("--reflect-guard", guard);
-  }
+  if (guard !== undefined) out.reflect = parseReflectGuard("--reflect-guard", guard);
   return out;
 }
 
 /** The limit flags given, as typed (`--allow`), for conflicts with other flags. */
 export function limitFlagsGiven(v: Values): string[] {
   return Object.keys(LIMIT_FLAGS).filter((k) => v[k] !== undefined).map((k) => `--${k}`);
+}
+
+/** The first inetd flag given (`--exec`, `--sh-exec`, `--service`, `--tls`), if any. */
+export function inetdFlagGiven(v: Values): string | undefined {
+  const k = ["exec", "sh-exec", "service", "tls"].find((k) => v[k] !== undefined);
+  return k === undefined ? undefined : `--${k}`;
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { formatCidr } from "../base/acl.ts";
 import { UsageError } from "../base/errors.ts";
-import { DEFAULT_REFLECT_GUARD, reflectGuardText } from "../base/reflect.ts";
+import { reflectGuardText } from "../base/reflect.ts";
 import { limitFlagsGiven, parseLimits } from "./limit_flags.ts";
 
 const usage = (fn: () => unknown, message: string) =>
@@ -28,8 +28,8 @@ Deno.test("parseLimits reads the lists and limits", () => {
   assert.equal(o.reflect, undefined);
 });
 
-Deno.test("udp always has the reflection guard, which --reflect-guard changes", () => {
-  assert.equal(parseLimits("udp", {}).reflect, DEFAULT_REFLECT_GUARD);
+Deno.test("--reflect-guard sets the guard (without it the engines use the default)", () => {
+  assert.equal(parseLimits("udp", {}).reflect, undefined);
   assert.equal(reflectGuardText(parseLimits("udp", { "reflect-guard": "off" }).reflect!), "off");
   assert.equal(
     reflectGuardText(parseLimits("udp", { "reflect-guard": "53,9000" }).reflect!),

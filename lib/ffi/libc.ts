@@ -134,6 +134,8 @@ const SYMBOLS = {
   endutxent: { parameters: [], result: "void" },
   // int getrlimit(int resource, struct rlimit *rlim);
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  // int setrlimit(int resource, const struct rlimit *rlim);
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   // int open(const char *path, int flags, ... /* mode_t mode */);
   open_ro: { name: "open", parameters: ["buffer", "i32", "i32"], result: "i32" },
   // --- the echo data plane (lib/ffi/engine/): called synchronously inside Worker threads ---
@@ -200,25 +202,41 @@ function open<S extends Deno.ForeignLibraryInterface>(symbols: S): Deno.DynamicL
 /** The name of a symbol in the table. */
 export type LibcName = keyof typeof SYMBOLS;
 
-const subsets = new Map<string, unknown>();
+const bound = new Map<LibcName, unknown>();
+
+/** Binds one symbol of the table (once per thread). */
+function bindOne<K extends LibcName>(name: K): Libc[K] {
+  let fn = bound.get(name) as Libc[K] | undefined;
+  if (fn === undefined) {
+    fn = lib
+      ? lib.symbols[name]
+      : (open({ [name]: SYMBOLS[name] } as Pick<typeof SYMBOLS, K>).symbols as Pick<Libc, K>)[
+        name
+      ];
+    bound.set(name, fn);
+  }
+  return fn;
+}
 
 /**
- * Opens only `names` from the table. Binding a symbol costs start-up time (about half a
- * millisecond each, measured), so a thread that needs a handful of calls (the echo data
- * plane's Workers, which start with nothing) opens just those. Cached per thread; once
- * the whole table is open, that is returned instead.
+ * Only `names` from the table, each bound on its first use. Binding a symbol costs
+ * start-up time (about half a millisecond each, measured), so code on a start-up path, or
+ * a thread that needs a handful of calls (the echo data plane's Workers, which start with
+ * nothing), pays only for the calls it makes. A bound symbol is a plain property: calls
+ * cost what calls through {@link libc} cost.
  */
 export function libcSubset<K extends LibcName>(names: readonly K[]): Pick<Libc, K> {
-  if (lib) return lib.symbols;
-  const key = names.join(",");
-  let sub = subsets.get(key) as Pick<Libc, K> | undefined;
-  if (!sub) {
-    const table = Object.fromEntries(names.map((n) => [n, SYMBOLS[n]])) as Pick<
-      typeof SYMBOLS,
-      K
-    >;
-    sub = open(table).symbols as Pick<Libc, K>;
-    subsets.set(key, sub);
+  const out = {} as Pick<Libc, K>;
+  for (const name of names) {
+    Object.defineProperty(out, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const fn = bindOne(name);
+        Object.defineProperty(out, name, { value: fn, enumerable: true });
+        return fn;
+      },
+    });
   }
-  return sub;
+  return out;
 }

@@ -106,3 +106,28 @@ export function openFileLimit(): Limit {
   const conv = (v: bigint) => (v === RLIM_INFINITY ? Infinity : Number(v));
   return { soft: conv(buf[RLIMIT.cur / 8]!), hard: conv(buf[RLIMIT.max / 8]!) };
 }
+
+/**
+ * Raises the open-file limit as far as the process may: a privileged process
+ * (CAP_SYS_RESOURCE) both limits up to /proc/sys/fs/nr_open, any other the soft limit up
+ * to the hard one (setrlimit(2) RLIMIT_NOFILE). Returns the limit before and after.
+ */
+export function raiseOpenFileLimit(): { before: Limit; after: Limit } {
+  const before = openFileLimit();
+  const set = (n: bigint) => {
+    const buf = new BigUint64Array(RLIMIT.size / 8);
+    buf[RLIMIT.cur / 8] = n;
+    buf[RLIMIT.max / 8] = n;
+    return libc().setrlimit(RLIMIT_NOFILE, buf) === 0;
+  };
+  let nrOpen = 0;
+  try {
+    nrOpen = Number(new TextDecoder().decode(readSmallFile("/proc/sys/fs/nr_open", 64)).trim());
+  } catch { /* not readable: only the soft limit moves */ }
+  if (!(nrOpen > before.hard && set(BigInt(nrOpen))) && before.soft < before.hard) {
+    if (!set(before.hard === Infinity ? RLIM_INFINITY : BigInt(before.hard))) {
+      throw lastError("setrlimit");
+    }
+  }
+  return { before, after: openFileLimit() };
+}

@@ -21,6 +21,15 @@ import { command, type CommandModule, protocolTable } from "../command.ts";
 import { SERVE_USAGE, serveSctpModule } from "./sctp.ts";
 import { SERVE_ALL_USAGE, serveAllModule } from "./serve_all.ts";
 import { parseServeSockopts, SOCKOPT_FLAGS, SOCKOPT_USAGE } from "../sockopt_flags.ts";
+import {
+  inetdFlagGiven,
+  LIMIT_FLAGS,
+  LIMIT_USAGE,
+  limitFlagsGiven,
+  parseLimits,
+} from "../limit_flags.ts";
+import type { AdmissionOptions } from "../../base/gate.ts";
+import { fileLimitText, raiseFileLimit } from "../../sys/limits.ts";
 import { type SockoptRequest, sockoptsText } from "../../net/sockopt/sockopt.ts";
 import { defaultEngine } from "../../net/echo/ffi_server.ts";
 import {
@@ -87,8 +96,8 @@ SIGINT or SIGTERM stops accepting, closes connections, prints a summary and exit
 `;
 
 /** The full help text of `serve`. */
-export const usage = TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + SERVE_USAGE +
-  SERVE_ALL_USAGE;
+export const usage = TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE +
+  SERVE_USAGE + SERVE_ALL_USAGE;
 
 /** Options for `serve tcp|udp`. */
 export interface ServeOptions {
@@ -108,6 +117,8 @@ export interface ServeOptions {
   inetd?: InetdServeOptions;
   /** Socket options (lib/cli/sockopt_flags.ts). */
   sockopts?: SockoptRequest;
+  /** Access control and limits (lib/cli/limit_flags.ts); udp: always the reflection guard. */
+  admission?: AdmissionOptions;
 }
 
 /** The flags of `serve tcp|udp` (the same for both, so each names the other's misuse). */
@@ -123,6 +134,7 @@ const FLAGS = {
   workers: { type: "string" },
   ...SERVE_INETD_FLAGS,
   ...SOCKOPT_FLAGS,
+  ...LIMIT_FLAGS,
 } as const;
 
 /** Parses the arguments of `serve tcp|udp` (those around the protocol word). */
@@ -171,6 +183,15 @@ export function parseServe(proto: "tcp" | "udp", args: string[]): ServeOptions {
   if (inetd) opts.inetd = inetd;
   const sockopts = parseServeSockopts(proto, v);
   if (sockopts) opts.sockopts = sockopts;
+  const limits = parseLimits(proto, v);
+  const limitFlag = limitFlagsGiven(v)[0];
+  const inetdFlag = inetd ? inetdFlagGiven(v) : undefined;
+  if (limitFlag && inetdFlag) throw new UsageError(`${limitFlag} cannot be used with ${inetdFlag}`);
+  // The ffi engine's TCP loop does not limit connections: limits run on the deno engine.
+  if (limitFlag && proto === "tcp" && echoOnly.length) {
+    throw new UsageError(`${limitFlag} cannot be used with ${echoOnly[0]} (tcp)`);
+  }
+  if (Object.keys(limits).length) opts.admission = limits;
   return opts;
 }
 
@@ -185,6 +206,9 @@ function spliceWanted(): boolean {
 
 /** Runs the echo server until `io.signal` aborts. */
 export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
+  // One fd per connection: take every one the process may have (-v says so).
+  const fdLimit = raiseFileLimit();
+  if (opts.verbose && fdLimit && !opts.json) new Reporter(io).warn(fileLimitText(fdLimit));
   if (opts.inetd) return await runServeInetd(opts, opts.inetd, io);
   const out = new Reporter(io, { json: opts.json });
   const onEvent = (ev: EchoEvent) => {
@@ -211,6 +235,7 @@ export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
     signal: io.signal,
     onEvent,
     socketOptions: opts.sockopts,
+    admission: opts.admission,
   });
   await server.finished;
   return 0;
@@ -219,7 +244,7 @@ export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
 /** `serve tcp`. */
 export const serveTcpModule = {
   summary: "run a TCP echo server",
-  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE,
+  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE,
   flags: FLAGS,
   parse: (args) => parseServe("tcp", args),
   run: runServe,
@@ -228,7 +253,7 @@ export const serveTcpModule = {
 /** `serve udp`. */
 export const serveUdpModule = {
   summary: "run a UDP echo server",
-  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE,
+  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE,
   flags: FLAGS,
   parse: (args) => parseServe("udp", args),
   run: runServe,

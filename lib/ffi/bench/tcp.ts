@@ -97,6 +97,8 @@ export class TcpBenchLoop extends BenchLoop {
   readonly rate: boolean;
   /** `rate`: ns between two messages of one connection. */
   readonly period: number;
+  /** The largest message size as a bigint (the usual length argument, made once). */
+  readonly maxN: bigint;
   /** Whether the loop is measuring (set at every wake-up). */
   measuring = false;
   running = false;
@@ -107,6 +109,7 @@ export class TcpBenchLoop extends BenchLoop {
     this.stream = stream;
     this.rate = cfg.mode === "rate";
     this.period = this.rate ? 1e9 / cfg.ratePerConn : 0;
+    this.maxN = BigInt(cfg.sizeMax);
     this.family = cfg.address.includes(":") ? AF_INET6 : AF_INET;
     this.sa = encodeSockAddr(cfg.address, cfg.port);
     this.where = formatEndpoint(cfg.address, cfg.port);
@@ -368,8 +371,14 @@ export class TcpBenchLoop extends BenchLoop {
 
   /** Writes what is left of the message in flight; EPOLLOUT covers the rest. */
   #write(k: Conn): void {
+    const len = k.size - k.sent;
     const w = Number(
-      this.c.send(k.fd, this.view(k.off + k.sent), BigInt(k.size - k.sent), MSG_NOSIGNAL),
+      this.c.send(
+        k.fd,
+        this.view(k.off + k.sent),
+        len === this.cfg.sizeMax ? this.maxN : BigInt(len),
+        MSG_NOSIGNAL,
+      ),
     );
     if (w >= 0) k.sent += w;
     else {
@@ -401,7 +410,8 @@ export class TcpBenchLoop extends BenchLoop {
     }
     const want = k.size - k.rcvd;
     const cmp = n < want ? n : want;
-    if (c.memcmp(rbuf, this.view(k.off + k.rcvd), BigInt(cmp)) !== 0) k.bad = true;
+    const cmpN = cmp === this.cfg.sizeMax ? this.maxN : BigInt(cmp);
+    if (c.memcmp(rbuf, this.view(k.off + k.rcvd), cmpN) !== 0) k.bad = true;
     k.rcvd += cmp;
     if (n > want) k.bad = true; // a longer echo than the message
     if (k.rcvd < k.size || k.sent < k.size) return;
@@ -425,31 +435,28 @@ export class TcpBenchLoop extends BenchLoop {
     else this.heap.push(k);
   }
 
-  /** stream: writes until the kernel refuses, marking each write's end. */
+  /** stream: writes one message, marking its end. */
   #fill(k: Conn, now: number): void {
-    const c = this.c;
     k.state = IDLE;
-    for (;;) {
-      const size = this.nextSize();
-      const w = Number(
-        c.send(k.fd, this.view(k.wBytes % PATTERN_PERIOD), BigInt(size), MSG_NOSIGNAL),
-      );
-      if (w < 0) {
-        const e = this.err[0]!;
-        if (e === ERRNO.EAGAIN) return;
-        if (e === ERRNO.EINTR) continue;
-        return this.#fail(k, "send", e, now);
-      }
-      k.wBytes += w;
-      if (now >= this.warmEnd) this.counters.sent++;
-      // A mark per write: [offset of its last byte + 1, write time].
-      if (k.mLen * 2 === k.marks.length) this.#growMarks(k);
-      const at = ((k.mHead + k.mLen) * 2) % k.marks.length;
-      k.marks[at] = k.wBytes;
-      k.marks[at + 1] = now;
-      k.mLen++;
-      if (w < size) return; // the socket buffer is full: EPOLLOUT resumes
+    // One write per readiness: EPOLLOUT (level-triggered) comes back while there is room,
+    // and a write that would block costs a syscall for nothing.
+    const size = this.nextSize();
+    const w = Number(
+      this.c.send(k.fd, this.view(k.wBytes % PATTERN_PERIOD), BigInt(size), MSG_NOSIGNAL),
+    );
+    if (w < 0) {
+      const e = this.err[0]!;
+      if (e !== ERRNO.EAGAIN && e !== ERRNO.EINTR) this.#fail(k, "send", e, now);
+      return;
     }
+    k.wBytes += w;
+    if (now >= this.warmEnd) this.counters.sent++;
+    // A mark per write: [offset of its last byte + 1, write time].
+    if (k.mLen * 2 === k.marks.length) this.#growMarks(k);
+    const at = ((k.mHead + k.mLen) * 2) % k.marks.length;
+    k.marks[at] = k.wBytes;
+    k.marks[at + 1] = now;
+    k.mLen++;
   }
 
   #growMarks(k: Conn): void {

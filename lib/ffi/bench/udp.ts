@@ -236,12 +236,11 @@ export class UdpBenchLoop extends BenchLoop {
    */
   #drain(s: Sock, counting: boolean): "echo" | "refused" | "none" {
     const c = this.c, rbuf = this.rbuf, rhead = this.rhead;
-    let result: "echo" | "refused" | "none" = "none";
     for (;;) {
       const n = Number(c.recv(s.fd, rbuf, RBUF_N, 0));
       if (n < 0) {
         const e = this.err[0]!;
-        if (e === ERRNO.EAGAIN) return result;
+        if (e === ERRNO.EAGAIN) return "none";
         if (e === ERRNO.EINTR) continue;
         const now = this.now();
         if (!counting) this.#setupFailed("recv", e);
@@ -274,8 +273,10 @@ export class UdpBenchLoop extends BenchLoop {
         }
       }
       s.state = IDLE;
-      result = "echo";
       if (counting) this.#next(s, now);
+      // Done: one more recv(2) would only say EAGAIN (a syscall per echo); the set is
+      // level-triggered, so anything else queued raises readiness again.
+      return "echo";
     }
   }
 

@@ -106,7 +106,7 @@ export function dataPlaneUnavailable(): string | null {
     return "FFI permission unknown";
   }
   try {
-    engineLibc();
+    errnoCell(); // binds a first symbol: libc opens
   } catch (err) {
     return (err as Error).message;
   }
@@ -143,7 +143,8 @@ function workerUrl(): string {
   return workerUrlCache;
 }
 
-const one = new Int32Array([1]);
+const ONE = new Int32Array([1]);
+const ZERO = new Int32Array([0]);
 const UDP_RCVBUF = new Int32Array([4 * 1024 * 1024]);
 
 /** How one socket is opened: our defaults, then the caller's options before bind. */
@@ -246,7 +247,7 @@ function bindGroup(b: Bind, n: number): { fds: number[]; port: number; reusePort
 function bindFirst(
   o: DataPlaneOptions,
 ): { host: string; fds: number[]; port: number; reusePort: boolean } {
-  const req = o.socketOptions ?? {};
+  const req = o.sockopts ?? {};
   const early: SockoptRequest = {};
   if (req.reuseaddr !== undefined) early.reuseaddr = req.reuseaddr;
   if (req.reuseport !== undefined) early.reuseport = req.reuseport;
@@ -275,7 +276,12 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
   const bound = bindFirst(o);
   let options: SockoptState | undefined;
   try {
-    options = o.sockopts && applyToFds(bound.fds, o.proto === "tcp", o.sockopts);
+    // The rest of the options, now the sockets are bound (accepted ones inherit them); the
+    // ones that only matter before bind(2) were set then (IPV6_V6ONLY cannot be set after).
+    if (o.sockopts) {
+      const { reuseaddr: _a, reuseport: _p, v6only: _v, ...late } = o.sockopts;
+      options = applyToFds(bound.fds, o.proto === "tcp", late);
+    }
   } catch (err) {
     closeAll(bound.fds);
     throw err;
@@ -342,6 +348,8 @@ function onMainThread(
     ? new TcpEchoLoop(cfg, o.onEvents)
     : new UdpEchoLoop(cfg, o.onEvents);
   const drive = async (): Promise<Totals> => {
+    // Return to the caller first (it reports `listening`), then serve.
+    await Promise.resolve();
     try {
       let turn = performance.now();
       while (!loop.stopping) {

@@ -104,6 +104,8 @@ export interface Totals {
   bytes_out: number;
   /** TCP: connections refused because `maxConns` were open. */
   max_conns: number;
+  /** TCP: connections their peers aborted before accept(2) took them. */
+  aborted: number;
   /** UDP: datagrams dropped by the admission gate, by reason, when there were any. */
   refused?: RefusalCounts;
 }
@@ -116,7 +118,7 @@ export type WorkerMessage =
 
 /** Totals of nothing. */
 export function noTotals(): Totals {
-  return { connections: 0, datagrams: 0, bytes_in: 0, bytes_out: 0, max_conns: 0 };
+  return { connections: 0, datagrams: 0, bytes_in: 0, bytes_out: 0, max_conns: 0, aborted: 0 };
 }
 
 /** Adds `b` into `a` and returns `a`. */
@@ -126,6 +128,7 @@ export function addTotals(a: Totals, b: Totals): Totals {
   a.bytes_in += b.bytes_in;
   a.bytes_out += b.bytes_out;
   a.max_conns += b.max_conns;
+  a.aborted += b.aborted;
   if (b.refused) {
     const r: RefusalCounts = a.refused ??= {};
     for (const [k, n] of Object.entries(b.refused) as [keyof RefusalCounts, number][]) {

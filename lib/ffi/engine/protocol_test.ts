@@ -23,13 +23,22 @@ Deno.test("addTotals sums every field", () => {
     bytes_in: 3,
     bytes_out: 4,
     max_conns: 5,
+    aborted: 6,
   });
-  addTotals(t, { connections: 10, datagrams: 20, bytes_in: 30, bytes_out: 40, max_conns: 50 });
+  addTotals(t, {
+    connections: 10,
+    datagrams: 20,
+    bytes_in: 30,
+    bytes_out: 40,
+    max_conns: 50,
+    aborted: 60,
+  });
   assert.deepEqual(t, {
     connections: 11,
     datagrams: 22,
     bytes_in: 33,
     bytes_out: 44,
     max_conns: 55,
+    aborted: 66,
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The libc calls the echo data plane makes, opened by name (a thread starts with nothing,
- * and binding the whole table costs tens of milliseconds of start-up), and errno read as
+ * The libc calls the echo data plane makes, each bound on first use (a thread starts with
+ * nothing, and binding the whole table costs tens of milliseconds of start-up), and errno read as
  * plain memory: errno is thread-local and its address is fixed for a thread's life, so
  * one __errno_location(3) call per thread gives a view that costs nothing to read.
  *
@@ -39,9 +39,12 @@ const CALLS = [
   "write",
 ] as const;
 
-/** The data plane's libc calls (bound once per thread). */
-export function engineLibc(): ReturnType<typeof libcSubset<typeof CALLS[number]>> {
-  return libcSubset(CALLS);
+type EngineLibc = ReturnType<typeof libcSubset<typeof CALLS[number]>>;
+let calls: EngineLibc | undefined;
+
+/** The data plane's libc calls (each bound on first use, once per thread). */
+export function engineLibc(): EngineLibc {
+  return calls ??= libcSubset(CALLS);
 }
 
 let cell: Int32Array | undefined;

@@ -325,6 +325,7 @@ export class TcpEchoLoop {
         if (e === ERRNO.ECONNABORTED || e === ERRNO.ENOTCONN || e === ERRNO.EPROTO) {
           // The peer's doing (accept(2), "Error handling"): count it, take the next one.
           Atomics.add(this.control, CONTROL.aborted, 1);
+          this.totals.aborted++;
           this.abortedSince++;
           this.#tellAborted(false);
           continue;

@@ -125,8 +125,16 @@ export class UdpEchoLoop {
         }
         const why = gate?.admitDatagram(p.address, p.port, now);
         if (why) {
-          const ev = { event: "drop", proto: "udp", peer: p.address, port: p.port, bytes: len };
-          if (cfg.verbose) out.push({ ...ev, event: "drop", proto: "udp", reason: why });
+          if (cfg.verbose) {
+            out.push({
+              event: "drop",
+              proto: "udp",
+              peer: p.address,
+              port: p.port,
+              bytes: len,
+              reason: why,
+            });
+          }
           mv.setUint32(i * MMSGHDR.size + MMSGHDR.len, REFUSED, true);
           refused++;
           continue;

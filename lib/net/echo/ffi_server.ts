@@ -14,6 +14,9 @@
  * @module
  */
 import { RuntimeError } from "../../base/errors.ts";
+import { type RefusalReason, Refusals } from "../../base/refusals.ts";
+import { admissionSpec, limitsTcp } from "../../base/gate.ts";
+import { DEFAULT_REFLECT_GUARD } from "../../base/reflect.ts";
 import { dataPlaneUnavailable, startDataPlane, usableCpus } from "../../ffi/engine/pool.ts";
 import {
   bindCandidates,
@@ -79,7 +82,12 @@ export async function serveEcho(
     const why = dataPlaneUnavailable();
     if (why !== null) throw new RuntimeError(`the ffi engine cannot run here: ${why}`);
   }
-  const engine = asked === "auto" ? defaultEngine() : asked;
+  // The ffi engine's TCP loop does not run the admission gate: limits pick deno.
+  const tcpLimits = proto === "tcp" && limitsTcp(opts.admission);
+  const engine = asked === "auto" ? (tcpLimits ? "deno" : defaultEngine()) : asked;
+  if (engine === "ffi" && tcpLimits) {
+    throw new RuntimeError("the ffi engine cannot limit tcp connections yet: use --engine deno");
+  }
   if (engine === "ffi") return { ...serveFfi(proto, opts), engine };
   const emit = opts.onEvent;
   const onEvent = emit &&
@@ -99,6 +107,12 @@ function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): EchoServer {
     port: opts.port,
     v6only,
     rejectMapped: v6only,
+    admission: proto === "udp"
+      ? admissionSpec({
+        ...opts.admission,
+        reflect: opts.admission?.reflect ?? DEFAULT_REFLECT_GUARD,
+      })
+      : undefined,
     workers: Math.max(1, opts.workers ?? usableCpus()),
     maxConns: proto === "tcp" ? opts.maxConns ?? 0 : 0,
     idleTimeoutMs: proto === "tcp" ? opts.idleTimeoutMs ?? 0 : 0,
@@ -126,6 +140,13 @@ function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): EchoServer {
   else opts.signal.addEventListener("abort", stop, { once: true });
   const finished = dp.finished.finally(() => opts.signal.removeEventListener("abort", stop))
     .then((t) => {
+      // The same fields as the Deno.listen engine's summary: refusals by reason (in the
+      // order every summary lists them), and for TCP the accepts peers aborted.
+      const refusals = new Refusals();
+      for (const [k, n] of Object.entries(t.refused ?? {}) as [RefusalReason, number][]) {
+        refusals.add(k, n);
+      }
+      if (t.max_conns) refusals.add("max-conns", t.max_conns);
       const summary = {
         event: "summary" as const,
         proto,
@@ -134,6 +155,8 @@ function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): EchoServer {
         bytes_in: t.bytes_in,
         bytes_out: t.bytes_out,
         duration_ms: Math.round(performance.now() - started),
+        ...(proto === "tcp" ? { aborted: t.aborted } : {}),
+        ...(refusals.total ? { refused: refusals.toJSON() } : {}),
       };
       emit(summary);
       return summary;

@@ -10,7 +10,7 @@ import { formatEndpoint, SysError, toSysError } from "../../base/errors.ts";
 import { plural } from "../../base/text.ts";
 import { listenerOptions, type SockoptRequest, type SockoptState } from "../sockopt/sockopt.ts";
 import { type AdmissionOptions, Gate } from "../../base/gate.ts";
-import { guardWithPort } from "../../base/reflect.ts";
+import { DEFAULT_REFLECT_GUARD, guardWithPort } from "../../base/reflect.ts";
 import { type RefusalCounts, type RefusalReason, refusalsText } from "../../base/refusals.ts";
 
 /** Where and how to listen. */
@@ -34,8 +34,9 @@ export interface EchoServerOptions {
   /** Socket options set once bound (accepted sockets inherit them); read back in `listening`. */
   socketOptions?: SockoptRequest | undefined;
   /**
-   * Who is served: allow/deny lists, limits per source, the UDP reflection guard (its
-   * list gains the server's own port). Checked before a byte is read or echoed.
+   * Who is served: allow/deny lists, limits per source, the UDP reflection guard (default
+   * {@link DEFAULT_REFLECT_GUARD}; its list gains the server's own port). Checked before
+   * a byte is read or echoed.
    */
   admission?: AdmissionOptions | undefined;
 }
@@ -465,10 +466,9 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
   });
   const started = performance.now();
   const totals = { datagrams: 0, bytes_in: 0, bytes_out: 0 };
-  const admission = opts.admission ?? {};
   const gate = new Gate({
-    ...admission,
-    ...(admission.reflect ? { reflect: guardWithPort(admission.reflect, port) } : {}),
+    ...opts.admission,
+    reflect: guardWithPort(opts.admission?.reflect ?? DEFAULT_REFLECT_GUARD, port),
   });
   let stopping = false;
   const stop = () => {

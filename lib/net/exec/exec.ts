@@ -17,6 +17,7 @@
  */
 import { formatEndpoint, toSysError } from "../../base/errors.ts";
 import { unmapV4 } from "../../base/ip.ts";
+import { DEFAULT_REFLECT_GUARD, guardWithPort, reflectDrop } from "../../base/reflect.ts";
 import {
   bindDatagram,
   closeQuietly,
@@ -222,6 +223,8 @@ export function spawnError(argv: string[], err: unknown): string {
 function serveExecDatagrams(o: ExecOptions): InetdServer {
   const emit = o.onEvent ?? (() => {});
   const { sock, address, port } = bindDatagram(o, "exec", o.command ?? o.argv);
+  // Never answer a reflector's or amplifier's port, port 0, a broadcast or multicast source.
+  const guard = guardWithPort(DEFAULT_REFLECT_GUARD, port);
   const started = performance.now();
   const totals: Totals = newTotals();
   const max = o.maxConns ?? DEFAULT_UDP_CHILDREN;
@@ -317,6 +320,21 @@ function serveExecDatagrams(o: ExecOptions): InetdServer {
       if (refusesMapped(o, ra.hostname)) {
         totals.rejected++;
         emit({ event: "reject", proto: "udp", peer, port: ra.port, reason: "ipv4-peer" });
+        continue;
+      }
+      const reflected = reflectDrop(guard, peer, ra.port);
+      if (reflected) {
+        totals.dropped++;
+        if (o.verbose) {
+          emit({
+            event: "drop",
+            proto: "udp",
+            peer,
+            port: ra.port,
+            bytes: data.length,
+            reason: reflected,
+          });
+        }
         continue;
       }
       if (running.size >= max) {

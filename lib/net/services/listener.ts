@@ -10,6 +10,7 @@
  * @module
  */
 import { formatEndpoint, toSysError } from "../../base/errors.ts";
+import type { ReflectDrop } from "../../base/reflect.ts";
 import { unmapV4 } from "../../base/ip.ts";
 import { bindCandidates, isMapped, listenWithFallback } from "../echo/server.ts";
 import { listenTls, type TlsServerConfig } from "../tls/server.ts";
@@ -90,8 +91,11 @@ export type InetdEvent =
     peer: string;
     port: number;
     bytes: number;
-    /** amplification: the reply would be larger than the request; rate: over the limit. */
-    reason: "amplification" | "rate-limit";
+    /**
+     * amplification: the reply would be larger than the request; rate: over the limit;
+     * the rest: the reflection guard (lib/base/reflect.ts).
+     */
+    reason: "amplification" | "rate-limit" | ReflectDrop;
   }
   | { event: "spawn"; proto: "tcp" | "udp" | "sctp"; peer: string; port: number; pid: number }
   | {

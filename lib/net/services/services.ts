@@ -11,6 +11,7 @@
  * @module
  */
 import { toSysError } from "../../base/errors.ts";
+import { DEFAULT_REFLECT_GUARD, guardWithPort, reflectDrop } from "../../base/reflect.ts";
 import { unmapV4 } from "../../base/ip.ts";
 import { chargenDatagram, ChargenRing, PERIOD } from "./chargen.ts";
 import { daytimeReply } from "./daytime.ts";
@@ -255,6 +256,8 @@ function serveDatagramService(o: ServiceOptions): InetdServer {
   const started = performance.now();
   const totals = newTotals();
   const bucket = new Bucket(o.chargenRate ?? 20);
+  // Never answer a reflector's or amplifier's port, port 0, a broadcast or multicast source.
+  const guard = guardWithPort(DEFAULT_REFLECT_GUARD, port);
   let stopping = false;
   let turn = 0;
   const stop = () => {
@@ -305,6 +308,21 @@ function serveDatagramService(o: ServiceOptions): InetdServer {
       if (refusesMapped(o, ra.hostname)) {
         totals.rejected++;
         emit({ event: "reject", proto: "udp", peer, port: ra.port, reason: "ipv4-peer" });
+        continue;
+      }
+      const reflected = reflectDrop(guard, peer, ra.port);
+      if (reflected) {
+        totals.dropped++;
+        if (o.verbose) {
+          emit({
+            event: "drop",
+            proto: "udp",
+            peer,
+            port: ra.port,
+            bytes: data.length,
+            reason: reflected,
+          });
+        }
         continue;
       }
       totals.datagrams++;
