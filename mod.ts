@@ -23,6 +23,9 @@ export { ipFamily, unmapV4 } from "./lib/base/ip.ts";
 // --- TCP/UDP echo and ping ---
 export { echoEventText, serveTcp, serveUdp } from "./lib/net/echo/server.ts";
 export type { EchoEvent, EchoServer, EchoServerOptions } from "./lib/net/echo/server.ts";
+export type { SockoptRequest, SockoptState } from "./lib/ffi/sockopt.ts";
+export type { RefusalCounts, RefusalReason } from "./lib/base/refusals.ts";
+export type { AdmissionOptions } from "./lib/base/gate.ts";
 export { checkEcho, connectTcp, UdpClient } from "./lib/net/echo/client.ts";
 export type { Datagram, TcpTarget } from "./lib/net/echo/client.ts";
 export { makeProbe, runPing, tcpTransport, udpTransport } from "./lib/net/ping/ping.ts";
@@ -136,11 +139,7 @@ export { sendSctp } from "./lib/net/sctp/client.ts";
 export type { SctpConnectOptions, SctpSendOptions, SctpSendResult } from "./lib/net/sctp/client.ts";
 export { serveSctp } from "./lib/net/sctp/server.ts";
 export type { SctpServer, SctpServerOptions, SctpServerSummary } from "./lib/net/sctp/server.ts";
-export {
-  clientEventText as sctpClientEventText,
-  serverEventText as sctpEventText,
-  statusText as sctpStatusText,
-} from "./lib/net/sctp/events.ts";
+export { sctpClientEventText, sctpEventText, sctpStatusText } from "./lib/net/sctp/events.ts";
 export type {
   SctpAdaptationEvent,
   SctpAssocChangeEvent,
@@ -162,8 +161,10 @@ export type {
 } from "./lib/net/sctp/events.ts";
 export { SctpUnavailableError } from "./lib/ffi/sctp.ts";
 export type { SctpStyle } from "./lib/ffi/sctp.ts";
-export type {
-  PathInfo as SctpPathInfo,
-  SctpOtherNotificationName,
-  SctpStatus,
-} from "./lib/ffi/sctp_codec.ts";
+export type { SctpOtherNotificationName, SctpPathInfo, SctpStatus } from "./lib/ffi/sctp_codec.ts";
+
+// --- access control, rate limits and the UDP reflection guard (types of the server options) ---
+export type { AccessList, AccessRefusal, Cidr } from "./lib/base/acl.ts";
+export type { Rate } from "./lib/base/rate.ts";
+export type { ReflectDrop, ReflectGuard } from "./lib/base/reflect.ts";
+export type { Keepalive } from "./lib/ffi/sockopt.ts";

@@ -26,6 +26,12 @@ export function runFlags(): string[] {
   return flags;
 }
 
+/** Worker modules the bundle embeds, with the `Symbol.for` key their pool looks them up by. */
+export const WORKERS: readonly (readonly [string, string])[] = [
+  ["lib/ffi/engine/worker.ts", "sockbox.echo-worker"],
+  ["lib/ffi/bench/worker.ts", "sockbox.bench-worker"],
+];
+
 if (import.meta.main) {
   const root = new URL("../", import.meta.url).pathname;
   const out = `${root}dist/sockbox.js`;
@@ -42,22 +48,26 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const body = await Deno.readTextFile(tmp);
-  // The echo data plane runs in Workers, whose module is a separate file in the source tree.
-  // The bundle carries that module's own bundle as a string, which lib/ffi/engine/pool.ts
-  // turns into a blob: URL (a one-file bundle has no files beside it to load).
-  const worker = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "-q", "--platform", "deno", "-o", tmp, `${root}lib/ffi/engine/worker.ts`],
-    cwd: root,
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (!worker.success) {
-    console.error("sockbox: bundle failed (echo worker)");
-    Deno.exit(1);
+  // The echo data plane and the bench client run in Workers, whose modules are separate
+  // files in the source tree. The bundle carries each module's own bundle as a string, which
+  // lib/ffi/engine/pool.ts and lib/ffi/bench/pool.ts turn into a blob: URL (a one-file bundle
+  // has no files beside it to load).
+  let embedded = "";
+  for (const [module, key] of WORKERS) {
+    const worker = await new Deno.Command(Deno.execPath(), {
+      args: ["bundle", "-q", "--platform", "deno", "-o", tmp, `${root}${module}`],
+      cwd: root,
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    if (!worker.success) {
+      console.error(`sockbox: bundle failed (${module})`);
+      Deno.exit(1);
+    }
+    embedded += `globalThis[Symbol.for(${JSON.stringify(key)})] = ${
+      JSON.stringify(await Deno.readTextFile(tmp))
+    };\n`;
   }
-  const embedded = `globalThis[Symbol.for("sockbox.echo-worker")] = ${
-    JSON.stringify(await Deno.readTextFile(tmp))
-  };\n`;
   const shebang = `#!/usr/bin/env -S deno run -q ${runFlags().join(" ")} --no-config\n`;
   // The mark `sockbox --version` reads to say "bundle" (lib/sys/build.ts, BUNDLE_MARK).
   const mark = `globalThis[Symbol.for("sockbox.bundle")] = true;\n`;

@@ -608,3 +608,63 @@ sys.stdin.readline()
     },
   }));
 }
+
+for (const engine of ["ffi", "deno"] as const) {
+  Deno.test(requires(["python3"], {
+    name:
+      `serve tcp --engine ${engine}: ${CONNS} slowloris peers starve no one; --idle-timeout reclaims them`,
+    async fn() {
+      await using p = new SockboxProcess([
+        ...["serve", "tcp", "0", "--host", "127.0.0.1", "--engine", engine, "--json"],
+        ...["--idle-timeout", "3s", ...(engine === "ffi" ? ["--workers", "1"] : [])],
+      ]);
+      const { port } = await p.listening();
+      const summary = p.next((e) => e.event === "summary", 120_000); // drains the events
+      const r = await py(`
+import resource, socket, time
+resource.setrlimit(resource.RLIMIT_NOFILE, (${
+        CONNS + 100
+      }, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+slow = []
+for i in range(${CONNS}):
+    s = socket.socket()
+    s.bind(("127.0.0.%d" % (2 + i % 4), 0))
+    s.connect(("127.0.0.1", ${port}))
+    s.send(b"x")  # one byte, then nothing
+    slow.append(s)
+worst = 0
+for i in range(20):
+    t = time.monotonic()
+    c = socket.create_connection(("127.0.0.1", ${port}), timeout=5)
+    c.sendall(b"normal")
+    got = b""
+    while len(got) < 6:
+        got += c.recv(6)
+    c.close()
+    worst = max(worst, time.monotonic() - t)
+    assert got == b"normal"
+print("worst %.3f" % worst)
+time.sleep(4.5)
+closed = 0
+for s in slow:
+    s.settimeout(0.01)
+    try:
+        s.recv(10)
+        closed += s.recv(10) == b""
+    except OSError:
+        pass
+print("reclaimed", closed)
+`);
+      assert.equal(r.code, 0, r.stderr);
+      const worst = Number(/worst ([\d.]+)/.exec(r.stdout)![1]);
+      console.log(`  ${engine}: worst normal round trip beside ${CONNS} slow peers: ${worst}s`);
+      assert.ok(worst < 1, r.stdout);
+      assert.match(r.stdout, new RegExp(`reclaimed ${CONNS}\\n`));
+      p.child.kill("SIGTERM");
+      const s = await summary;
+      assert.equal(s.connections, CONNS + 20);
+      const idle = p.events.filter((e) => e.event === "close" && e.reason === "idle-timeout");
+      assert.equal(idle.length, CONNS);
+    },
+  }));
+}

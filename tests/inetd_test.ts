@@ -84,6 +84,14 @@ interface Certs {
   otherCa: string;
 }
 
+/** `sockbox serve tcp 0 EXTRA --tls` with the test certificate, as {@link serve} starts it. */
+function serveTls(c: Certs, ...extra: string[]): Promise<{ p: SockboxProcess; port: number }> {
+  return serve(["tcp", "0", ...extra, "--tls", "--cert", c.cert, "--key", c.key]);
+}
+
+/** The client flags of TLS that trusts the test CA. */
+const trustingTls = (c: Certs) => ["--tls", "--ca", c.ca];
+
 let certsMade: Promise<Certs> | undefined;
 
 /** Makes the test certificates once (openssl req -x509; the server's is signed by the CA). */
@@ -792,19 +800,7 @@ Deno.test(
     { name: "serve --tls talks to openssl s_client and agrees on ALPN" },
     async () => {
       const c = await certs();
-      const { p, port } = await serve([
-        "tcp",
-        "0",
-        "--service",
-        "daytime",
-        "--tls",
-        "--cert",
-        c.cert,
-        "--key",
-        c.key,
-        "--alpn",
-        "h2,x",
-      ]);
+      const { p, port } = await serveTls(c, "--service", "daytime", "--alpn", "h2,x");
       try {
         const r = await sh("openssl", [
           "s_client",
@@ -838,17 +834,7 @@ Deno.test(
     name: "serve --tls --exec answers socat OPENSSL:, and a failed handshake does not stop it",
   }, async () => {
     const c = await certs();
-    const { p, port } = await serve([
-      "tcp",
-      "0",
-      "--exec",
-      "tr a-z A-Z",
-      "--tls",
-      "--cert",
-      c.cert,
-      "--key",
-      c.key,
-    ]);
+    const { p, port } = await serveTls(c, "--exec", "tr a-z A-Z");
     try {
       // A peer that speaks no TLS: its connection ends in a "close" with the reason.
       const plain = await sh("socat", ["-t", "2", "-", `TCP4:127.0.0.1:${port}`], {
@@ -888,17 +874,9 @@ Deno.test(
       let r;
       for (let i = 0; i < 50; i++) {
         r = await runSockbox([
-          "send",
-          "tcp",
-          "localhost",
-          String(port),
-          "hello",
-          "tls",
-          "--tls",
-          "--ca",
-          c.ca,
-          "-4",
-          "--json",
+          ...["send", "tcp", "localhost", String(port), "hello", "tls"],
+          ...trustingTls(c),
+          ...["-4", "--json"],
         ]);
         if (r.code === 0 || !/ECONNREFUSED/.test(r.stderr)) break;
         await delay(100); // socat not listening yet
@@ -910,17 +888,9 @@ Deno.test(
       assert.equal(ev[0].verified, true);
       assert.equal(ev[3].data, "tls");
       const ping = await runSockbox([
-        "ping",
-        "tcp",
-        "127.0.0.1",
-        String(port),
-        "--tls",
-        "--ca",
-        c.ca,
-        "-c",
-        "3",
-        "-i",
-        "0",
+        ...["ping", "tcp", "127.0.0.1", String(port)],
+        ...trustingTls(c),
+        ...["-c", "3", "-i", "0"],
       ]);
       assert.equal(ping.code, 0, ping.stderr);
       assert.match(ping.stdout, /^TLS TLSv1\.[23], alpn=none$/m);
@@ -937,7 +907,7 @@ Deno.test(
     name: "a client that does not trust the server says why in one line, exit 1",
   }, async () => {
     const c = await certs();
-    const { p, port } = await serve(["tcp", "0", "--tls", "--cert", c.cert, "--key", c.key]);
+    const { p, port } = await serveTls(c);
     const send = (...extra: string[]) =>
       runSockbox(["send", "tcp", "127.0.0.1", String(port), "hi", "--tls", ...extra]);
     try {
@@ -977,45 +947,24 @@ Deno.test(
     { name: "--alpn: the client's offer meets the server's list, or fails" },
     async () => {
       const c = await certs();
-      const { p, port } = await serve([
-        "tcp",
-        "0",
-        "--tls",
-        "--cert",
-        c.cert,
-        "--key",
-        c.key,
-        "--alpn",
-        "h2,sockbox/1",
-      ]);
-      try {
-        const r = await runSockbox([
+      const { p, port } = await serveTls(c, "--alpn", "h2,sockbox/1");
+      const send = (alpn: string) =>
+        runSockbox([
           "send",
           "tcp",
           "localhost",
           String(port),
           "abc",
-          "--tls",
-          "--ca",
-          c.ca,
+          ...trustingTls(c),
           "--alpn",
-          "x,sockbox/1",
+          alpn,
         ]);
+      try {
+        const r = await send("x,sockbox/1");
         assert.equal(r.code, 0, r.stderr);
         assert.equal(r.stdout, "TLS TLSv1.3, alpn=sockbox/1\nReceived 3 bytes: abc\n");
         assert.equal((await p.next((e) => e.event === "handshake")).alpn, "sockbox/1");
-        const none = await runSockbox([
-          "send",
-          "tcp",
-          "localhost",
-          String(port),
-          "abc",
-          "--tls",
-          "--ca",
-          c.ca,
-          "--alpn",
-          "zz",
-        ]);
+        const none = await send("zz");
         assert.equal(none.code, 1);
         assert.match(
           none.stderr,

@@ -7,6 +7,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../base/errors.ts";
+import { ipFamily, stripBrackets } from "../base/ip.ts";
 
 /** parseArgs option specs: the flags a parser accepts. */
 export type FlagSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -195,6 +196,24 @@ function fmtMs(ms: number): string {
 export function parseFamily(v4: boolean | undefined, v6: boolean | undefined): 4 | 6 | undefined {
   if (v4 && v6) throw new UsageError("-4 cannot be used with -6");
   return v4 ? 4 : v6 ? 6 : undefined;
+}
+
+/**
+ * The address a server binds from `--host` (an IPv4 or IPv6 address, brackets allowed),
+ * or undefined for the wildcard; `--host` cannot be used with `-4` or `-6` (`family`),
+ * which pick the wildcard's family instead.
+ */
+export function parseBindHost(
+  value: string | undefined,
+  family: 4 | 6 | undefined,
+): string | undefined {
+  if (value === undefined) return undefined;
+  const host = stripBrackets(value);
+  if (ipFamily(host) === 0) {
+    throw new UsageError(`invalid --host "${value}": must be an IPv4 or IPv6 address`);
+  }
+  if (family !== undefined) throw new UsageError(`--host cannot be used with -${family}`);
+  return host;
 }
 
 /** Throws if there are more positionals than `max`. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   noExtra,
   normalizeArgs,
+  parseBindHost,
   parseDestPort,
   parseDuration,
   parseFamily,
@@ -193,4 +194,16 @@ Deno.test("parseHost refuses a missing or empty HOST", () => {
     () => parseHost("HOST", " "),
     'invalid HOST " ": must be a host name or address',
   );
+});
+
+Deno.test("parseBindHost takes an IP address, brackets stripped, and refuses -4/-6 with it", () => {
+  assert.equal(parseBindHost(undefined, undefined), undefined);
+  assert.equal(parseBindHost(undefined, 6), undefined);
+  assert.equal(parseBindHost("127.0.0.1", undefined), "127.0.0.1");
+  assert.equal(parseBindHost("[::1]", undefined), "::1");
+  assertUsageError(
+    () => parseBindHost("localhost", undefined),
+    'invalid --host "localhost": must be an IPv4 or IPv6 address',
+  );
+  assertUsageError(() => parseBindHost("::1", 4), "--host cannot be used with -4");
 });

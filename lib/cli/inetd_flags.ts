@@ -11,22 +11,12 @@ import { ipFamily } from "../base/ip.ts";
 import { payloadText } from "../base/text.ts";
 import { type ExecSpec, probePath, resolveProgram, specArgv } from "../net/exec/argv.ts";
 import type { InetdEvent } from "../net/services/listener.ts";
-import type { Service } from "../net/services/services.ts";
+import { type Service, SERVICES } from "../net/services/names.ts";
 import type { RecvEvent } from "../net/services/recv.ts";
 import type { TlsServerFiles } from "../net/tls/server.ts";
 import type { SctpTuning } from "../net/sctp/events.ts";
 import { parseDuration, parseInteger } from "./args.ts";
 import { interruptedCode, type Io, Reporter, writeAll } from "./output.ts";
-
-/** The services `--service` names (the order usage texts list them). */
-export const SERVICE_NAMES: readonly Service[] = [
-  "echo",
-  "discard",
-  "chargen",
-  "daytime",
-  "time",
-  "qotd",
-];
 
 // --- serve ---
 
@@ -166,9 +156,9 @@ export function parseServeInetd(
   const out: InetdServeOptions = { ...parseExec(v) };
   const service = str(v, "service");
   if (service !== undefined) {
-    if (!(SERVICE_NAMES as readonly string[]).includes(service)) {
+    if (!(SERVICES as readonly string[]).includes(service)) {
       throw new UsageError(
-        `invalid --service "${service}": must be ${SERVICE_NAMES.slice(0, -1).join(", ")} or qotd`,
+        `invalid --service "${service}": must be ${SERVICES.slice(0, -1).join(", ")} or qotd`,
       );
     }
     if (out.exec) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RuntimeError } from "../base/errors.ts";
-import type { ProbeTransport } from "../net/ping/ping.ts";
+import { memoryTransport } from "../net/ping/test_util.ts";
 import { Reporter } from "./output.ts";
 import { parseSchedule, pingAndReport } from "./ping_report.ts";
 import { assertUsageError, memoryIo } from "./test_util.ts";
@@ -29,29 +29,7 @@ Deno.test("parseSchedule fills the defaults and reads each flag", () => {
 });
 
 /** Echoes every probe at once, or never when `silent`. */
-function loopback(silent = false): ProbeTransport {
-  const queue: Uint8Array[] = [];
-  let wake: (() => void) | null = null;
-  let closed = false;
-  return {
-    send(p) {
-      if (!silent) queue.push(p);
-      wake?.();
-      return Promise.resolve();
-    },
-    async *frames() {
-      while (!closed) {
-        const f = queue.shift();
-        if (f) yield f;
-        else await new Promise<void>((r) => (wake = r));
-      }
-    },
-    close() {
-      closed = true;
-      wake?.();
-    },
-  };
-}
+const loopback = (silent = false) => memoryTransport((probe) => silent ? [] : [probe]);
 
 const run = { proto: "udp", address: "::1", port: 7, count: 2, intervalMs: 0, size: 20 };
 

@@ -67,9 +67,9 @@ import {
   fillSndrcvCmsg,
   packAddrs,
   parseSndrcv,
-  type PathInfo,
   type RecvInfo,
   type SctpNotification,
+  type SctpPathInfo,
   type SctpStatus,
   type SendInfo,
   sndrcvCmsg,
@@ -423,7 +423,7 @@ export class SctpSocket implements Disposable {
   }
 
   /** SCTP_GET_PEER_ADDR_INFO for one peer address. */
-  pathInfo(address: string, port: number, assocId = 0): PathInfo {
+  pathInfo(address: string, port: number, assocId = 0): SctpPathInfo {
     const b = new Uint8Array(SCTP_PADDRINFO.size);
     const dv = new DataView(b.buffer);
     dv.setInt32(SCTP_PADDRINFO.assocId, assocId, true);

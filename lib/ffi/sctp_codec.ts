@@ -343,7 +343,8 @@ export function parseSndrcv(control: Uint8Array): RecvInfo | null {
   let off = 0;
   while (off + CMSGHDR.size <= control.length) {
     const len = Number(dv.getBigUint64(off + CMSGHDR.len, true));
-    if (len < CMSGHDR.size) break;
+    // Malformed (the kernel never writes a cmsg_len beyond the buffer): stop, as CMSG_NXTHDR does.
+    if (len < CMSGHDR.size || len > control.length - off) break;
     if (
       dv.getInt32(off + CMSGHDR.level, true) === IPPROTO_SCTP &&
       dv.getInt32(off + CMSGHDR.type, true) === SCTP_SNDRCV &&
@@ -352,7 +353,7 @@ export function parseSndrcv(control: Uint8Array): RecvInfo | null {
     ) {
       return decodeSndrcvInfo(dv, off + CMSGHDR.data);
     }
-    off += (len + CMSGHDR.align - 1) & ~(CMSGHDR.align - 1);
+    off += Math.ceil(len / CMSGHDR.align) * CMSGHDR.align; // no `&`: it truncates to 32 bits
   }
   return null;
 }
@@ -398,7 +399,7 @@ export function packAddrs(
 }
 
 /** One peer path (struct sctp_paddrinfo), from SCTP_GET_PEER_ADDR_INFO or SCTP_STATUS. */
-export interface PathInfo {
+export interface SctpPathInfo {
   /** The peer address of this path. */
   address: string;
   /** The peer port. */
@@ -434,11 +435,11 @@ export interface SctpStatus {
   /** Message size above which SCTP fragments, bytes. */
   fragmentationPoint: number;
   /** The primary path. */
-  primary: PathInfo;
+  primary: SctpPathInfo;
 }
 
 /** Decodes a struct sctp_paddrinfo at `base` of `buf`. */
-export function decodePath(buf: Uint8Array, base = 0): PathInfo {
+export function decodePath(buf: Uint8Array, base = 0): SctpPathInfo {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const at = base + SCTP_PADDRINFO.address;
   const sa = decodeSockAddr(buf.subarray(at, at + SOCKADDR_STORAGE.size));

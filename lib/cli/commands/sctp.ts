@@ -26,11 +26,11 @@ import { parseSchedule, pingAndReport, SCHEDULE_FLAGS } from "../ping_report.ts"
 import type { sendSctp } from "../../net/sctp/client.ts";
 import { readLines } from "../../base/lines.ts";
 import {
-  clientEventText,
+  sctpClientEventText,
+  sctpEventText,
+  sctpStatusText,
   type SctpStyle,
   type SctpTuning,
-  serverEventText,
-  statusText,
 } from "../../net/sctp/events.ts";
 
 const TUNING_USAGE = `  --rto-min DUR       lower bound of the retransmission timeout (SCTP_RTOINFO)
@@ -272,7 +272,7 @@ export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
     streams: o.streams,
     verbose: o.verbose,
     signal: io.signal,
-    onEvent: (ev) => out.emit(ev, serverEventText),
+    onEvent: (ev) => out.emit(ev, sctpEventText),
     onWarning: (m) => out.warn(m),
   });
   const [first, ...rest] = server.addresses;
@@ -291,7 +291,7 @@ export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
       (rest.length ? ` (also ${rest.join(", ")})` : "") + ` ${e.style}, ${e.streams} streams`,
   );
   const summary = await server.finished;
-  out.emit({ ...summary }, serverEventText);
+  out.emit({ ...summary }, sctpEventText);
   return 0;
 }
 
@@ -384,7 +384,7 @@ export async function runSend(o: SendSctpOptions, io: Io): Promise<number> {
     timeoutMs: o.timeoutMs,
     messages,
     signal: io.signal,
-    onEvent: (ev) => out.emit(ev, clientEventText),
+    onEvent: (ev) => out.emit(ev, sctpClientEventText),
     onWarning: (m) => out.warn(m),
   };
   if (o.stream !== undefined) sendOpts.stream = o.stream;
@@ -392,7 +392,7 @@ export async function runSend(o: SendSctpOptions, io: Io): Promise<number> {
   const r = await sendSctp(sendOpts);
   if (r.status && r.paths) {
     const status = r.status, paths = r.paths;
-    out.emit({ event: "status", ...status, paths }, () => statusText(status, paths));
+    out.emit({ event: "status", ...status, paths }, () => sctpStatusText(status, paths));
   }
   out.emit({ event: "done", sent: r.sent, received: r.received }, null);
   return io.signal.aborted ? interruptedCode(io.signal) : 0;

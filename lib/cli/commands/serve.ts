@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { ipFamily, stripBrackets } from "../../base/ip.ts";
 import {
   noExtra,
+  parseBindHost,
   parseDuration,
   parseFamily,
   parseFlags,
@@ -150,14 +150,8 @@ export function parseServe(proto: "tcp" | "udp", args: string[]): ServeOptions {
     ...(v.workers !== undefined ? ["--workers"] : []),
   ];
   const inetd = parseServeInetd(proto, v, echoOnly);
-  if (v.host !== undefined) {
-    const host = stripBrackets(v.host);
-    if (ipFamily(host) === 0) {
-      throw new UsageError(`invalid --host "${v.host}": must be an IPv4 or IPv6 address`);
-    }
-    if (family !== undefined) throw new UsageError(`--host cannot be used with -${family}`);
-    opts.host = host;
-  }
+  const host = parseBindHost(v.host, family);
+  if (host !== undefined) opts.host = host;
   if (family !== undefined) opts.family = family;
   if (v["max-conns"] !== undefined) {
     if (proto === "udp" && !inetd?.exec) {

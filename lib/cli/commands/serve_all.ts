@@ -4,9 +4,7 @@
  *
  * @module
  */
-import { ipFamily, stripBrackets } from "../../base/ip.ts";
-import { noExtra, parseFamily, parseFlags, parsePort } from "../args.ts";
-import { UsageError } from "../../base/errors.ts";
+import { noExtra, parseBindHost, parseFamily, parseFlags, parsePort } from "../args.ts";
 import { type Io, Reporter } from "../output.ts";
 import type { CommandModule } from "../command.ts";
 import { serveAll, type ServeAllEvent, serveAllEventText } from "../../net/echo/all.ts";
@@ -54,14 +52,8 @@ export function parseServeAll(args: string[]): ServeAllCommandOptions {
   noExtra(positionals, 1);
   const family = parseFamily(v["4"], v["6"]);
   const opts: ServeAllCommandOptions = { port, json: v.json ?? false, verbose: v.verbose ?? false };
-  if (v.host !== undefined) {
-    const host = stripBrackets(v.host);
-    if (ipFamily(host) === 0) {
-      throw new UsageError(`invalid --host "${v.host}": must be an IPv4 or IPv6 address`);
-    }
-    if (family !== undefined) throw new UsageError(`--host cannot be used with -${family}`);
-    opts.host = host;
-  }
+  const host = parseBindHost(v.host, family);
+  if (host !== undefined) opts.host = host;
   if (family !== undefined) opts.family = family;
   return opts;
 }

@@ -99,8 +99,6 @@ export class TcpBenchLoop extends BenchLoop {
   readonly period: number;
   /** The largest message size as a bigint (the usual length argument, made once). */
   readonly maxN: bigint;
-  /** Whether the loop is measuring (set at every wake-up). */
-  measuring = false;
   running = false;
 
   constructor(cfg: BenchWorkerConfig, post: Post) {
@@ -249,7 +247,6 @@ export class TcpBenchLoop extends BenchLoop {
     for (;;) {
       let now = this.now();
       if (now >= this.end || this.stopAsked()) break;
-      this.measuring = now >= this.warmEnd;
       if (now >= this.nextTick) this.ticks(now);
       if (this.housekeepingDue(now)) this.#housekeeping(now);
       // Scheduled sends that are due.
@@ -281,7 +278,6 @@ export class TcpBenchLoop extends BenchLoop {
       }
     }
     this.ticks(this.now()); // the tick at the end, when the end was reached
-    this.measuring = false;
   }
 
   /** A connection (re)opened while running starts its traffic. */

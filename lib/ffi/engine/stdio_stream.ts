@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { RuntimeError, SysError } from "../../base/errors.ts";
+import { RuntimeError, streamClosedError, streamSilentError, SysError } from "../../base/errors.ts";
 import {
   ERRNO,
   MSG_DONTWAIT,
@@ -177,9 +177,7 @@ export async function echoStdio(o: StdioEchoOptions): Promise<StdioEchoResult> {
           dueSince = performance.now();
         } else if (n === 0) {
           if (echoed < read || !inputDone) {
-            throw new RuntimeError(
-              `echo incomplete from ${where}: sent ${read} bytes, got ${echoed} before the connection closed`,
-            );
+            throw streamClosedError(where, read, echoed);
           }
           break;
         } else if (err[0] !== ERRNO.EAGAIN && err[0] !== ERRNO.EINTR) {
@@ -189,12 +187,7 @@ export async function echoStdio(o: StdioEchoOptions): Promise<StdioEchoResult> {
     }
     const after = performance.now();
     if (echoed < read && after - dueSince >= o.timeoutMs) {
-      throw new SysError(
-        "recv",
-        "ETIMEDOUT",
-        o.where,
-        `no echo for ${o.timeoutMs}ms; ${echoed} of ${read} bytes back`,
-      );
+      throw streamSilentError(o.where, o.timeoutMs, echoed, read);
     }
     if (after - turn >= SLICE_MS) {
       await c.poll_nb(null, 0n, 0); // a turn of the event loop: signals, the abort

@@ -81,6 +81,13 @@ export class UdpEchoLoop {
     this.stopping = true;
   }
 
+  /** Events of the current step (one array, posted and emptied each step). */
+  readonly #out: WorkerEvent[] = [];
+
+  #post(): void {
+    this.post(this.#out.splice(0));
+  }
+
   #peer(i: number): Peer {
     const len = this.mv.getUint32(i * MMSGHDR.size + MMSGHDR.hdr + MSGHDR.namelen, true);
     const off = i * SOCKADDR_STORAGE.size;
@@ -93,12 +100,12 @@ export class UdpEchoLoop {
     const n = c.recvmmsg(cfg.fd, this.vec, VLEN, MSG_WAITFORONE, null);
     if (Atomics.load(this.control, CONTROL.stop) !== 0) this.stopping = true;
     if (this.stopping) return;
-    const out: WorkerEvent[] = [];
+    const out = this.#out;
     if (n < 0) {
       const e = this.err[0]!;
       if (e === ERRNO.EINTR || e === ERRNO.EAGAIN) return; // EAGAIN: SO_RCVTIMEO passed
       out.push({ event: "error", proto: "udp", error: sysError("recvfrom", e).message });
-      this.post(out);
+      this.#post();
       return;
     }
     const gate = this.gate;
@@ -108,7 +115,8 @@ export class UdpEchoLoop {
     // Set each iovec to its datagram's length, for the echo.
     for (let i = 0; i < n; i++) {
       const len = mv.getUint32(i * MMSGHDR.size + MMSGHDR.len, true);
-      iv.setBigUint64(i * IOVEC.size + IOVEC.len, BigInt(len), true);
+      // iov_len is 64-bit; its high half stays 0 (no BigInt to allocate per datagram).
+      iv.setUint32(i * IOVEC.size + IOVEC.len, len, true);
       if (wantPeer) {
         const p = this.#peer(i);
         if (cfg.rejectMapped && p.mapped) {
@@ -146,17 +154,16 @@ export class UdpEchoLoop {
       this.totals.datagrams++;
       this.totals.bytes_in += len;
     }
-    const skip = (i: number) =>
-      refused > 0 && mv.getUint32(i * MMSGHDR.size + MMSGHDR.len, true) === REFUSED;
+    const skip = (i: number) => mv.getUint32(i * MMSGHDR.size + MMSGHDR.len, true) === REFUSED;
     let k = 0;
     while (k < n) {
-      if (skip(k)) {
+      if (refused > 0 && skip(k)) {
         k++;
         continue;
       }
-      let run = 1; // the longest run of datagrams to echo, in one sendmmsg(2)
+      let run = refused > 0 ? 1 : n - k; // the longest run to echo, in one sendmmsg(2)
       while (k + run < n && !skip(k + run)) run++;
-      const sent = c.sendmmsg(cfg.fd, this.vec.subarray(k * MMSGHDR.size), run, 0);
+      const sent = c.sendmmsg(cfg.fd, k ? this.vec.subarray(k * MMSGHDR.size) : this.vec, run, 0);
       if (sent > 0) {
         for (let i = k; i < k + sent; i++) {
           this.totals.bytes_out += mv.getUint32(i * MMSGHDR.size + MMSGHDR.len, true);
@@ -177,10 +184,10 @@ export class UdpEchoLoop {
       k++; // skip the datagram the kernel refused, echo the rest
     }
     for (let i = 0; i < n; i++) {
-      iv.setBigUint64(i * IOVEC.size + IOVEC.len, BigInt(SLOT), true);
+      iv.setUint32(i * IOVEC.size + IOVEC.len, SLOT, true);
       mv.setUint32(i * MMSGHDR.size + MMSGHDR.hdr + MSGHDR.namelen, SOCKADDR_STORAGE.size, true);
     }
-    if (out.length) this.post(out);
+    if (out.length) this.#post();
     if (gate?.refusals.total) this.totals.refused = gate.refusals.toJSON();
   }
 }

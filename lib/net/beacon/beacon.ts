@@ -68,6 +68,7 @@ import {
   parseGroup,
   type ResolvedIface,
   resolveIface,
+  scopedAddress,
   suggestIface,
 } from "../mcast/groups.ts";
 import { sleep } from "../sleep.ts";
@@ -631,6 +632,17 @@ export class HostTable {
   }
 }
 
+/**
+ * The address a host is recorded under: where its announcement came from, a link-local
+ * scope named as `ip` names it (`fe80::1%eth0`); null when the sender is unknown.
+ */
+export function senderAddress(
+  from: SockAddr | null,
+  nameScope?: (index: number) => string,
+): string | null {
+  return from === null ? null : scopedAddress(from, nameScope);
+}
+
 /** Hosts sorted by name (code-unit order, as ruptime sorts). */
 export function sortHosts(hosts: Iterable<HostRecord>): HostRecord[] {
   return [...hosts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -700,7 +712,7 @@ async function beaconLoop(
       if (m.type === MsgType.announce) {
         const a = validAnnouncement(m.body);
         if (!a) return drop("malformed", from);
-        if (table.record(a, from?.address ?? null, now)) {
+        if (table.record(a, senderAddress(from), now)) {
           emit({ event: "host-up", ...hostView(table.hosts.get(a.name)!, now) });
         }
       } else if (m.type === MsgType.query) {

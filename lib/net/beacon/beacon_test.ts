@@ -16,6 +16,7 @@ import {
   isDown,
   MsgType,
   ruptimeLine,
+  senderAddress,
   stateSnapshot,
   validAnnouncement,
 } from "./beacon.ts";
@@ -340,4 +341,14 @@ Deno.test("stateSnapshot keeps valid hosts and reads the drop counts", () => {
   ]);
   assert.equal(snap.time, NOW);
   assert.deepEqual(snap.dropped, { malformed: 2, unauthenticated: 0, forged: 1, stale: 0 });
+});
+
+Deno.test("a host heard on a link-local address keeps its scope, named as ip names it", () => {
+  const names = (i: number) => (i === 2 ? "eth0" : String(i));
+  const t = new HostTable();
+  const from = { family: 6 as const, address: "fe80::1", port: 513, scopeId: 2 };
+  t.record(ANNOUNCE, senderAddress(from, names), NOW);
+  assert.equal(hostView(t.hosts.get("alpha")!, NOW).address, "fe80::1%eth0");
+  assert.equal(senderAddress({ family: 4, address: "10.0.0.1", port: 513 }, names), "10.0.0.1");
+  assert.equal(senderAddress(null, names), null);
 });

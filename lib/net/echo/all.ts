@@ -9,7 +9,7 @@
 import { formatEndpoint, SysError } from "../../base/errors.ts";
 import { type EchoEvent, echoEventText, type EchoServer, serveTcp, serveUdp } from "./server.ts";
 import type { SctpServerOptions, SctpServerSummary } from "../sctp/server.ts";
-import { serverEventText } from "../sctp/events.ts";
+import { sctpEventText } from "../sctp/events.ts";
 
 /** The protocols `serve all` runs. */
 export type AllProto = "tcp" | "udp" | "sctp";
@@ -200,5 +200,5 @@ export function serveAllEventText(ev: ServeAllEvent): string | null {
   }
   if (ev.event === "warning") return null;
   if ("proto" in ev && ev.proto !== "sctp") return echoEventText(ev);
-  return serverEventText(ev);
+  return sctpEventText(ev);
 }

@@ -170,6 +170,41 @@ async function untilAborted(
 }
 
 /**
+ * The frame of a TCP sender: connects (or takes `o.connect`'s connection) and reports
+ * `connect`, runs `body` on the connection, closes it (also on abort, which is then the
+ * stop, not a failure) and reports `done` with the byte counts `body` resolves to.
+ */
+function overTcp(
+  o: EchoSendOptions,
+  body: (conn: Deno.Conn, ep: Endpoint) => Promise<SendSummary>,
+): Promise<SendSummary> {
+  const emit = o.onEvent ?? (() => {});
+  return untilAborted(o.signal, async () => {
+    const t = o.connect ? await o.connect() : await connectTcp(o.host, o.port, {
+      family: o.family,
+      timeoutMs: o.timeoutMs,
+      signal: o.signal,
+    });
+    const undo = closeOnAbort(t.conn, o.signal);
+    emit({ event: "connect", proto: "tcp", address: t.address, port: t.port });
+    let summary: SendSummary;
+    try {
+      summary = await body(t.conn, { address: t.address, port: t.port });
+    } finally {
+      undo();
+      t.conn.close();
+    }
+    emit({
+      event: "done",
+      proto: "tcp",
+      bytes_sent: summary.bytesSent,
+      bytes_received: summary.bytesReceived,
+    });
+    return summary;
+  });
+}
+
+/**
  * Connects over TCP and sends each message, waiting for its complete echo (within
  * `timeoutMs`) before the next.
  *
@@ -186,46 +221,27 @@ async function untilAborted(
  */
 export function sendTcp(o: EchoMessagesOptions): Promise<SendSummary> {
   const emit = o.onEvent ?? (() => {});
-  return untilAborted(o.signal, async () => {
-    const t = o.connect ? await o.connect() : await connectTcp(o.host, o.port, {
-      family: o.family,
-      timeoutMs: o.timeoutMs,
-      signal: o.signal,
-    });
-    const undo = closeOnAbort(t.conn, o.signal);
-    const ep = { address: t.address, port: t.port };
+  return overTcp(o, async (conn, ep) => {
     const summary: SendSummary = { echoes: 0, bytesSent: 0, bytesReceived: 0, aborted: false };
-    emit({ event: "connect", proto: "tcp", address: t.address, port: t.port });
-    try {
-      for await (const msg of o.messages) {
-        const t0 = performance.now();
-        try {
-          await writeAll(t.conn, msg);
-        } catch (err) {
-          throw toSysError(err, "send", ep);
-        }
-        summary.bytesSent += msg.length;
-        let got: Uint8Array;
-        try {
-          got = await readExact(t.conn, msg.length, o.timeoutMs, ep);
-        } catch (err) {
-          throw toSysError(err, "recv", ep);
-        }
-        checkEcho(msg, got, ep, true);
-        summary.bytesReceived += got.length;
-        summary.echoes++;
-        emit(echoEvent(got, ep, performance.now() - t0));
+    for await (const msg of o.messages) {
+      const t0 = performance.now();
+      try {
+        await writeAll(conn, msg);
+      } catch (err) {
+        throw toSysError(err, "send", ep);
       }
-    } finally {
-      undo();
-      t.conn.close();
+      summary.bytesSent += msg.length;
+      let got: Uint8Array;
+      try {
+        got = await readExact(conn, msg.length, o.timeoutMs, ep);
+      } catch (err) {
+        throw toSysError(err, "recv", ep);
+      }
+      checkEcho(msg, got, ep, true);
+      summary.bytesReceived += got.length;
+      summary.echoes++;
+      emit(echoEvent(got, ep, performance.now() - t0));
     }
-    emit({
-      event: "done",
-      proto: "tcp",
-      bytes_sent: summary.bytesSent,
-      bytes_received: summary.bytesReceived,
-    });
     return summary;
   });
 }
@@ -240,16 +256,8 @@ export function sendTcp(o: EchoMessagesOptions): Promise<SendSummary> {
  */
 export function streamTcp(o: EchoStreamOptions): Promise<SendSummary> {
   const emit = o.onEvent ?? (() => {});
-  return untilAborted(o.signal, async () => {
-    const t = o.connect ? await o.connect() : await connectTcp(o.host, o.port, {
-      family: o.family,
-      timeoutMs: o.timeoutMs,
-      signal: o.signal,
-    });
-    const undo = closeOnAbort(t.conn, o.signal);
-    const ep = { address: t.address, port: t.port };
+  return overTcp(o, async (conn, ep) => {
     const where = formatEndpoint(ep.address, ep.port);
-    emit({ event: "connect", proto: "tcp", address: t.address, port: t.port });
     const pending: Uint8Array[] = []; // sent, not yet echoed
     let sent = 0, received = 0, inputDone = false;
 
@@ -277,7 +285,7 @@ export function streamTcp(o: EchoStreamOptions): Promise<SendSummary> {
           pending.push(chunk.slice());
           sent += chunk.length;
           if (!owed) arm();
-          await writeAll(t.conn, chunk);
+          await writeAll(conn, chunk);
         }
         inputDone = true;
       } catch (err) {
@@ -291,7 +299,7 @@ export function streamTcp(o: EchoStreamOptions): Promise<SendSummary> {
         if (inputDone && received === sent) return;
         let r: number | null;
         try {
-          r = await Promise.race([t.conn.read(buf), timedOut]);
+          r = await Promise.race([conn.read(buf), timedOut]);
         } catch (err) {
           throw toSysError(err, "recv", ep);
         }
@@ -335,14 +343,11 @@ export function streamTcp(o: EchoStreamOptions): Promise<SendSummary> {
     };
 
     try {
-      const p = pump().then(() => t.conn.closeWrite().catch(() => {}));
+      const p = pump().then(() => conn.closeWrite().catch(() => {}));
       await Promise.all([p, drain()]);
     } finally {
       clearTimeout(timer);
-      undo();
-      t.conn.close();
     }
-    emit({ event: "done", proto: "tcp", bytes_sent: sent, bytes_received: received });
     return { echoes: 0, bytesSent: sent, bytesReceived: received, aborted: false };
   });
 }

@@ -68,7 +68,33 @@ async function withRawServer(
   }
 }
 
-const common = { host: "127.0.0.1", timeoutMs: 2000 };
+/** Runs `body` against a server on 127.0.0.1 that reads what comes and never echoes it. */
+async function withSilentServer(body: (port: number) => Promise<void>): Promise<void> {
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await withRawServer(async (c) => {
+    await c.read(new Uint8Array(16));
+    await held; // never echo
+  }, async (port) => {
+    try {
+      await body(port);
+    } finally {
+      release();
+    }
+  });
+}
+
+/** Where the senders send, and a signal that never aborts. */
+const common = { host: "127.0.0.1", timeoutMs: 2000, signal: new AbortController().signal };
+
+/** Asserts that `p` rejects with an error of class `cls` whose message is exactly `message`. */
+async function rejectsWith(
+  p: Promise<unknown>,
+  cls: typeof SysError | typeof RuntimeError,
+  message: string,
+): Promise<void> {
+  await assert.rejects(p, (e: unknown) => e instanceof cls && e.message === message);
+}
 
 Deno.test("sendTcp sends each message and reports connect, then each echo", async () => {
   await withServer("tcp", async (port) => {
@@ -76,7 +102,6 @@ Deno.test("sendTcp sends each message and reports connect, then each echo", asyn
     const r = await sendTcp({
       ...common,
       port,
-      signal: new AbortController().signal,
       messages: [enc.encode("one"), enc.encode("two!")],
       onEvent: (ev) => events.push(ev),
     });
@@ -98,7 +123,6 @@ Deno.test("streamTcp streams the input, hands the checked echo to onData, then d
     const r = await streamTcp({
       ...common,
       port,
-      signal: new AbortController().signal,
       input: ReadableStream.from(chunks),
       onData: (b) => (echoed.push(...b), Promise.resolve()),
       onEvent: (ev) => events.push(ev),
@@ -122,17 +146,15 @@ Deno.test("streamTcp fails on an echo that differs", async () => {
     buf[1] = 0x21;
     await c.write(buf.subarray(0, n));
   }, async (port) => {
-    await assert.rejects(
+    await rejectsWith(
       streamTcp({
         ...common,
         port,
-        signal: new AbortController().signal,
         input: ReadableStream.from([enc.encode("abc")]),
         onData: () => Promise.resolve(),
       }),
-      (e: unknown) =>
-        e instanceof RuntimeError &&
-        e.message === `echo mismatch from 127.0.0.1:${port}: byte 1 differs`,
+      RuntimeError,
+      `echo mismatch from 127.0.0.1:${port}: byte 1 differs`,
     );
   });
 });
@@ -142,33 +164,24 @@ Deno.test("sendTcp fails on a short echo before the connection closed", async ()
     await c.read(new Uint8Array(16));
     await c.write(enc.encode("he"));
   }, async (port) => {
-    await assert.rejects(
+    await rejectsWith(
       sendTcp({
         ...common,
         port,
-        signal: new AbortController().signal,
         messages: [enc.encode("hello")],
       }),
-      (e: unknown) =>
-        e instanceof RuntimeError &&
-        e.message ===
-          `echo incomplete from 127.0.0.1:${port}: sent 5 bytes, got 2 before the connection closed`,
+      RuntimeError,
+      `echo incomplete from 127.0.0.1:${port}: sent 5 bytes, got 2 before the connection closed`,
     );
   });
 });
 
 Deno.test("sendTcp resolves aborted when the signal stops it while waiting", async () => {
-  let release = () => {};
-  const held = new Promise<void>((r) => (release = r));
-  await withRawServer(async (c) => {
-    await c.read(new Uint8Array(16));
-    await held; // never echo
-  }, async (port) => {
+  await withSilentServer(async (port) => {
     const ac = new AbortController();
     const t = setTimeout(() => ac.abort(), 50);
     const r = await sendTcp({ ...common, port, signal: ac.signal, messages: [enc.encode("x")] });
     clearTimeout(t);
-    release();
     assert.deepEqual(r, { echoes: 0, bytesSent: 0, bytesReceived: 0, aborted: true });
   });
 });
@@ -179,7 +192,6 @@ Deno.test("sendUdp sends each message as a datagram and checks the echo", async 
     const r = await sendUdp({
       ...common,
       port,
-      signal: new AbortController().signal,
       messages: ReadableStream.from([enc.encode("a"), enc.encode("bc")]),
       onEvent: (ev) => events.push(ev),
     });
@@ -195,17 +207,15 @@ Deno.test("sendUdp reports a missing echo as ETIMEDOUT", async () => {
   const quiet = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const port = (quiet.addr as Deno.NetAddr).port;
   try {
-    await assert.rejects(
+    await rejectsWith(
       sendUdp({
         ...common,
         port,
         timeoutMs: 50,
-        signal: new AbortController().signal,
         messages: [enc.encode("x")],
       }),
-      (e: unknown) =>
-        e instanceof SysError &&
-        e.message === `recvfrom ETIMEDOUT 127.0.0.1:${port} (no echo within 50ms)`,
+      SysError,
+      `recvfrom ETIMEDOUT 127.0.0.1:${port} (no echo within 50ms)`,
     );
   } finally {
     quiet.close();
@@ -226,7 +236,6 @@ Deno.test("streamTcp waits on an idle input for ever: the timeout runs only whil
       ...common,
       port,
       timeoutMs: 100,
-      signal: new AbortController().signal,
       input: slowly(300, enc.encode("hi"), enc.encode("again")),
       onData: () => Promise.resolve(),
     });
@@ -235,42 +244,32 @@ Deno.test("streamTcp waits on an idle input for ever: the timeout runs only whil
 });
 
 Deno.test("streamTcp times out when sent bytes are not echoed", async () => {
-  let release = () => {};
-  const held = new Promise<void>((r) => (release = r));
-  await withRawServer(async (c) => {
-    await c.read(new Uint8Array(16));
-    await held; // never echo
-  }, async (port) => {
-    await assert.rejects(
+  await withSilentServer(async (port) => {
+    await rejectsWith(
       streamTcp({
         ...common,
         port,
         timeoutMs: 100,
-        signal: new AbortController().signal,
         input: slowly(0, enc.encode("x")),
         onData: () => Promise.resolve(),
       }),
-      (e: unknown) =>
-        e instanceof SysError &&
-        e.message === `recv ETIMEDOUT 127.0.0.1:${port} (no echo for 100ms; 0 of 1 byte back)`,
+      SysError,
+      `recv ETIMEDOUT 127.0.0.1:${port} (no echo for 100ms; 0 of 1 byte back)`,
     );
-    release();
   });
 });
 
 Deno.test("streamTcp says so when the peer closes before anything was sent", async () => {
   await withRawServer(() => Promise.resolve(), async (port) => {
-    await assert.rejects(
+    await rejectsWith(
       streamTcp({
         ...common,
         port,
-        signal: new AbortController().signal,
         input: new ReadableStream<Uint8Array>(), // stdin with nothing typed yet
         onData: () => Promise.resolve(),
       }),
-      (e: unknown) =>
-        e instanceof RuntimeError &&
-        e.message === `127.0.0.1:${port} closed the connection before anything was sent`,
+      RuntimeError,
+      `127.0.0.1:${port} closed the connection before anything was sent`,
     );
   });
 });
@@ -281,7 +280,6 @@ Deno.test("streamTcp without onData reports each checked chunk as an echo event"
     await streamTcp({
       ...common,
       port,
-      signal: new AbortController().signal,
       input: slowly(20, enc.encode("ab"), new Uint8Array([0xff])),
       onEvent: (ev) => events.push(ev),
     });
@@ -298,16 +296,15 @@ Deno.test("sendUdp fails at once with ECONNREFUSED on a closed port (ICMP port u
   const port = (gone.addr as Deno.NetAddr).port;
   gone.close();
   const t0 = performance.now();
-  await assert.rejects(
+  await rejectsWith(
     sendUdp({
       ...common,
       port,
       timeoutMs: 5000,
-      signal: new AbortController().signal,
       messages: [enc.encode("x")],
     }),
-    (e: unknown) =>
-      e instanceof SysError && e.message === `recvfrom ECONNREFUSED 127.0.0.1:${port}`,
+    SysError,
+    `recvfrom ECONNREFUSED 127.0.0.1:${port}`,
   );
   assert.ok(performance.now() - t0 < 2000, "no wait for the timeout");
 });
@@ -327,7 +324,6 @@ Deno.test("sendUdp takes IPv6 echoes of 65527 bytes whole", async () => {
       ...common,
       host: "::1",
       port: srv.port,
-      signal: new AbortController().signal,
       messages: [msg],
       onEvent: (ev) => events.push(ev),
     });

@@ -196,6 +196,110 @@ export function listenWithFallback<T>(
   throw new SysError("bind", "EINVAL", { port }, "no address to bind");
 }
 
+/**
+ * Binds the first address that works (see {@link listenWithFallback}), sets the socket
+ * options asked for and reports `listening` with what getsockopt(2) reads back.
+ */
+function bindEcho<T extends Deno.Listener | Deno.DatagramConn>(
+  opts: EchoServerOptions,
+  proto: "tcp" | "udp",
+  open: (hostname: string) => T,
+): { sock: T; host: string; port: number } {
+  const { value: sock, host } = listenWithFallback(bindCandidates(opts), opts.port, open);
+  const port = (sock.addr as Deno.NetAddr).port;
+  const sockopts = listenerOptions(sock, proto, opts.socketOptions);
+  opts.onEvent?.({
+    event: "listening",
+    proto,
+    address: host,
+    port,
+    family: host.includes(":") ? 6 : 4,
+    ...sockopts,
+  });
+  return { sock, host, port };
+}
+
+/** A datagram a UDP server took in: its bytes, its sender, and the sender as plain IPv4. */
+export interface Datagram {
+  data: Uint8Array;
+  from: Deno.NetAddr;
+  peer: string;
+}
+
+/** The events {@link receiveDatagrams} reports (an echo server's and an inetd server's alike). */
+export type IntakeEvent<R extends string> =
+  | { event: "error"; proto: "udp"; error: string }
+  | { event: "reject"; proto: "udp"; peer: string; port: number; reason: "ipv4-peer" | "max-conns" }
+  | { event: "drop"; proto: "udp"; peer: string; port: number; bytes: number; reason: R }
+  | { event: "read"; proto: "udp"; peer: string; port: number; bytes: number };
+
+/** What {@link receiveDatagrams} reads from and how it decides about each datagram. */
+export interface Intake<R extends string> {
+  sock: Deno.DatagramConn;
+  /** Refuse IPv4-mapped peers (`-6` with no host to bind: see {@link isMapped}). */
+  refuseMapped: boolean;
+  /** Report every datagram taken (`read`) and every one dropped (`drop`). */
+  verbose: boolean | undefined;
+  /** Whether the server is stopping: a failed receive then ends the loop quietly. */
+  stopping(): boolean;
+  /** Why a datagram from this sender goes unanswered, or null to take it. */
+  drop(peer: string, port: number): R | null;
+  /** Whether the server is at capacity: a datagram is then refused as `max-conns`. */
+  full?(): boolean;
+  /** Counts a datagram refused (`reject` event) or dropped (`drop` event). */
+  refused?(count: "rejected" | "dropped"): void;
+  /** Counts each datagram taken. */
+  totals: { datagrams: number; bytes_in: number };
+  emit(ev: IntakeEvent<R>): void;
+}
+
+/**
+ * The receive loop of a UDP server: receives until the server stops, refuses IPv4-mapped
+ * senders under `-6`, drops what `drop` says, refuses beyond capacity, counts and yields
+ * the rest. The data is a view of one buffer: it is good until the loop is resumed.
+ */
+export async function* receiveDatagrams<R extends string>(
+  o: Intake<R>,
+): AsyncGenerator<Datagram, void, void> {
+  // 65536 bytes holds the largest UDP payload over IPv4 and IPv6, so nothing truncates.
+  const buf = new Uint8Array(65536);
+  while (!o.stopping()) {
+    let data: Uint8Array, addr: Deno.Addr;
+    try {
+      [data, addr] = await o.sock.receive(buf);
+    } catch (err) {
+      if (o.stopping()) break;
+      o.emit({ event: "error", proto: "udp", error: toSysError(err, "recvfrom").message });
+      continue;
+    }
+    const from = addr as Deno.NetAddr;
+    const peer = unmapV4(from.hostname);
+    const port = from.port;
+    if (o.refuseMapped && isMapped(from.hostname)) {
+      o.refused?.("rejected");
+      o.emit({ event: "reject", proto: "udp", peer, port, reason: "ipv4-peer" });
+      continue;
+    }
+    const dropped = o.drop(peer, port);
+    if (dropped) {
+      o.refused?.("dropped");
+      if (o.verbose) {
+        o.emit({ event: "drop", proto: "udp", peer, port, bytes: data.length, reason: dropped });
+      }
+      continue;
+    }
+    if (o.full?.()) {
+      o.refused?.("rejected");
+      o.emit({ event: "reject", proto: "udp", peer, port, reason: "max-conns" });
+      continue;
+    }
+    o.totals.datagrams++;
+    o.totals.bytes_in += data.length;
+    if (o.verbose) o.emit({ event: "read", proto: "udp", peer, port, bytes: data.length });
+    yield { data, from, peer };
+  }
+}
+
 /** accept(2) errors that are the peer's doing (tcp(7), accept(2) "Error handling"). */
 const PEER_ABORTS = new Set(["ECONNABORTED", "ENOTCONN", "EPROTO"]);
 /** accept(2) errors of a server out of a resource: wait for it to come back. */
@@ -216,21 +320,11 @@ const OUT_OF = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  */
 export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
   const emit = opts.onEvent ?? (() => {});
-  const { value: listener, host } = listenWithFallback(
-    bindCandidates(opts),
-    opts.port,
+  const { sock: listener, host, port } = bindEcho(
+    opts,
+    "tcp",
     (hostname) => Deno.listen({ hostname, port: opts.port, transport: "tcp" }),
   );
-  const port = (listener.addr as Deno.NetAddr).port;
-  const sockopts = listenerOptions(listener, "tcp", opts.socketOptions);
-  emit({
-    event: "listening",
-    proto: "tcp",
-    address: host,
-    port,
-    family: host.includes(":") ? 6 : 4,
-    ...sockopts,
-  });
 
   const started = performance.now();
   const open = new Set<Deno.TcpConn>();
@@ -449,21 +543,11 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
  */
 export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
   const emit = opts.onEvent ?? (() => {});
-  const { value: sock, host } = listenWithFallback(
-    bindCandidates(opts),
-    opts.port,
+  const { sock, host, port } = bindEcho(
+    opts,
+    "udp",
     (hostname) => Deno.listenDatagram({ hostname, port: opts.port, transport: "udp" }),
   );
-  const port = (sock.addr as Deno.NetAddr).port;
-  const sockopts = listenerOptions(sock, "udp", opts.socketOptions);
-  emit({
-    event: "listening",
-    proto: "udp",
-    address: host,
-    port,
-    family: host.includes(":") ? 6 : 4,
-    ...sockopts,
-  });
   const started = performance.now();
   const totals = { datagrams: 0, bytes_in: 0, bytes_out: 0 };
   const gate = new Gate({
@@ -481,42 +565,16 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
   else opts.signal.addEventListener("abort", stop, { once: true });
 
   const loop = async () => {
-    // 65536 bytes holds the largest UDP payload over IPv4 and IPv6, so nothing truncates.
-    const buf = new Uint8Array(65536);
-    while (!stopping) {
-      let data: Uint8Array, from: Deno.Addr;
-      try {
-        [data, from] = await sock.receive(buf);
-      } catch (err) {
-        if (stopping) break;
-        emit({ event: "error", proto: "udp", error: toSysError(err, "recvfrom").message });
-        continue;
-      }
-      const ra = from as Deno.NetAddr;
-      const peer = unmapV4(ra.hostname);
-      if (opts.family === 6 && opts.host === undefined && isMapped(ra.hostname)) {
-        emit({ event: "reject", proto: "udp", peer, port: ra.port, reason: "ipv4-peer" });
-        continue;
-      }
-      const dropped = gate.admitDatagram(peer, ra.port, performance.now());
-      if (dropped) {
-        if (opts.verbose) {
-          emit({
-            event: "drop",
-            proto: "udp",
-            peer,
-            port: ra.port,
-            bytes: data.length,
-            reason: dropped,
-          });
-        }
-        continue;
-      }
-      totals.datagrams++;
-      totals.bytes_in += data.length;
-      if (opts.verbose) {
-        emit({ event: "read", proto: "udp", peer, port: ra.port, bytes: data.length });
-      }
+    const datagrams = receiveDatagrams<RefusalReason>({
+      sock,
+      refuseMapped: opts.family === 6 && opts.host === undefined,
+      verbose: opts.verbose,
+      stopping: () => stopping,
+      drop: (peer, peerPort) => gate.admitDatagram(peer, peerPort, performance.now()),
+      totals,
+      emit,
+    });
+    for await (const { data, from: ra, peer } of datagrams) {
       try {
         totals.bytes_out += await sock.send(data, ra);
       } catch (err) {

@@ -17,11 +17,17 @@
  */
 import { formatEndpoint, toSysError } from "../../base/errors.ts";
 import { unmapV4 } from "../../base/ip.ts";
-import { DEFAULT_REFLECT_GUARD, guardWithPort, reflectDrop } from "../../base/reflect.ts";
+import {
+  DEFAULT_REFLECT_GUARD,
+  guardWithPort,
+  type ReflectDrop,
+  reflectDrop,
+} from "../../base/reflect.ts";
 import {
   bindDatagram,
   closeQuietly,
   type CloseReason,
+  type InetdEvent,
   type InetdServer,
   type ListenOptions,
   newTotals,
@@ -33,6 +39,7 @@ import {
   type Totals,
   writeFully,
 } from "../services/listener.ts";
+import { receiveDatagrams } from "../echo/server.ts";
 import { type ChildExit, type ExecChild, spawnChild } from "./child.ts";
 import { type ExecContext, execEnv } from "./env.ts";
 
@@ -148,7 +155,6 @@ export interface Conversation {
 
 function serveExecStream(o: ExecOptions): InetdServer {
   const totals = newTotals();
-  const grace = o.killGraceMs ?? 2000;
   const handler = async (s: Session): Promise<SessionEnd> => {
     const ctx: ExecContext = {
       proto: "tcp",
@@ -156,27 +162,9 @@ function serveExecStream(o: ExecOptions): InetdServer {
       local: { address: s.localAddress, port: s.localPort },
       ...(s.alpn !== undefined ? { tls: { alpn: s.alpn } } : {}),
     };
-    let child: ExecChild;
-    try {
-      child = spawnChild(
-        o.argv,
-        execEnv(ctx),
-        (line) =>
-          s.emit({
-            event: "stderr",
-            proto: "tcp",
-            peer: s.peer,
-            port: s.port,
-            pid: child.pid,
-            line,
-          }),
-        grace,
-      );
-    } catch (err) {
-      return { bytes_in: 0, bytes_out: 0, reason: "error", error: spawnError(o.argv, err) };
-    }
-    totals.children++;
-    s.emit({ event: "spawn", proto: "tcp", peer: s.peer, port: s.port, pid: child.pid });
+    const at = { proto: "tcp", peer: s.peer, port: s.port } as const;
+    const { child, error } = startChild(o, execEnv(ctx), at, s.emit, totals);
+    if (!child) return { bytes_in: 0, bytes_out: 0, reason: "error", error };
     let bytesIn = 0, bytesOut = 0;
     let finishing = false;
     const feed = async (stdin: WritableStreamDefaultWriter<Uint8Array>) => {
@@ -215,6 +203,34 @@ function serveExecStream(o: ExecOptions): InetdServer {
   return serveStream(o, "exec", { command: o.command ?? o.argv, totals }, handler);
 }
 
+/**
+ * Starts `o.argv` for the peer `at` with `env`: reports `spawn` (counted in
+ * `totals.children`) and each line the child writes to stderr as a `stderr` event. A
+ * child that cannot be started comes back as the one-line reason (see {@link spawnError}).
+ */
+export function startChild(
+  o: { argv: string[]; killGraceMs?: number | undefined },
+  env: Record<string, string>,
+  at: { proto: "tcp" | "udp" | "sctp"; peer: string; port: number },
+  emit: (ev: InetdEvent) => void,
+  totals: Totals,
+): { child: ExecChild; error?: undefined } | { child?: undefined; error: string } {
+  let child: ExecChild;
+  try {
+    child = spawnChild(
+      o.argv,
+      env,
+      (line) => emit({ event: "stderr", ...at, pid: child.pid, line }),
+      o.killGraceMs ?? 2000,
+    );
+  } catch (err) {
+    return { error: spawnError(o.argv, err) };
+  }
+  totals.children++;
+  emit({ event: "spawn", ...at, pid: child.pid });
+  return { child };
+}
+
 /** The one-line reason a child could not be started. */
 export function spawnError(argv: string[], err: unknown): string {
   return toSysError(err, "spawn", { address: argv[0] }).message;
@@ -228,7 +244,6 @@ function serveExecDatagrams(o: ExecOptions): InetdServer {
   const started = performance.now();
   const totals: Totals = newTotals();
   const max = o.maxConns ?? DEFAULT_UDP_CHILDREN;
-  const grace = o.killGraceMs ?? 2000;
   const stopAll = new AbortController();
   const running = new Set<Promise<void>>();
   let stopping = false;
@@ -248,31 +263,20 @@ function serveExecDatagrams(o: ExecOptions): InetdServer {
       remote: { address: peer, port: to.port },
       local: { address: unmapV4(address), port },
     };
-    let child: ExecChild;
-    try {
-      child = spawnChild(
-        o.argv,
-        execEnv(ctx),
-        (line) =>
-          emit({ event: "stderr", proto: "udp", peer, port: to.port, pid: child.pid, line }),
-        grace,
-      );
-    } catch (err) {
+    const at = { proto: "udp", peer, port: to.port } as const;
+    const { child, error: failed } = startChild(o, execEnv(ctx), at, emit, totals);
+    if (!child) {
       emit({
         event: "close",
-        proto: "udp",
-        peer,
-        port: to.port,
+        ...at,
         bytes_in: data.length,
         bytes_out: 0,
         duration_ms: Math.round(performance.now() - t0),
         reason: "error",
-        error: spawnError(o.argv, err),
+        error: failed,
       });
       return;
     }
-    totals.children++;
-    emit({ event: "spawn", proto: "udp", peer, port: to.port, pid: child.pid });
     let bytesOut = 0;
     let error: string | undefined;
     const feed = async (stdin: WritableStreamDefaultWriter<Uint8Array>) => {
@@ -305,46 +309,18 @@ function serveExecDatagrams(o: ExecOptions): InetdServer {
   };
 
   const loop = async () => {
-    const buf = new Uint8Array(65536);
-    while (!stopping) {
-      let data: Uint8Array, from: Deno.Addr;
-      try {
-        [data, from] = await sock.receive(buf);
-      } catch (err) {
-        if (stopping) break;
-        emit({ event: "error", proto: "udp", error: toSysError(err, "recvfrom").message });
-        continue;
-      }
-      const ra = from as Deno.NetAddr;
-      const peer = unmapV4(ra.hostname);
-      if (refusesMapped(o, ra.hostname)) {
-        totals.rejected++;
-        emit({ event: "reject", proto: "udp", peer, port: ra.port, reason: "ipv4-peer" });
-        continue;
-      }
-      const reflected = reflectDrop(guard, peer, ra.port);
-      if (reflected) {
-        totals.dropped++;
-        if (o.verbose) {
-          emit({
-            event: "drop",
-            proto: "udp",
-            peer,
-            port: ra.port,
-            bytes: data.length,
-            reason: reflected,
-          });
-        }
-        continue;
-      }
-      if (running.size >= max) {
-        totals.rejected++;
-        emit({ event: "reject", proto: "udp", peer, port: ra.port, reason: "max-conns" });
-        continue;
-      }
-      totals.datagrams++;
-      totals.bytes_in += data.length;
-      if (o.verbose) emit({ event: "read", proto: "udp", peer, port: ra.port, bytes: data.length });
+    const datagrams = receiveDatagrams<ReflectDrop>({
+      sock,
+      refuseMapped: refusesMapped(o),
+      verbose: o.verbose,
+      stopping: () => stopping,
+      drop: (peer, peerPort) => reflectDrop(guard, peer, peerPort),
+      full: () => running.size >= max,
+      refused: (count) => totals[count]++,
+      totals,
+      emit,
+    });
+    for await (const { data, from: ra, peer } of datagrams) {
       const p = one(data.slice(), ra, peer).catch((err) =>
         emit({
           event: "error",

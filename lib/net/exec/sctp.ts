@@ -28,9 +28,8 @@ import {
   type Totals,
 } from "../services/listener.ts";
 import { applyTuning, type SctpTuning } from "../sctp/events.ts";
-import { type ExecChild, spawnChild } from "./child.ts";
 import { execEnv } from "./env.ts";
-import { converse, exitFields, spawnError } from "./exec.ts";
+import { converse, exitFields, startChild } from "./exec.ts";
 
 /** Options of {@link serveExecSctp}. */
 export interface SctpExecOptions {
@@ -237,23 +236,13 @@ class Engine {
   async #run(a: Assoc, info: { stream: number; ppid: number }): Promise<void> {
     const o = this.#o;
     const env = execEnv({ proto: "sctp", remote: a.peer, local: this.#local, sctp: info });
-    let child: ExecChild;
-    try {
-      child = spawnChild(o.argv, env, (line) =>
-        this.#emit({
-          event: "stderr",
-          proto: "sctp",
-          ...peerFields(a.peer),
-          pid: child.pid,
-          line,
-        }), o.killGraceMs ?? 2000);
-    } catch (err) {
+    const at = { proto: "sctp" as const, ...peerFields(a.peer) };
+    const { child, error } = startChild(o, env, at, this.#emit, this.#totals);
+    if (!child) {
       a.shutdown();
-      this.#closed(a, "error", { error: spawnError(o.argv, err) });
+      this.#closed(a, "error", { error });
       return;
     }
-    this.#totals.children++;
-    this.#emit({ event: "spawn", proto: "sctp", ...peerFields(a.peer), pid: child.pid });
     const feed = async (stdin: WritableStreamDefaultWriter<Uint8Array>) => {
       let open = true;
       for (;;) {

@@ -9,6 +9,7 @@
 import { formatIPv6, ipFamily, parseIPv4, parseIPv6, stripBrackets } from "../../base/ip.ts";
 import { SysError, UsageError } from "../../base/errors.ts";
 import { type InterfaceAddress, listInterfaces, type NetInterface } from "../../sys/interfaces.ts";
+import { scopeName } from "../../sys/resolver.ts";
 
 /** A validated multicast group. */
 export interface Group {
@@ -162,6 +163,17 @@ export function defaultInterfaces(
 /** Interface name by index, for output ("?" when unknown). */
 export function ifaceName(index: number, interfaces: NetInterface[]): string {
   return interfaces.find((i) => i.index === index)?.name ?? String(index);
+}
+
+/**
+ * A peer's address with its IPv6 scope named as `ip` prints it (`fe80::1%eth0`, see
+ * ip-address(8)); the address alone when it has no scope (scope id 0 or none).
+ */
+export function scopedAddress(
+  a: { address: string; scopeId?: number | undefined },
+  nameScope: (index: number) => string = scopeName,
+): string {
+  return a.scopeId ? `${a.address}%${nameScope(a.scopeId)}` : a.address;
 }
 
 const NO_ROUTE = new Set(["ENETUNREACH", "ENODEV", "EADDRNOTAVAIL", "EHOSTUNREACH", "EINVAL"]);

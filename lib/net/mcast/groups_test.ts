@@ -9,6 +9,7 @@ import {
   parseGroup,
   parseIfaceSpec,
   resolveIface,
+  scopedAddress,
   suggestIface,
 } from "./groups.ts";
 
@@ -180,4 +181,12 @@ Deno.test("suggestIface rewrites no-route errors only", () => {
   assert.equal(suggestIface(other, "239.1.2.3", 5000), other);
   const plain = new Error("x");
   assert.equal(suggestIface(plain, "239.1.2.3"), plain);
+});
+
+Deno.test("scopedAddress names the scope of a link-local address, as ip prints it", () => {
+  const names = (i: number) => (i === 2 ? "eth0" : String(i));
+  assert.equal(scopedAddress({ address: "fe80::1", scopeId: 2 }, names), "fe80::1%eth0");
+  assert.equal(scopedAddress({ address: "fe80::1", scopeId: 9 }, names), "fe80::1%9");
+  assert.equal(scopedAddress({ address: "2001:db8::1", scopeId: 0 }, names), "2001:db8::1");
+  assert.equal(scopedAddress({ address: "192.0.2.1" }, names), "192.0.2.1");
 });

@@ -29,13 +29,13 @@ import {
 } from "../../ffi/mcast.ts";
 import { WOULD_BLOCK } from "../../ffi/errno.ts";
 import { Socket } from "../../ffi/socket.ts";
-import type { SockAddr } from "../../ffi/structs.ts";
 import {
   type Group,
   ifaceName,
   type IfaceSpec,
   type ResolvedIface,
   resolveIface,
+  scopedAddress,
   suggestIface,
 } from "./groups.ts";
 import { isAbort, sleep } from "../sleep.ts";
@@ -462,10 +462,6 @@ interface Responder {
   duplicates: number;
 }
 
-function keyOf(a: SockAddr): string {
-  return a.scopeId ? `${a.address}%${a.scopeId}` : a.address;
-}
-
 /**
  * Probes the group, reports each answer, then one `responder` event per host that
  * answered (RTT percentiles and loss) and the summary, which it resolves to. Nobody
@@ -510,7 +506,7 @@ export async function mcastPing(o: McastPingOptions): Promise<McastPingSummary> 
       if (seq === null) continue;
       const t0 = sentAt.get(seq);
       if (t0 === undefined) continue;
-      const key = keyOf(r.from);
+      const key = scopedAddress(r.from);
       let resp = responders.get(key);
       if (!resp) {
         resp = { address: key, port: r.from.port, rtts: [], seqs: new Set(), duplicates: 0 };

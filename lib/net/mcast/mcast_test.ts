@@ -9,6 +9,7 @@ import {
   mcastPingStatsHeader,
   mcastSendEventText,
 } from "./mcast.ts";
+import { scopedAddress } from "./groups.ts";
 
 const SESSION = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
 
@@ -222,5 +223,14 @@ Deno.test("mcastPingEventText renders start, replies, responders and the summary
   assert.equal(
     mcastPingStatsHeader("ff15::1", 5000),
     "--- [ff15::1]:5000 multicast ping statistics ---",
+  );
+});
+
+Deno.test("a link-local responder is named with its interface, not its index", () => {
+  const from = { address: "fe80::2", port: 5000, scopeId: 7 };
+  const key = scopedAddress(from, (i) => (i === 7 ? "eth0" : String(i)));
+  assert.equal(
+    mcastPingEventText({ event: "reply", from: key, port: from.port, seq: 3, rtt_ms: 0.123 }),
+    "reply from [fe80::2%eth0]:5000 seq=3 time=0.123 ms",
   );
 });

@@ -54,7 +54,7 @@ export function makeProbe(size: number, session: number, seq: number): Uint8Arra
  * What a transport yields for a probe the peer's host refused (UDP: an ICMP port
  * unreachable reached the connected socket): the oldest unanswered probe is `refused`.
  */
-export const REFUSED: "refused" = "refused";
+export const REFUSED = "refused" as const;
 
 /** How probes travel: send one, and yield every echoed frame. */
 export interface ProbeTransport {

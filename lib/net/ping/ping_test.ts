@@ -1,13 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  makeProbe,
-  MIN_PROBE,
-  type PingEvent,
-  pingEventText,
-  type ProbeTransport,
-  REFUSED,
-  runPing,
-} from "./ping.ts";
+import { makeProbe, MIN_PROBE, type PingEvent, pingEventText, REFUSED, runPing } from "./ping.ts";
+import { memoryTransport } from "./test_util.ts";
 
 Deno.test("makeProbe lays out magic, session, sequence and filler", () => {
   const p = makeProbe(16, 0x01020304, 0x0a0b0c0d);
@@ -78,90 +71,39 @@ Deno.test("pingEventText renders the summary with and without round trips", () =
     pingEventText(base),
     "--- 127.0.0.1:7 udp ping statistics ---\n3 probes sent, 0 received, 100% loss, time 2010ms",
   );
-  assert.equal(
-    pingEventText({
-      ...base,
-      received: 2,
-      lost: 1,
-      late: 1,
-      duplicates: 2,
-      corrupt: 1,
-      loss_pct: 33.3,
-      min_ms: 0.1,
-      avg_ms: 0.15,
-      max_ms: 0.2,
-      mdev_ms: 0.05,
-      p50_ms: 0.1,
-      p90_ms: 0.2,
-      p99_ms: 0.2,
-    }),
-    [
-      "--- 127.0.0.1:7 udp ping statistics ---",
-      "3 probes sent, 2 received, 33.3% loss, 1 late, 2 duplicates, 1 corrupt, time 2010ms",
-      "rtt min/avg/max/mdev = 0.100/0.150/0.200/0.050 ms",
-      "rtt p50/p90/p99 = 0.100/0.200/0.200 ms",
-    ].join("\n"),
-  );
+  const answered = {
+    ...base,
+    received: 2,
+    lost: 1,
+    late: 1,
+    corrupt: 1,
+    loss_pct: 33.3,
+    min_ms: 0.1,
+    avg_ms: 0.15,
+    max_ms: 0.2,
+    mdev_ms: 0.05,
+    p50_ms: 0.1,
+    p90_ms: 0.2,
+    p99_ms: 0.2,
+  };
+  for (const [duplicates, said] of [[2, "2 duplicates"], [1, "1 duplicate"]] as const) {
+    assert.equal(
+      pingEventText({ ...answered, duplicates }),
+      [
+        "--- 127.0.0.1:7 udp ping statistics ---",
+        `3 probes sent, 2 received, 33.3% loss, 1 late, ${said}, 1 corrupt, time 2010ms`,
+        "rtt min/avg/max/mdev = 0.100/0.150/0.200/0.050 ms",
+        "rtt p50/p90/p99 = 0.100/0.200/0.200 ms",
+      ].join("\n"),
+    );
+  }
   assert.equal(
     pingEventText({ ...base, sent: 1, received: 0, lost: 0, refused: 1, loss_pct: 0 }).split(
       "\n",
     )[1],
     "1 probe sent, 0 received, 0% loss, 1 refused, time 2010ms",
   );
-  assert.equal(
-    pingEventText({
-      ...base,
-      received: 2,
-      lost: 1,
-      late: 1,
-      duplicates: 1,
-      corrupt: 1,
-      loss_pct: 33.3,
-      min_ms: 0.1,
-      avg_ms: 0.15,
-      max_ms: 0.2,
-      mdev_ms: 0.05,
-      p50_ms: 0.1,
-      p90_ms: 0.2,
-      p99_ms: 0.2,
-    }),
-    [
-      "--- 127.0.0.1:7 udp ping statistics ---",
-      "3 probes sent, 2 received, 33.3% loss, 1 late, 1 duplicate, 1 corrupt, time 2010ms",
-      "rtt min/avg/max/mdev = 0.100/0.150/0.200/0.050 ms",
-      "rtt p50/p90/p99 = 0.100/0.200/0.200 ms",
-    ].join("\n"),
-  );
 });
-
-/**
- * A transport in memory: `reply(probe, seq)` says which frames come back for each probe
- * sent (none, the probe, the probe twice, something else).
- */
-function fakeTransport(reply: (probe: Uint8Array, seq: number) => Uint8Array[]): ProbeTransport {
-  const queue: Uint8Array[] = [];
-  let wake: (() => void) | null = null;
-  let closed = false;
-  let seq = 0;
-  return {
-    send(probe) {
-      queue.push(...reply(probe, ++seq));
-      wake?.();
-      return Promise.resolve();
-    },
-    async *frames() {
-      while (!closed) {
-        const f = queue.shift();
-        if (f) yield f;
-        else await new Promise<void>((r) => (wake = r));
-      }
-    },
-    close() {
-      closed = true;
-      wake?.();
-    },
-  };
-}
 
 const schedule = { count: 4, intervalMs: 0, size: 32, timeoutMs: 30 };
 const target = { proto: "tcp", address: "127.0.0.1", port: 7 };
@@ -169,7 +111,7 @@ const target = { proto: "tcp", address: "127.0.0.1", port: 7 };
 Deno.test("runPing counts replies, duplicates, bad echoes and timeouts", async () => {
   const events: PingEvent[] = [];
   const summary = await runPing(
-    fakeTransport((probe, seq) => {
+    memoryTransport((probe, seq) => {
       if (seq === 1) return [probe];
       if (seq === 2) return [probe, probe]; // a duplicate
       if (seq === 3) return [new Uint8Array([1, 2, 3]), probe.slice().fill(0, 20)]; // junk, then damaged
@@ -208,7 +150,7 @@ Deno.test("runPing stops when the signal aborts and still summarizes", async () 
   const ac = new AbortController();
   let n = 0;
   const summary = await runPing(
-    fakeTransport((probe) => {
+    memoryTransport((probe) => {
       if (++n === 3) ac.abort();
       return [probe];
     }),
@@ -220,28 +162,7 @@ Deno.test("runPing stops when the signal aborts and still summarizes", async () 
 
 Deno.test("runPing counts a refusal against the oldest unanswered probe, not as lost", async () => {
   const events: PingEvent[] = [];
-  const queue: (Uint8Array | typeof REFUSED)[] = [];
-  let wake: (() => void) | null = null;
-  let closed = false;
-  let seq = 0;
-  const transport: ProbeTransport = {
-    send(probe) {
-      queue.push(++seq === 2 ? probe : REFUSED);
-      wake?.();
-      return Promise.resolve();
-    },
-    async *frames() {
-      while (!closed) {
-        const f = queue.shift();
-        if (f) yield f;
-        else await new Promise<void>((r) => (wake = r));
-      }
-    },
-    close() {
-      closed = true;
-      wake?.();
-    },
-  };
+  const transport = memoryTransport((probe, seq) => [seq === 2 ? probe : REFUSED]);
   const summary = await runPing(transport, {
     ...target,
     ...schedule,

@@ -11,7 +11,7 @@ import { formatEndpoint, RuntimeError, SysError } from "../../base/errors.ts";
 import { payloadText } from "../../base/text.ts";
 import { SCTP_UNORDERED } from "../../ffi/constants.ts";
 import { ALL_EVENTS, SctpSocket } from "../../ffi/sctp.ts";
-import type { PathInfo, SctpStatus } from "../../ffi/sctp_codec.ts";
+import type { SctpPathInfo, SctpStatus } from "../../ffi/sctp_codec.ts";
 import { applyTuning, notificationEvent, type SctpClientEvent, type SctpTuning } from "./events.ts";
 
 /** Where and how to connect. */
@@ -113,7 +113,7 @@ export interface SctpSendResult {
   /** SCTP_STATUS at the end (with `status: true`). */
   status?: SctpStatus;
   /** Every peer path at the end (with `status: true`). */
-  paths?: PathInfo[];
+  paths?: SctpPathInfo[];
 }
 
 interface Pending {

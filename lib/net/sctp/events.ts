@@ -1,7 +1,7 @@
 /**
  * Pieces the SCTP server and client share: the events they report (one discriminated
- * union, {@link SctpEvent}), the pure human line for each ({@link serverEventText},
- * {@link clientEventText}, {@link statusText}), and the sctp_opt_info tuning both accept
+ * union, {@link SctpEvent}), the pure human line for each ({@link sctpEventText},
+ * {@link sctpClientEventText}, {@link sctpStatusText}), and the sctp_opt_info tuning both accept
  * (RTO bounds, heartbeat, retransmission limit).
  *
  * Notification events carry the fields of the notification (RFC 6458 section 6.1) under
@@ -13,13 +13,13 @@
 import { formatEndpoint } from "../../base/errors.ts";
 import type { SctpSocket, SctpStyle } from "../../ffi/sctp.ts";
 import type {
-  PathInfo,
   SctpNotification,
   SctpOtherNotificationName,
+  SctpPathInfo,
   SctpStatus,
 } from "../../ffi/sctp_codec.ts";
 
-export type { PathInfo, SctpStatus, SctpStyle };
+export type { SctpPathInfo, SctpStatus, SctpStyle };
 
 /** sctp_opt_info options a user may set (applied before bind/connect). */
 export interface SctpTuning {
@@ -329,7 +329,7 @@ function notificationFields(n: SctpNotification): SctpNotificationEvent {
 }
 
 /** The server's human line for an event (`serve sctp`). */
-export function serverEventText(ev: SctpEvent): string {
+export function sctpEventText(ev: SctpEvent): string {
   switch (ev.event) {
     case "assoc_change":
       return `assoc_change state=${ev.state} instr=${ev.instreams} outstr=${ev.outstreams}` +
@@ -354,7 +354,7 @@ export function serverEventText(ev: SctpEvent): string {
  * Interfaces guide's SCTP echo client: the echo with its stream, SSN, flags (hex) and
  * PPID, or the notification's type number.
  */
-export function clientEventText(ev: SctpClientEvent): string {
+export function sctpClientEventText(ev: SctpClientEvent): string {
   if (ev.event === "echo") {
     return `[ Receive echo (${ev.bytes} bytes): stream = ${ev.stream}, ssn = ${ev.ssn}, ` +
       `flags = ${ev.flags.toString(16)}, ppid = ${ev.ppid} ]`;
@@ -363,7 +363,7 @@ export function clientEventText(ev: SctpClientEvent): string {
 }
 
 /** The status table lines (`send sctp --status`). */
-export function statusText(s: SctpStatus, paths: PathInfo[]): string {
+export function sctpStatusText(s: SctpStatus, paths: SctpPathInfo[]): string {
   const lines = [
     `SCTP status: assoc ${s.assocId} state ${s.state} rwnd ${s.rwnd} unackdata ${s.unackdata} ` +
     `penddata ${s.penddata} instrms ${s.instreams} outstrms ${s.outstreams} ` +

@@ -6,11 +6,11 @@
 import assert from "node:assert/strict";
 import type { SctpNotification } from "../../ffi/sctp_codec.ts";
 import {
-  clientEventText,
   notificationEvent,
+  sctpClientEventText,
   type SctpEvent,
-  serverEventText,
-  statusText,
+  sctpEventText,
+  sctpStatusText,
 } from "./events.ts";
 
 const up: SctpNotification = {
@@ -94,7 +94,7 @@ Deno.test("notificationEvent keeps the JSON field names and order", () => {
   }
 });
 
-Deno.test("serverEventText prints one line per event", () => {
+Deno.test("sctpEventText prints one line per event", () => {
   const lines: [SctpEvent, string][] = [
     [notificationEvent(up), "assoc_change state=COMM_UP instr=12 outstr=10"],
     [
@@ -147,12 +147,12 @@ Deno.test("serverEventText prints one line per event", () => {
       "stopped: 2 associations, 7 messages, 90 bytes echoed",
     ],
   ];
-  for (const [ev, line] of lines) assert.equal(serverEventText(ev), line);
+  for (const [ev, line] of lines) assert.equal(sctpEventText(ev), line);
 });
 
-Deno.test("clientEventText prints the echo and the notification type number", () => {
+Deno.test("sctpClientEventText prints the echo and the notification type number", () => {
   assert.equal(
-    clientEventText({
+    sctpClientEventText({
       event: "echo",
       bytes: 5,
       stream: 3,
@@ -164,10 +164,10 @@ Deno.test("clientEventText prints the echo and the notification type number", ()
     }),
     "[ Receive echo (5 bytes): stream = 3, ssn = 1, flags = 81, ppid = 42 ]",
   );
-  assert.equal(clientEventText(notificationEvent(up)), "[ Receive notification type 32769 ]");
+  assert.equal(sctpClientEventText(notificationEvent(up)), "[ Receive notification type 32769 ]");
 });
 
-Deno.test("statusText prints the status line and a path table marking the primary", () => {
+Deno.test("sctpStatusText prints the status line and a path table marking the primary", () => {
   const primary = {
     address: "127.0.0.1",
     port: 5000,
@@ -177,7 +177,7 @@ Deno.test("statusText prints the status line and a path table marking the primar
     rto: 200,
     mtu: 65535,
   };
-  const text = statusText(
+  const text = sctpStatusText(
     {
       assocId: 1,
       state: "ESTABLISHED",

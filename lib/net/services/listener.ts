@@ -409,7 +409,7 @@ export function serveStream(
       }
       const ra = conn.remoteAddr as Deno.NetAddr;
       const peer = unmapV4(ra.hostname);
-      if (opts.family === 6 && opts.host === undefined && isMapped(ra.hostname)) {
+      if (refusesMapped(opts) && isMapped(ra.hostname)) {
         totals.rejected++;
         emit({ event: "reject", proto: "tcp", peer, port: ra.port, reason: "ipv4-peer" });
         closeQuietly(conn);
@@ -475,9 +475,9 @@ export function bindDatagram(
   return { sock, address: host, port };
 }
 
-/** Whether a datagram from `hostname` is refused under `-6` (an IPv4-mapped peer). */
-export function refusesMapped(opts: ListenOptions, hostname: string): boolean {
-  return opts.family === 6 && opts.host === undefined && isMapped(hostname);
+/** Whether IPv4-mapped peers are refused: under `-6` with no host to bind. */
+export function refusesMapped(opts: ListenOptions): boolean {
+  return opts.family === 6 && opts.host === undefined;
 }
 
 function exitText(ev: CloseEvent): string {

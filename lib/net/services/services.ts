@@ -11,8 +11,12 @@
  * @module
  */
 import { toSysError } from "../../base/errors.ts";
-import { DEFAULT_REFLECT_GUARD, guardWithPort, reflectDrop } from "../../base/reflect.ts";
-import { unmapV4 } from "../../base/ip.ts";
+import {
+  DEFAULT_REFLECT_GUARD,
+  guardWithPort,
+  type ReflectDrop,
+  reflectDrop,
+} from "../../base/reflect.ts";
 import { chargenDatagram, ChargenRing, PERIOD } from "./chargen.ts";
 import { daytimeReply } from "./daytime.ts";
 import {
@@ -30,21 +34,12 @@ import {
   summaryOf,
   writeFully,
 } from "./listener.ts";
+import { receiveDatagrams } from "../echo/server.ts";
 import { BUILTIN_QUOTE, quoteBytes } from "./qotd.ts";
 import { encodeTime } from "./time.ts";
+import type { Service } from "./names.ts";
 
-/** The built-in services. */
-export type Service = "echo" | "discard" | "chargen" | "daytime" | "time" | "qotd";
-
-/** Every service name, in the order usage texts list them. */
-export const SERVICES: readonly Service[] = [
-  "echo",
-  "discard",
-  "chargen",
-  "daytime",
-  "time",
-  "qotd",
-];
+export { type Service, SERVICES } from "./names.ts";
 
 /** Options of {@link serveService}. */
 export interface ServiceOptions extends ListenOptions {
@@ -293,41 +288,17 @@ function serveDatagramService(o: ServiceOptions): InetdServer {
   };
 
   const loop = async () => {
-    const buf = new Uint8Array(65536);
-    while (!stopping) {
-      let data: Uint8Array, from: Deno.Addr;
-      try {
-        [data, from] = await sock.receive(buf);
-      } catch (err) {
-        if (stopping) break;
-        emit({ event: "error", proto: "udp", error: toSysError(err, "recvfrom").message });
-        continue;
-      }
-      const ra = from as Deno.NetAddr;
-      const peer = unmapV4(ra.hostname);
-      if (refusesMapped(o, ra.hostname)) {
-        totals.rejected++;
-        emit({ event: "reject", proto: "udp", peer, port: ra.port, reason: "ipv4-peer" });
-        continue;
-      }
-      const reflected = reflectDrop(guard, peer, ra.port);
-      if (reflected) {
-        totals.dropped++;
-        if (o.verbose) {
-          emit({
-            event: "drop",
-            proto: "udp",
-            peer,
-            port: ra.port,
-            bytes: data.length,
-            reason: reflected,
-          });
-        }
-        continue;
-      }
-      totals.datagrams++;
-      totals.bytes_in += data.length;
-      if (o.verbose) emit({ event: "read", proto: "udp", peer, port: ra.port, bytes: data.length });
+    const datagrams = receiveDatagrams<ReflectDrop>({
+      sock,
+      refuseMapped: refusesMapped(o),
+      verbose: o.verbose,
+      stopping: () => stopping,
+      drop: (peer, peerPort) => reflectDrop(guard, peer, peerPort),
+      refused: (count) => totals[count]++,
+      totals,
+      emit,
+    });
+    for await (const { data, from: ra, peer } of datagrams) {
       const reply = answer(data, peer, ra.port);
       if (reply === null) continue;
       try {
