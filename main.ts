@@ -127,15 +127,26 @@ export async function main(args: string[], io: Io): Promise<number> {
   }
 }
 
+/** A repeat of the first stop signal within this many ms is the same keypress, not a second. */
+const DUPLICATE_SIGNAL_MS = 300;
+
 if (import.meta.main) {
   const ac = new AbortController();
-  let signals = 0;
+  let first = -Infinity;
   for (const s of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(s, () => {
       // The first asks the command to stop (the abort reason names the signal); a second
       // ends the process at once, with the shell's code for that signal (128 + number).
-      if (++signals > 1) Deno.exit(signalExitCode(s));
-      ac.abort(s);
+      // One Ctrl-C can arrive twice: the terminal signals the whole foreground group, and
+      // `deno task` forwards what it got to sockbox too; so a repeat of the same signal
+      // within DUPLICATE_SIGNAL_MS counts as the same one.
+      const now = performance.now();
+      if (!ac.signal.aborted) {
+        first = now;
+        ac.abort(s);
+      } else if (ac.signal.reason !== s || now - first >= DUPLICATE_SIGNAL_MS) {
+        Deno.exit(signalExitCode(s));
+      }
     });
   }
   const code = await main(Deno.args, {

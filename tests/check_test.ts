@@ -459,6 +459,9 @@ Deno.test(requires(CHAIN_NEEDS, {
     try {
       await a.listening();
       await b.listening();
+      // The first probes over a new veth wait on neighbour discovery: warm both families up.
+      await waitForUdp(chain, P_ALL);
+      await chain.check([chain.name, String(P_ALL), "--proto", "tcp,udp", "--timeout", "1s"]);
       const file = await Deno.makeTempFile({ suffix: ".hosts" });
       try {
         await Deno.writeTextFile(
@@ -474,7 +477,7 @@ Deno.test(requires(CHAIN_NEEDS, {
           "--parallel",
           "2",
           "--timeout",
-          "500ms",
+          "1s",
         ]);
         assert.equal(r.code, 1, r.stderr);
         const lines = r.stdout.trimEnd().split("\n");
@@ -485,7 +488,7 @@ Deno.test(requires(CHAIN_NEEDS, {
           `${chain.server4}:${P_FILTERED}`,
           `[${chain.server6}]:${P_CLOSED}`,
           "3 hosts: 1 ok, 1 partly, 1 unreachable",
-        ]);
+        ], r.stdout);
         // The same list from stdin, with a default port and a host on the command line.
         const s = await chain.check(
           [chain.server4, "--hosts", "-", String(P_ALL), "--proto", "tcp", "--json"],

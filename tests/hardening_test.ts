@@ -512,7 +512,7 @@ print("echoed", ok, flush=True)
       await w.write(new TextEncoder().encode("close\n"));
       await w.close();
       let text = "";
-      while (!/echoed/.test(text)) {
+      while (!/echoed[^\n]*\n/.test(text)) {
         const r = await out.read();
         if (r.done) break;
         text += r.value;

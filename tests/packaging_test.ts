@@ -17,6 +17,7 @@ Deno.test("start and compile tasks take their permissions from the same deno.jso
   assert.deepEqual(runFlags(), [
     "--allow-net",
     "--allow-read",
+    "--allow-write",
     "--allow-ffi",
     "--allow-sys",
     "--allow-env",

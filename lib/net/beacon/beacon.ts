@@ -71,7 +71,7 @@ import {
   scopedAddress,
   suggestIface,
 } from "../mcast/groups.ts";
-import { sleep } from "../sleep.ts";
+import { sleep } from "../../base/sleep.ts";
 
 /** The default IPv4 group (administratively scoped, RFC 2365 local scope). */
 export const BEACON_GROUP_V4 = "239.255.83.66";

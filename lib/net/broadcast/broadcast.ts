@@ -16,7 +16,7 @@ import { interfaceIndex, listInterfaces, type NetInterface } from "../../sys/int
 import { SO_BINDTODEVICE, SOCK_DGRAM, SOL_SOCKET } from "../../ffi/constants.ts";
 import { setBroadcast } from "../../ffi/mcast.ts";
 import { Socket } from "../../ffi/socket.ts";
-import { sleep } from "../sleep.ts";
+import { sleep } from "../../base/sleep.ts";
 
 /** What `send udp --broadcast` was asked to do. */
 export interface BroadcastOptions {

@@ -38,7 +38,7 @@ import {
   scopedAddress,
   suggestIface,
 } from "./groups.ts";
-import { isAbort, sleep } from "../sleep.ts";
+import { isAbort, sleep } from "../../base/sleep.ts";
 
 /** What `mcast listen` was asked to do. */
 export interface McastListenOptions {
