@@ -160,6 +160,35 @@ class Chain implements AsyncDisposable {
       `    type filter hook forward priority 0; policy accept;\n` +
       rules.map((r) => `    ${r}\n`).join("") + `  }\n}\n`;
     await run("ip", ["netns", "exec", R, "nft", "-f", "-"], nft);
+    // Warm the path up for both families: the first packets over new veths wait on ARP and
+    // neighbour discovery (a SYN lost there is retried only after 1 s, past a short
+    // --timeout). A TCP connect to a closed port is refused once the path works both ways.
+    const warm = `
+import socket, sys, time
+for addr in sys.argv[1:]:
+    for _ in range(100):
+        try:
+            socket.create_connection((addr, 9), timeout=0.5).close()
+            break
+        except ConnectionRefusedError:
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        sys.exit(f"no path to {addr}")
+`;
+    await run("ip", [
+      "netns",
+      "exec",
+      C,
+      "python3",
+      "-c",
+      warm,
+      this.server4,
+      this.server6,
+      this.router4,
+      this.router6,
+    ]);
     // `ip netns exec` bind-mounts /etc/netns/NS/hosts over /etc/hosts.
     await Deno.mkdir(`/etc/netns/${C}`, { recursive: true });
     await Deno.writeTextFile(

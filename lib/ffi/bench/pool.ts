@@ -9,7 +9,7 @@
  */
 import { RuntimeError, SysError } from "../../base/errors.ts";
 import { Histogram } from "../../base/histogram.ts";
-import { dataPlaneUnavailable, usableCpus } from "../engine/pool.ts";
+import { dataPlaneUnavailable, usableCpus, workerModuleUrl } from "../engine/pool.ts";
 import { monoNs } from "./sys.ts";
 import {
   addCounters,
@@ -76,18 +76,9 @@ export function benchUnavailable(): string | null {
   return dataPlaneUnavailable();
 }
 
-/** Where a `deno task bundle` file keeps the worker's own bundled source. */
-const EMBEDDED_WORKER = Symbol.for("sockbox.bench-worker");
-let workerUrlCache: string | undefined;
-
-/** The worker module: `worker.ts` beside this file, or the bundle's embedded source. */
+/** The bench worker's module: `worker.ts` beside this file, or the bundle's embedded source. */
 function workerUrl(): string {
-  if (workerUrlCache) return workerUrlCache;
-  const src = (globalThis as Record<symbol, unknown>)[EMBEDDED_WORKER];
-  workerUrlCache = typeof src === "string"
-    ? URL.createObjectURL(new Blob([src], { type: "text/javascript" }))
-    : new URL("./worker.ts", import.meta.url).href;
-  return workerUrlCache;
+  return workerModuleUrl("sockbox.bench-worker", new URL("./worker.ts", import.meta.url));
 }
 
 /** Runs the client (see the module doc); rejects when nothing could connect. */

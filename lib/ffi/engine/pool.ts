@@ -125,22 +125,27 @@ export function usableCpus(): number {
   return Math.max(1, navigator.hardwareConcurrency ?? 1);
 }
 
-/** Where a `deno task bundle` file keeps the worker's own bundled source. */
-const EMBEDDED_WORKER = Symbol.for("sockbox.echo-worker");
-let workerUrlCache: string | undefined;
+const workerUrls = new Map<string, string>();
 
 /**
- * The worker module: `worker.ts` beside this file, or, inside the one-file bundle (which
- * has no files beside it), a blob URL of the worker's bundled source that scripts/bundle.ts
- * stores on `globalThis` under `Symbol.for("sockbox.echo-worker")`.
+ * A Worker module's URL: `module` (a URL beside the caller), or, inside the one-file bundle
+ * (which has no files beside it), a blob URL of the worker's bundled source that
+ * scripts/bundle.ts stores on `globalThis` under `Symbol.for(key)`.
  */
-function workerUrl(): string {
-  if (workerUrlCache) return workerUrlCache;
-  const src = (globalThis as Record<symbol, unknown>)[EMBEDDED_WORKER];
-  workerUrlCache = typeof src === "string"
+export function workerModuleUrl(key: string, module: URL): string {
+  let url = workerUrls.get(key);
+  if (url) return url;
+  const src = (globalThis as Record<symbol, unknown>)[Symbol.for(key)];
+  url = typeof src === "string"
     ? URL.createObjectURL(new Blob([src], { type: "text/javascript" }))
-    : new URL("./worker.ts", import.meta.url).href;
-  return workerUrlCache;
+    : module.href;
+  workerUrls.set(key, url);
+  return url;
+}
+
+/** The echo worker's module (see {@link workerModuleUrl}). */
+function workerUrl(): string {
+  return workerModuleUrl("sockbox.echo-worker", new URL("./worker.ts", import.meta.url));
 }
 
 const ONE = new Int32Array([1]);

@@ -6,8 +6,9 @@
  *
  * @module
  */
+import type { EchoConnectionEvent } from "../../base/echo_events.ts";
 import type { AdmissionSpec } from "../../base/gate.ts";
-import type { RefusalCounts, RefusalReason } from "../../base/refusals.ts";
+import type { RefusalCounts } from "../../base/refusals.ts";
 
 /** Settings one worker runs with. The fds belong to the pool; the worker never closes them. */
 export interface WorkerConfig {
@@ -52,49 +53,7 @@ export const CONTROL = {
 export type CloseReason = "eof" | "idle-timeout" | "error" | "shutdown";
 
 /** Events a worker reports; the echo servers' own events, minus `listening` and `summary`. */
-export type WorkerEvent =
-  | { event: "accept"; proto: "tcp"; peer: string; port: number; open: number }
-  | {
-    event: "reject";
-    proto: "tcp" | "udp";
-    peer: string;
-    port: number;
-    reason: RefusalReason | "ipv4-peer";
-  }
-  | {
-    event: "drop";
-    proto: "udp";
-    peer: string;
-    port: number;
-    bytes: number;
-    reason: RefusalReason;
-  }
-  | { event: "read"; proto: "tcp" | "udp"; peer: string; port: number; bytes: number }
-  | {
-    event: "urgent";
-    proto: "tcp";
-    peer: string;
-    port: number;
-    /** The urgent byte (0-255), read with MSG_OOB; it is not echoed. */
-    byte: number;
-    /** In-band bytes received on this connection before the urgent mark. */
-    offset: number;
-  }
-  | {
-    event: "close";
-    proto: "tcp";
-    peer: string;
-    port: number;
-    bytes_in: number;
-    bytes_out: number;
-    duration_ms: number;
-    reason: CloseReason;
-    error?: string;
-  }
-  | { event: "error"; proto: "tcp" | "udp"; peer?: string; port?: number; error: string }
-  | { event: "aborted"; proto: "tcp"; count: number; total: number }
-  | { event: "accept-paused"; proto: "tcp"; error: string }
-  | { event: "accept-resumed"; proto: "tcp"; deferred: number; duration_ms: number };
+export type WorkerEvent = EchoConnectionEvent;
 
 /** What one worker (or the whole pool) served. */
 export interface Totals {

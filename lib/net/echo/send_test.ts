@@ -3,6 +3,7 @@ import { RuntimeError, SysError } from "../../base/errors.ts";
 import { type SendEvent, sendEventText, sendTcp, sendUdp, streamTcp } from "./send.ts";
 import { serveTcp, serveUdp } from "./server.ts";
 import { libc } from "../../ffi/libc.ts";
+import { reactor } from "../../ffi/reactor.ts";
 
 libc(); // the UDP sender's socket comes from libc: load it once, before any test
 
@@ -43,6 +44,8 @@ async function withServer(
   } finally {
     ac.abort();
     await srv.finished;
+    // UDP clients wait on the FFI reactor: let its last epoll_wait return (op sanitizer).
+    await reactor.idle();
   }
 }
 
@@ -219,6 +222,7 @@ Deno.test("sendUdp reports a missing echo as ETIMEDOUT", async () => {
     );
   } finally {
     quiet.close();
+    await reactor.idle();
   }
 });
 

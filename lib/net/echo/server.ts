@@ -12,6 +12,7 @@ import { listenerOptions, type SockoptRequest, type SockoptState } from "../sock
 import { type AdmissionOptions, Gate } from "../../base/gate.ts";
 import { DEFAULT_REFLECT_GUARD, guardWithPort } from "../../base/reflect.ts";
 import { type RefusalCounts, type RefusalReason, refusalsText } from "../../base/refusals.ts";
+import type { EchoConnectionEvent } from "../../base/echo_events.ts";
 
 /** Where and how to listen. */
 export interface EchoServerOptions {
@@ -58,81 +59,7 @@ export type EchoEvent =
     /** With socket options asked for: every option as getsockopt(2) reads it back. */
     options?: SockoptState;
   }
-  | { event: "accept"; proto: "tcp"; peer: string; port: number; open: number }
-  | {
-    event: "reject";
-    proto: "tcp" | "udp";
-    peer: string;
-    port: number;
-    reason: RefusalReason | "ipv4-peer";
-  }
-  | {
-    /** udp, with `verbose`: a datagram dropped unanswered (counted in the summary anyway). */
-    event: "drop";
-    proto: "udp";
-    peer: string;
-    port: number;
-    bytes: number;
-    reason: RefusalReason;
-  }
-  | { event: "read"; proto: "tcp" | "udp"; peer: string; port: number; bytes: number }
-  | {
-    event: "close";
-    proto: "tcp";
-    peer: string;
-    port: number;
-    bytes_in: number;
-    bytes_out: number;
-    /** Bytes read and not echoed (bytes_in = bytes_out + bytes_dropped); absent when 0. */
-    bytes_dropped?: number;
-    duration_ms: number;
-    reason: "eof" | "idle-timeout" | "error" | "shutdown" | "max-bytes";
-    error?: string;
-  }
-  | { event: "error"; proto: "tcp" | "udp"; peer?: string; port?: number; error: string }
-  | {
-    /**
-     * With `verbose`, at most once a second: connections their peers reset or abandoned
-     * before accept(2) took them (ECONNABORTED, ENOTCONN, EPROTO): the peer's doing, not
-     * an error of the server, so accept is retried at once.
-     */
-    event: "aborted";
-    proto: "tcp";
-    /** Such connections since the last `aborted` event. */
-    count: number;
-    /** Such connections since the server started. */
-    total: number;
-  }
-  | {
-    /**
-     * accept(2) ran out of a resource (EMFILE, ENFILE, ENOBUFS, ENOMEM): connections wait
-     * in the backlog, and accept is retried every 100 ms until it works again.
-     */
-    event: "accept-paused";
-    proto: "tcp";
-    /** The failed call, e.g. `accept EMFILE`. */
-    error: string;
-  }
-  | {
-    /** accept(2) works again (for a second, without failing) after an `accept-paused` episode. */
-    event: "accept-resumed";
-    proto: "tcp";
-    /** accept(2) calls that failed during the episode (each one a connection deferred). */
-    deferred: number;
-    /** From the first failure to the last. */
-    duration_ms: number;
-  }
-  | {
-    /** ffi engine only: the peer sent an urgent byte (tcp(7) out-of-band data); not echoed. */
-    event: "urgent";
-    proto: "tcp";
-    peer: string;
-    port: number;
-    /** The urgent byte, 0-255. */
-    byte: number;
-    /** In-band bytes received on the connection before the urgent mark (SIOCATMARK). */
-    offset: number;
-  }
+  | EchoConnectionEvent
   | {
     event: "summary";
     proto: "tcp" | "udp";
