@@ -130,6 +130,27 @@ export async function main(args: string[], io: Io): Promise<number> {
 /** A repeat of the first stop signal within this many ms is the same keypress, not a second. */
 const DUPLICATE_SIGNAL_MS = 300;
 
+/** The SIGHUP listeners of {@link onHangup}; the OS handler is installed only while any exist. */
+const hangups = new Set<() => void>();
+const hangup = () => {
+  for (const l of [...hangups]) l();
+};
+
+/**
+ * Io.onHangup: SIGHUP calls `listener` until the returned function is called. SIGHUP is
+ * caught only while some command listens (a server), so elsewhere it keeps its default
+ * action (signal(7): terminate), as a client's should.
+ */
+function onHangup(listener: () => void): () => void {
+  const l = () => listener(); // one registration per call, even for the same function
+  if (hangups.size === 0) Deno.addSignalListener("SIGHUP", hangup);
+  hangups.add(l);
+  return () => {
+    if (!hangups.delete(l) || hangups.size > 0) return;
+    Deno.removeSignalListener("SIGHUP", hangup);
+  };
+}
+
 if (import.meta.main) {
   const ac = new AbortController();
   let first = -Infinity;
@@ -152,8 +173,13 @@ if (import.meta.main) {
   const code = await main(Deno.args, {
     stdout: Deno.stdout,
     stderr: Deno.stderr,
-    stdin: Deno.stdin.readable,
+    // Made on first use: the first Deno.stdin.readable loads the runtime's web streams
+    // (several milliseconds), which a server never reads.
+    get stdin() {
+      return Deno.stdin.readable;
+    },
     signal: ac.signal,
+    onHangup,
     isTerminal: Deno.stdout.isTerminal(),
   });
   Deno.exit(code);

@@ -153,6 +153,7 @@ export type {
   SctpPaddrChangeEvent,
   SctpPartialDeliveryEvent,
   SctpPeer,
+  SctpRejectEvent,
   SctpRemoteErrorEvent,
   SctpSenderDryEvent,
   SctpSendFailedEvent,

@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: sockbox's benchmarks. Runs the echo benchmark (`bench_echo.ts`) by
- * default; `--only` picks sections. The `ifaces` and `sctp` sections live in
- * `scripts/bench_ifaces.ts` and `scripts/bench_sctp.ts`; each is run, when present, as
+ * default; `--only` picks sections. The others live in `scripts/bench_<name>.ts`
+ * (`ifaces`, `sctp`, `engines`, `scale`, `ping`, `agree`); each is run, when present, as
  * `deno run -q -A scripts/bench_<name>.ts [ARGS after --]` from the repository root with
  * `QUICK=1` in its environment for `--quick`, and is expected to print Markdown on stdout.
  * A missing section script is reported and skipped.
@@ -29,7 +29,7 @@ import {
 } from "./bench_echo.ts";
 
 /** Benchmark sections, in the order they run. */
-export const SECTIONS = ["echo", "ifaces", "sctp", "engines"] as const;
+export const SECTIONS = ["echo", "ifaces", "sctp", "engines", "scale", "ping", "agree"] as const;
 /** A section name. */
 export type Section = typeof SECTIONS[number];
 
@@ -39,11 +39,13 @@ Runs sockbox's benchmarks and prints Markdown tables on stdout (progress on stde
 
 Options:
   --only LIST      sections to run, comma-separated: ${SECTIONS.join(", ")} (default: echo);
-                   may be repeated. ifaces and sctp run scripts/bench_ifaces.ts and
-                   scripts/bench_sctp.ts, skipped with a note when the script is missing
+                   may be repeated. The others run scripts/bench_<name>.ts, skipped with
+                   a note when the script is missing (scale: 50000 concurrent TCP
+                   connections per serve engine inside User-Mode Linux; agree: sockbox
+                   bench against the C load client echoload, same C server)
   --quick          smoke run of every selected section (QUICK=1 in their environment)
   -h, --help       this text
-  -- ARGS          passed to the ifaces and sctp scripts
+  -- ARGS          passed to the section scripts
 
 ${ECHO_USAGE}`;
 

@@ -30,6 +30,7 @@ export function runFlags(): string[] {
 export const WORKERS: readonly (readonly [string, string])[] = [
   ["lib/ffi/engine/worker.ts", "sockbox.echo-worker"],
   ["lib/ffi/bench/worker.ts", "sockbox.bench-worker"],
+  ["lib/ffi/ping/worker.ts", "sockbox.ping-worker"],
 ];
 
 if (import.meta.main) {

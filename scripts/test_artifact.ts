@@ -6,6 +6,11 @@
  *   new directory outside the repository (no deno.json, no lib/ beside it) and runs
  *   `deno test` over the repository's tests/ from that directory, with `SOCKBOX_BIN`
  *   naming the copy (tests/helpers.ts), so every test starts it through its own `#!` line.
+ *   Left to `deno task test`, as they check engine code that is the same in the artifact
+ *   and take the longest: the stress and limit tests ({@link SOURCE_ONLY_FILES}), the SCTP
+ *   cases inside User-Mode Linux, and the engine matrix (tests/serve_engines_test.ts
+ *   re-running the serve suite per engine); tests/sctp_test.ts's argument checks, which
+ *   load the lazily imported SCTP command from the artifact, still run.
  * - `compiled`: the same with `deno compile` output (the flags of `deno task compile`), or
  *   with `--bin FILE`, a binary built before (the release workflow passes the one it
  *   ships). `deno compile` needs denort, the runtime it copies, for the target: named by
@@ -20,7 +25,7 @@
  * test:compiled runs where denort can be had (the release workflow), not here.
  *
  * ```sh
- * deno task test:bundle                       # the whole suite
+ * deno task test:bundle                       # tests/ but the source-only parts
  * deno task test:bundle tests/serve_test.ts -- --filter half-close
  * deno task test:compiled --bin dist/release/sockbox-0.1.0-x86_64-unknown-linux-gnu
  * ```
@@ -65,6 +70,24 @@ export function parseArtifactArgs(args: string[]): ArtifactArgs {
   const out: ArtifactArgs = { kind, files, testFlags: rest };
   if (values.bin !== undefined) out.bin = values.bin;
   return out;
+}
+
+/**
+ * Test files an artifact run leaves to `deno task test` by default: they load the servers
+ * (10000 connections, slowloris, out of fds, limits) through the same engine code the
+ * source run checks, and take the longest. The UML SCTP cases and the engine matrix stay
+ * out too, decided in their files (`ARTIFACT_RUN` in tests/helpers.ts).
+ */
+export const SOURCE_ONLY_FILES: readonly string[] = ["tests/hardening_test.ts"];
+
+/** The repository-relative test files of an artifact run: tests/ but {@link SOURCE_ONLY_FILES}. */
+export async function artifactTestFiles(): Promise<string[]> {
+  const files: string[] = [];
+  for await (const e of Deno.readDir(`${ROOT}tests`)) {
+    const f = `tests/${e.name}`;
+    if (e.isFile && e.name.endsWith("_test.ts") && !SOURCE_ONLY_FILES.includes(f)) files.push(f);
+  }
+  return files.sort();
 }
 
 /**
@@ -126,7 +149,9 @@ export async function testArtifact(a: ArtifactArgs): Promise<number> {
       }
     }
     await Deno.chmod(bin, 0o755);
-    const files = a.files.length ? a.files.map((f) => `${ROOT}${f}`) : [`${ROOT}tests/`];
+    const files = a.files.length
+      ? a.files.map((f) => `${ROOT}${f}`)
+      : (await artifactTestFiles()).map((f) => `${ROOT}${f}`);
     console.error(`test:${a.kind}: SOCKBOX_BIN=${bin}, from ${dir}`);
     const denoDir = Deno.execPath().replace(/\/[^/]*$/, "");
     const r = await new Deno.Command(Deno.execPath(), {

@@ -16,6 +16,8 @@ import {
 } from "../scripts/bench_echo.ts";
 import { type SctpBenchRow, sctpBenchTable, sctpRow, trialOrder } from "../scripts/bench_sctp.ts";
 import { ifacesTable } from "../scripts/bench_ifaces.ts";
+import { bulkMibS, renderAgree } from "../scripts/bench_agree.ts";
+import { kv, median, sockboxArgv } from "../scripts/bench_util.ts";
 import { UsageError } from "../lib/base/errors.ts";
 
 Deno.test("bench runs sockbox exactly as deno task start does", () => {
@@ -35,7 +37,8 @@ Deno.test("bench --only picks known sections in order and rejects others", () =>
   ]);
   assert.throws(() => parseBenchArgs(["--only", "disk"]), (e: unknown) =>
     e instanceof UsageError &&
-    e.message === 'invalid --only "disk": must be one of echo, ifaces, sctp, engines');
+    e.message ===
+      'invalid --only "disk": must be one of echo, ifaces, sctp, engines, scale, ping, agree');
   assert.deepEqual(parseBenchArgs(["--", "-x"]).passThrough, ["-x"]);
 });
 
@@ -199,4 +202,69 @@ Deno.test("ifaces table compares enumeration with enumeration and process with p
   assert.match(t[5]!, /^\| whole process, start to exit /);
   assert.deepEqual(cells(t[5]!).slice(1), ["750.000 ms", "25.000 ms", "30.00×"]);
   assert.equal(t.length, 6);
+});
+
+Deno.test("bench sections run sockbox from the source tree as deno task start does", () => {
+  const argv = sockboxArgv(["bench", "tcp"]);
+  assert.equal(argv[0], Deno.execPath());
+  assert.equal(
+    argv.slice(1).join(" ").replace(/ \/\S*main\.ts/, " main.ts"),
+    `${config.tasks.start.replace(/^deno /, "")} bench tcp`,
+  );
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.ok(Number.isNaN(median([])));
+  assert.equal(kv("mode=pp rt=10 rt_s=5.5 p50_us=7", "rt_s"), 5.5);
+  assert.ok(Number.isNaN(kv("mode=pp rt=10", "rt_s")));
+});
+
+Deno.test("agree table: medians, ranges, ratio of sockbox to echoload and the target", () => {
+  const res = new Map([
+    ["tcp rt_s c", [50000, 52000, 51000]],
+    ["tcp rt_s sockbox", [40000, 41000, 42000]],
+    ["tcp p50 c", [700, 720, 710]],
+    ["tcp p50 sockbox", [710]],
+    ["stream mib_s c", [1000, 1000, 1000]],
+    ["stream mib_s sockbox", [850, 900, 800]],
+  ]);
+  const rows = renderAgree(res).split("\n");
+  const row = (prefix: string) => rows.find((r) => r.startsWith(`| ${prefix}`))?.split(" | ");
+  // 41000 / 51000 = 0.804: below 0.85, not met; each rep's own ratio beside it.
+  assert.deepEqual(row("TCP ping-pong, 64 conns, 64 B: round trips/s")?.slice(1), [
+    "51000 (50000–52000)",
+    "41000 (40000–42000)",
+    "0.804×",
+    "0.80, 0.79, 0.82",
+    "≥ 0.85×",
+    "no |",
+  ]);
+  // One value: no range; 710 / 710 = 1.00 within 1.2x.
+  assert.deepEqual(row("TCP ping-pong, 64 conns, 64 B: p50")?.slice(1), [
+    "710.0 (700.0–720.0)",
+    "710.0",
+    "1.000×",
+    "",
+    "≤ 1.2×",
+    "yes |",
+  ]);
+  // Exactly 0.85 meets the target.
+  assert.equal(row("TCP stream")?.at(-1), "yes |");
+  // A figure with no values has no ratio and no verdict.
+  assert.deepEqual(row("UDP ping-pong, 64 sockets, 64 B: round trips/s")?.slice(1), [
+    "—",
+    "—",
+    "—",
+    "",
+    "≥ 0.85×",
+    " |",
+  ]);
+});
+
+Deno.test("agree reads a time-capped echoload bulk run and rejects a corrupt or stalled one", () => {
+  const line = (bad: number, idle: string) =>
+    `mode=bulk mib=1000000 sent_mib=1443.5 rcvd_mib=1439.8 secs=2.000 mib_s=719.8 complete=0 idle_s=${idle} eof=0 bad_chunks=${bad}\n`;
+  assert.equal(bulkMibS(line(0, "0.00")), 719.8);
+  assert.throws(() => bulkMibS(line(2, "0.00")), /corrupted/);
+  assert.throws(() => bulkMibS(line(0, "1.50")), /stalled/);
+  assert.throws(() => bulkMibS("echoload: connect: Connection refused\n"), /no bulk result/);
 });

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   JsonProcess,
+  pyEchoPeer,
   REPO_ROOT,
   requires,
   run,
@@ -21,45 +22,6 @@ import {
 import { Lan, randomPort } from "./netns.ts";
 import { COMMANDS } from "../main.ts";
 import { readmeUsage, usageBlocks } from "../scripts/readme_usage.ts";
-
-/** A python3 echo server (TCP: every connection; UDP: every datagram, up to 65535 bytes). */
-const PY_ECHO = String.raw`
-import socket, sys, threading
-proto, host = sys.argv[1], sys.argv[2]
-fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-if proto == "udp":
-    s = socket.socket(fam, socket.SOCK_DGRAM)
-    s.bind((host, 0))
-    print('{"port": %d}' % s.getsockname()[1], flush=True)
-    while True:
-        d, a = s.recvfrom(65535)
-        s.sendto(d, a)
-s = socket.socket(fam, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((host, 0))
-s.listen(64)
-print('{"port": %d}' % s.getsockname()[1], flush=True)
-def serve(c):
-    while True:
-        d = c.recv(65536)
-        if not d:
-            break
-        c.sendall(d)
-    c.close()
-while True:
-    c, _ = s.accept()
-    threading.Thread(target=serve, args=(c,), daemon=True).start()
-`;
-
-/** A python3 echo server on `host`; dispose of it to stop it. */
-async function pyEcho(
-  proto: "tcp" | "udp",
-  host = "127.0.0.1",
-): Promise<{ port: number } & AsyncDisposable> {
-  const p = new JsonProcess(["python3", "-c", PY_ECHO, proto, host]);
-  const ev = await p.next((e) => typeof e.port === "number");
-  return { port: ev.port as number, [Symbol.asyncDispose]: () => p[Symbol.asyncDispose]() };
-}
 
 /** A port on 127.0.0.1 where nothing listens (UDP), found by binding and closing. */
 function closedUdpPort(): number {
@@ -93,7 +55,7 @@ function echoBytes(e: Record<string, unknown>): number[] {
 Deno.test(requires(["python3"], {
   name: "1: send tcp waits on an idle stdin: the timeout runs only while echoes are owed",
   async fn() {
-    await using srv = await pyEcho("tcp");
+    await using srv = await pyEchoPeer("tcp");
     const send = `${sockboxShell()} send tcp 127.0.0.1 ${srv.port} --timeout 500ms`;
     for (const json of ["", " --json"]) {
       const r = await sh("sh", ["-c", `(sleep 1.5; printf hi) | ${send}${json}`]);
@@ -111,7 +73,7 @@ Deno.test(requires(["python3"], {
 Deno.test(requires(["python3", "ipv6"], {
   name: "2: send udp and ping udp take IPv6 echoes of 65527 bytes whole",
   async fn() {
-    await using srv = await pyEcho("udp", "::1");
+    await using srv = await pyEchoPeer("udp", { host: "::1" });
     const big = "a".repeat(65527);
     const r = await runSockbox(["send", "udp", "::1", String(srv.port), big, "--json"]);
     assert.equal(r.code, 0, r.stderr);
@@ -135,7 +97,7 @@ Deno.test(requires(["python3", "ipv6"], {
 Deno.test(requires(["python3"], {
   name: "3: send --json writes JSON lines only; echoed bytes that are not UTF-8 come as base64",
   async fn() {
-    await using tcp = await pyEcho("tcp");
+    await using tcp = await pyEchoPeer("tcp");
     const input = new Uint8Array([...new TextEncoder().encode("line one\r\n"), 0xff, 0xfe, 0x0a]);
     const r = await runSockbox(["send", "tcp", "127.0.0.1", String(tcp.port), "--json"], {
       stdin: input,
@@ -147,7 +109,7 @@ Deno.test(requires(["python3"], {
     const echoes = evs.filter((e) => e.event === "echo");
     assert.deepEqual(echoes.flatMap(echoBytes), [...input]);
     // UDP reports the same event set.
-    await using udp = await pyEcho("udp");
+    await using udp = await pyEchoPeer("udp");
     const u = await runSockbox(["send", "udp", "127.0.0.1", String(udp.port), "x", "--json"]);
     assert.equal(u.code, 0, u.stderr);
     assert.deepEqual(ndjson(u.stdout).map((e) => e.event), ["connect", "echo", "done"]);
@@ -455,7 +417,7 @@ import time; time.sleep(60)
 Deno.test(requires(["python3"], {
   name: "14: messages: one byte, and control bytes and backslashes escaped",
   async fn() {
-    await using udp = await pyEcho("udp");
+    await using udp = await pyEchoPeer("udp");
     const one = await runSockbox(["send", "udp", "127.0.0.1", String(udp.port), "x", "a\rb\\"]);
     assert.equal(one.code, 0, one.stderr);
     assert.equal(one.stdout, "Received 1 byte: x\nReceived 4 bytes: a\\rb\\\\\n");

@@ -6,64 +6,17 @@
  */
 import assert from "node:assert/strict";
 import {
-  delay,
   jsonLines,
   JsonProcess,
   requires,
   runSockbox,
-  sh,
   silentPort,
+  socatEcho,
+  type SocatKind,
   SockboxProcess,
   sockboxShell,
-  TextProcess,
 } from "./helpers.ts";
 import { inPrivateHost, LOOPBACK_HOSTS } from "./netns.ts";
-
-type Kind = "tcp4" | "tcp6" | "udp4" | "udp6";
-
-/**
- * Starts a socat echo server on a port the kernel picks and learns that port from socat
- * itself: its "listening on" log line (TCP), or `ss -p` for the socket its own pid holds
- * (UDP, where socat logs port 0).
- */
-async function socatEcho(kind: Kind): Promise<{ port: number } & AsyncDisposable> {
-  const addr = {
-    tcp4: "TCP4-LISTEN:0,bind=127.0.0.1,fork",
-    tcp6: "TCP6-LISTEN:0,bind=[::1],fork",
-    udp4: "UDP4-RECVFROM:0,bind=127.0.0.1,fork",
-    udp6: "UDP6-RECVFROM:0,bind=[::1],fork",
-  }[kind];
-  const p = new TextProcess(["socat", "-d", "-d", "-b", "65536", addr, "PIPE"], {
-    read: "stderr",
-  });
-  try {
-    let port: number;
-    if (kind.startsWith("tcp")) {
-      const m = await p.out.until(/listening on AF=\d+ \S*:(\d+)/) as RegExpExecArray;
-      port = Number(m[1]);
-    } else {
-      await p.out.until("receiving on");
-      port = await udpPortOf(p.child.pid);
-    }
-    return { port, [Symbol.asyncDispose]: () => p[Symbol.asyncDispose]() };
-  } catch (e) {
-    await p.stop("SIGKILL");
-    throw e;
-  }
-}
-
-/** The local port of the UDP socket process `pid` holds (from `ss -H -uanp`). */
-async function udpPortOf(pid: number): Promise<number> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = await sh("ss", ["-H", "-uanp"]);
-    const line = r.stdout.split("\n").find((l) => l.includes(`pid=${pid},`));
-    const m = line && /\s(?:\S+):(\d+)\s+\S+\s+users:/.exec(line);
-    if (m) return Number(m[1]);
-    if (Date.now() > deadline) throw new Error(`no UDP socket of pid ${pid}: ${r.stdout}`);
-    await delay(50);
-  }
-}
 
 Deno.test(requires(["socat", "ss"], {
   name: "send tcp gets each message echoed by a socat TCP4 server",
@@ -128,7 +81,7 @@ Deno.test(requires(["socat", "ss", "ipv6"], {
   },
 }));
 
-async function pingSocat(kinds: Kind[]): Promise<void> {
+async function pingSocat(kinds: SocatKind[]): Promise<void> {
   for (const kind of kinds) {
     await using s = await socatEcho(kind);
     const host = kind.endsWith("6") ? "::1" : "127.0.0.1";

@@ -35,6 +35,9 @@ const TEST_ENGINE = Deno.env.get("SOCKBOX_TEST_ENGINE");
  */
 const BIN = Deno.env.get("SOCKBOX_BIN")?.trim().split(/\s+/).filter((w) => w !== "") ?? [];
 
+/** Whether the tests run an artifact (`SOCKBOX_BIN`) rather than the source tree. */
+export const ARTIFACT_RUN: boolean = BIN.length > 0;
+
 /** The command line that starts sockbox: `$SOCKBOX_BIN`, else `deno task -q start`. */
 export function sockboxCommand(args: string[]): { cmd: string; args: string[] } {
   const engine = TEST_ENGINE && args[0] === "serve" &&
@@ -168,7 +171,7 @@ export const hasIPv6: boolean = missing("ipv6") === null;
  * under `SOCKBOX_REQUIRE_ALL=1`, it runs and fails with that reason.
  *
  * ```ts
- * Deno.test(requires(["python3", "ipv6"], { name: "...", async fn() { ... } }));
+ * Deno.test(requires(["python3", "ipv6"], { name: "an IPv6 peer", async fn() {} }));
  * ```
  */
 export function requires(
@@ -631,6 +634,119 @@ export async function silentPort(proto: "tcp" | "udp" | "sctp"): Promise<
   const p = new JsonProcess(["python3", "-c", PY_HOLD, proto]);
   const ev = await p.next((e) => typeof e.port === "number");
   return { port: ev.port as number, [Symbol.asyncDispose]: () => p[Symbol.asyncDispose]() };
+}
+
+const PY_ECHO = String.raw`
+import json, socket, sys, threading
+proto, host, mode = sys.argv[1:4]
+af = socket.AF_INET6 if ":" in host else socket.AF_INET
+def say(**kw):
+    print(json.dumps(kw), flush=True)
+if proto == "udp":
+    s = socket.socket(af, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    if af == socket.AF_INET:
+        s.setsockopt(socket.IPPROTO_IP, 12, 1)  # IP_RECVTTL
+        s.setsockopt(socket.IPPROTO_IP, 13, 1)  # IP_RECVTOS
+    say(port=s.getsockname()[1])
+    n, seen = 0, set()
+    while True:
+        d, anc, _, a = s.recvmsg(65536, 256)
+        if a[:2] not in seen:
+            seen.add(a[:2])
+            got = {t: c[0] for (l, t, c) in anc}  # IP_TTL = 2, IP_TOS = 1
+            say(peer=a[0], peer_port=a[1], ttl=got.get(2), tos=got.get(1))
+        n += 1
+        if mode == "drop3" and n % 3 == 0:
+            continue
+        s.sendto(d, a)
+else:
+    s = socket.socket(af, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, 0))
+    s.listen(64)
+    say(port=s.getsockname()[1])
+    def serve(c, a):
+        say(peer=a[0], peer_port=a[1])
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
+        c.close()
+    while True:
+        c, a = s.accept()
+        threading.Thread(target=serve, args=(c, a), daemon=True).start()
+`;
+
+/**
+ * A python3 echo server on `host` (127.0.0.1 unless given; an address with a colon is
+ * IPv6): TCP echoes every connection, UDP every datagram (up to 65536 bytes) to its
+ * sender, or, in mode `drop3`, all but every third. Its events: `{"port": N}` once bound,
+ * then `{"peer": ADDR, "peer_port": N}` for each connection (TCP) or each new source (UDP,
+ * over IPv4 with the `ttl` and `tos` its first datagram arrived with: ip(7) IP_RECVTTL,
+ * IP_RECVTOS). Dispose of it to stop it. Needs python3.
+ */
+export async function pyEchoPeer(
+  proto: "tcp" | "udp",
+  opts: { host?: string; mode?: "echo" | "drop3" } = {},
+): Promise<JsonProcess & { readonly port: number }> {
+  const argv = ["python3", "-c", PY_ECHO, proto, opts.host ?? "127.0.0.1", opts.mode ?? "echo"];
+  const p = new JsonProcess(argv);
+  try {
+    const ev = await p.next((e) => typeof e.port === "number");
+    return Object.assign(p, { port: ev.port as number });
+  } catch (err) {
+    await p.stop("SIGKILL");
+    throw err;
+  }
+}
+
+/** A socat echo server's protocol and family. */
+export type SocatKind = "tcp4" | "tcp6" | "udp4" | "udp6";
+
+/**
+ * Starts a socat echo server on a port the kernel picks and learns that port from socat
+ * itself: its "listening on" log line (TCP), or `ss -p` for the socket its own pid holds
+ * (UDP, where socat logs port 0). Needs socat and ss.
+ */
+export async function socatEcho(kind: SocatKind): Promise<{ port: number } & AsyncDisposable> {
+  const addr = {
+    tcp4: "TCP4-LISTEN:0,bind=127.0.0.1,fork",
+    tcp6: "TCP6-LISTEN:0,bind=[::1],fork",
+    udp4: "UDP4-RECVFROM:0,bind=127.0.0.1,fork",
+    udp6: "UDP6-RECVFROM:0,bind=[::1],fork",
+  }[kind];
+  const p = new TextProcess(["socat", "-d", "-d", "-b", "65536", addr, "PIPE"], {
+    read: "stderr",
+  });
+  try {
+    let port: number;
+    if (kind.startsWith("tcp")) {
+      const m = await p.out.until(/listening on AF=\d+ \S*:(\d+)/) as RegExpExecArray;
+      port = Number(m[1]);
+    } else {
+      await p.out.until("receiving on");
+      port = await udpPortOf(p.child.pid);
+    }
+    return { port, [Symbol.asyncDispose]: () => p[Symbol.asyncDispose]() };
+  } catch (e) {
+    await p.stop("SIGKILL");
+    throw e;
+  }
+}
+
+/** The local port of the UDP socket process `pid` holds (from `ss -H -uanp`). */
+async function udpPortOf(pid: number): Promise<number> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await sh("ss", ["-H", "-uanp"]);
+    const line = r.stdout.split("\n").find((l) => l.includes(`pid=${pid},`));
+    const m = line && /\s(?:\S+):(\d+)\s+\S+\s+users:/.exec(line);
+    if (m) return Number(m[1]);
+    if (Date.now() > deadline) throw new Error(`no UDP socket of pid ${pid}: ${r.stdout}`);
+    await delay(50);
+  }
 }
 
 /** An ISO 8601 UTC time as `Date.toISOString()` writes it. */

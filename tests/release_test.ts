@@ -17,7 +17,7 @@ import {
   sumsText,
   TARGETS,
 } from "../scripts/release.ts";
-import { denortMissing, parseArtifactArgs } from "../scripts/test_artifact.ts";
+import { artifactTestFiles, denortMissing, parseArtifactArgs } from "../scripts/test_artifact.ts";
 import { hasCommand, sh, skipped } from "./helpers.ts";
 
 const V = config.version;
@@ -113,6 +113,14 @@ Caused by:
     /^deno compile has no denort for \S+ \(not in DENORT_BIN or \$DENO_DIR\/dl\/release\/v[\d.]+\/, and the download failed: error sending request for url \(https:\/\/dl\.deno\.land\/.*Name or service not known\)$/,
   );
   assert.equal(denortMissing("error: Module not found"), null);
+});
+
+Deno.test("an artifact run takes every test file of tests/ but the source-only ones", async () => {
+  const files = await artifactTestFiles();
+  assert.ok(files.includes("tests/serve_test.ts"), files.join(" "));
+  assert.ok(files.includes("tests/sctp_test.ts"), files.join(" "));
+  assert.ok(!files.includes("tests/hardening_test.ts"), files.join(" "));
+  assert.ok(files.every((f) => /^tests\/[a-z0-9_]+_test\.ts$/.test(f)), files.join(" "));
 });
 
 const releaseTest = {

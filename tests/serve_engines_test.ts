@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  ARTIFACT_RUN,
   JsonProcess,
   REPO_ROOT,
   requires,
@@ -53,11 +54,15 @@ async function serve(args: string[], env?: Record<string, string>): Promise<Serv
 /**
  * The serve suite once more with SOCKBOX_TEST_ENGINE set. The default run used the ffi
  * engine with one worker per CPU: Workers where there are several CPUs, the main thread
- * where there is one; the other ffi mode runs here too.
+ * where there is one; the other ffi mode runs here too. This matrix checks the engines,
+ * which are the same code in an artifact: an artifact run (`deno task test:bundle`) runs
+ * each test once, on the default engine, and leaves the matrix to `deno task test`.
  */
 const usableCpus = navigator.hardwareConcurrency;
 for (
-  const engine of ["deno", usableCpus > 1 ? "ffi --workers 1" : "ffi --workers 2"]
+  const engine of ARTIFACT_RUN
+    ? []
+    : ["deno", usableCpus > 1 ? "ffi --workers 1" : "ffi --workers 2"]
 ) {
   Deno.test(requires(["python3", "socat", "nc"], {
     name: `the serve suite passes with --engine ${engine}`,
@@ -432,4 +437,101 @@ Deno.test(ffiTest([], {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}));
+
+// --- the stop on each ffi mode (the main-thread loop and Workers) ----------------------
+
+for (const workers of ["1", "2"]) {
+  Deno.test(ffiTest(["python3"], {
+    name: `serve tcp --engine ffi --workers ${workers}: SIGTERM stops listening at once, ` +
+      "a slow reader still gets all it sent, then the summary",
+  }, async () => {
+    await using s = await serve([
+      ...["tcp", "0", "--host", "127.0.0.1", "--engine", "ffi", "--workers", workers],
+      ...["--sndbuf", "4096"],
+    ]);
+    // The peer fills the echo path (small buffers, it does not read), asks for the stop
+    // (SIGTERM to the server's process group), then tries a new connection and reads.
+    const r = await py(`
+import os, signal, socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("127.0.0.1", ${s.port}))
+data = os.urandom(65536)
+s.setblocking(False)
+sent, t = 0, time.time()
+while sent < len(data) and time.time() - t < 10:
+    try:
+        sent += s.send(data[sent:])
+    except BlockingIOError:
+        time.sleep(0.01)
+time.sleep(0.3)
+os.killpg(${s.p.child.pid}, signal.SIGTERM)
+t = time.time()
+refused = False
+while time.time() - t < 10 and not refused:  # the listener goes within the drain
+    try:
+        socket.create_connection(("127.0.0.1", ${s.port}), timeout=1).close()
+        time.sleep(0.05)
+    except OSError:
+        refused = True
+s.setblocking(True)
+s.settimeout(10)
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print(sent, len(got), got == data[:sent], refused)
+`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "65536 65536 True True\n");
+    const close = await s.p.next((e) => e.event === "close" && e.bytes_in === 65536);
+    assert.deepEqual([close.reason, close.bytes_out, close.bytes_dropped], [
+      "shutdown",
+      65536,
+      undefined,
+    ]);
+    const summary = await s.p.next((e) => e.event === "summary");
+    assert.equal(summary.running, undefined);
+    assert.equal((await s.p.stop()).code, 0);
+  }));
+}
+
+Deno.test(ffiTest(["python3"], {
+  name: "serve tcp --engine ffi --max-bytes holds exactly on a bulk stream (no splice past it)",
+}, async () => {
+  await using s = await serve([
+    ...["tcp", "0", "--host", "127.0.0.1", "--engine", "ffi", "--max-bytes", "100000"],
+  ]);
+  const r = await py(`
+import socket, threading
+s = socket.create_connection(("127.0.0.1", ${s.port}))
+def send():
+    try:
+        s.sendall(b"m" * 1000000)
+        s.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+threading.Thread(target=send, daemon=True).start()
+got = 0
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += len(b)
+except OSError:
+    pass
+print(got)
+`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "100000\n");
+  const close = await s.p.next((e) => e.event === "close");
+  assert.equal(close.reason, "max-bytes");
+  assert.equal(close.bytes_out, 100000);
+  assert.equal(close.bytes_in, 100000 + (close.bytes_dropped as number));
+  const { rest } = await s.p.stop();
+  assert.deepEqual(rest.at(-1)!.refused, { "max-bytes": 1 });
 }));

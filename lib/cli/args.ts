@@ -1,12 +1,15 @@
 /**
- * Argument helpers shared by every command: one parser over `node:util` parseArgs that
- * turns its errors into {@link UsageError}, and number/duration parsers that name the
+ * Argument helpers shared by every command: one parser over parseArgs (./parse_args.ts,
+ * which reads arguments as `node:util` parseArgs does) that turns its errors into
+ * {@link UsageError}, and number/duration parsers that name the
  * option in their message (`invalid --count "x": must be an integer 1-1000000`).
  *
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
+// Types only: importing node:util itself would cost every command ~20 ms of start-up.
+import type { parseArgs as nodeParseArgs, ParseArgsConfig } from "node:util";
 import { UsageError } from "../base/errors.ts";
+import { parseArgs } from "./parse_args.ts";
 import { ipFamily, stripBrackets } from "../base/ip.ts";
 
 /** parseArgs option specs: the flags a parser accepts. */
@@ -17,7 +20,7 @@ export function parseFlags<T extends FlagSpec>(
   args: string[],
   options: T,
 ): {
-  values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>["values"];
+  values: ReturnType<typeof nodeParseArgs<{ options: T; allowPositionals: true }>>["values"];
   positionals: string[];
 } {
   try {
@@ -27,7 +30,12 @@ export function parseFlags<T extends FlagSpec>(
       allowPositionals: true,
       strict: true,
     });
-    return { values: r.values, positionals: r.positionals };
+    return {
+      values: r.values as ReturnType<
+        typeof nodeParseArgs<{ options: T; allowPositionals: true }>
+      >["values"],
+      positionals: r.positionals,
+    };
   } catch (err) {
     const e = err as Error & { code?: string };
     const flag = /'(-[^']*)'/.exec(e.message)?.[1] ?? /"(-[^"]*)"/.exec(e.message)?.[1];

@@ -9,9 +9,9 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { UsageError } from "../base/errors.ts";
 import { type FlagSpec, normalizeArgs, parseFlags } from "./args.ts";
+import { parseArgs } from "./parse_args.ts";
 import type { Io } from "./output.ts";
 
 export type { FlagSpec };
@@ -54,6 +54,37 @@ export function command<O>(m: CommandModule<O>): Command {
   };
 }
 
+/** What a table shows of an entry before its module loads: its texts and flags. */
+export interface CommandSpec {
+  /** One line for `sockbox help`. */
+  readonly summary: string;
+  /** The full `--help` text. */
+  readonly usage: string;
+  /** Every flag the entry accepts (a word table finds its word with them). */
+  readonly flags: FlagSpec;
+}
+
+/**
+ * A table entry whose module loads when it first runs: `spec` holds what help, completions
+ * and word tables read (from a light module both the table and the entry's module import),
+ * so a command that runs another entry of the same table never loads this one's code
+ * (`serve tcp` skips the SCTP server's).
+ *
+ * @example
+ * ```ts ignore
+ * const sctp = lazyCommand(SERVE_SCTP, async () => command((await import("./sctp.ts")).serveSctpModule));
+ * ```
+ */
+export function lazyCommand(spec: CommandSpec, load: () => Promise<Command>): Command {
+  let loaded: Promise<Command> | undefined;
+  return {
+    summary: spec.summary,
+    usage: spec.usage,
+    flags: spec.flags,
+    exec: async (args, io) => await (await (loaded ??= load())).exec(args, io),
+  };
+}
+
 /** What a word table is made of. */
 export interface WordTableSpec {
   /** One line for `sockbox help`. */
@@ -88,7 +119,7 @@ export function firstWord(args: string[], flags: FlagSpec): number {
     allowPositionals: true,
     tokens: true,
   });
-  for (const t of tokens) {
+  for (const t of tokens!) {
     if (t.kind === "positional") return t.index;
     if (t.kind === "option-terminator") return t.index + 1 < args.length ? t.index + 1 : -1;
   }

@@ -30,9 +30,11 @@ Access control and limits (checked before a byte is read or echoed; each refusal
   --allow CIDR        serve only these sources (repeatable; 10.0.0.0/8, 2001:db8::/32,
                       an address alone; IPv4-mapped IPv6 peers match as IPv4)
   --deny CIDR         never serve these sources (repeatable; deny wins over allow)
-  --max-per-ip N      tcp: connections at once from one source address
-  --rate R[/s]        tcp connections or udp datagrams a second from one source
-                      address (a token bucket of R); beyond it they are refused/dropped
+  --max-per-ip N      tcp, sctp: connections (associations) at once from one source
+                      address
+  --rate R[/s]        tcp connections, udp datagrams or sctp associations a second from
+                      one source address (a token bucket of R); beyond it they are
+                      refused/dropped
   --max-bytes N       tcp: echo at most N bytes per connection, then close it
                       ("max-bytes"; the close line counts the bytes dropped)
   --reflect-guard LIST|off  udp: never answer datagrams from these source ports
@@ -71,13 +73,13 @@ export function parseLimits(proto: "tcp" | "udp" | "sctp", v: Values): Admission
   const allow = cidrs("--allow", v.allow), deny = cidrs("--deny", v.deny);
   if (allow.length || deny.length) out.acl = new AccessList(allow, deny);
   const str = (k: string) => (typeof v[k] === "string" ? v[k] as string : undefined);
-  const tcpOnly = (k: string) => {
-    if (proto !== "tcp" && v[k] !== undefined) {
+  const only = (k: string, protos: readonly string[]) => {
+    if (!protos.includes(proto) && v[k] !== undefined) {
       throw new UsageError(`--${k} cannot be used with ${proto}`);
     }
   };
-  tcpOnly("max-per-ip");
-  tcpOnly("max-bytes");
+  only("max-per-ip", ["tcp", "sctp"]);
+  only("max-bytes", ["tcp"]);
   const perIp = str("max-per-ip"), maxBytes = str("max-bytes"), rate = str("rate");
   if (perIp !== undefined) out.maxPerIp = parseInteger("--max-per-ip", perIp, 1, 1_000_000);
   if (maxBytes !== undefined) out.maxBytes = parseInteger("--max-bytes", maxBytes, 1, 2 ** 53 - 1);

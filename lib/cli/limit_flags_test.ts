@@ -62,6 +62,18 @@ Deno.test("parseLimits names the option and the protocol where it does not apply
   );
 });
 
+Deno.test("parseLimits takes lists, --max-per-ip and --rate for sctp, not --max-bytes", () => {
+  const o = parseLimits("sctp", { allow: ["127.0.0.1"], "max-per-ip": "2", rate: "5" });
+  assert.deepEqual(o.acl!.allow.map(formatCidr), ["127.0.0.1/32"]);
+  assert.equal(o.maxPerIp, 2);
+  assert.deepEqual(o.rate, { perSecond: 5, burst: 5 });
+  usage(() => parseLimits("sctp", { "max-bytes": "1" }), "--max-bytes cannot be used with sctp");
+  usage(
+    () => parseLimits("sctp", { "reflect-guard": "off" }),
+    "--reflect-guard cannot be used with sctp",
+  );
+});
+
 Deno.test("limitFlagsGiven lists the flags as typed", () => {
   assert.deepEqual(limitFlagsGiven({ rate: "1", deny: ["::1"], json: true }), ["--deny", "--rate"]);
 });

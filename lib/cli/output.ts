@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { styleText } from "node:util";
+// A type only: importing node:util itself would cost every command ~20 ms of start-up.
+import type { styleText } from "node:util";
 import { RuntimeError } from "../base/errors.ts";
 
 /** A byte sink such as `Deno.stdout`. */
@@ -26,6 +27,11 @@ export interface Io {
   stdin: ReadableStream<Uint8Array>;
   /** Aborted on SIGINT/SIGTERM (or by a test): stop, print a summary, return. */
   signal: AbortSignal;
+  /**
+   * Servers: calls `listener` on every SIGHUP (main.ts) until the returned function is
+   * called; absent where hang-ups cannot be caught (then SIGHUP keeps its default).
+   */
+  onHangup?: (listener: () => void) => () => void;
   /** Whether stdout is a terminal (colour is used only then, and never with NO_COLOR). */
   isTerminal?: boolean;
 }
@@ -109,6 +115,91 @@ export async function writeAll(sink: Sink, data: Uint8Array): Promise<void> {
 /** A `node:util` styleText format, e.g. "red" or ["bold", "green"]. */
 export type Style = Parameters<typeof styleText>[0];
 
+/** SGR codes (ECMA-48) of each format, open and close, as `node:util` inspect.colors. */
+const SGR: Readonly<Record<string, readonly [number, number]>> = {
+  reset: [0, 0],
+  bold: [1, 22],
+  dim: [2, 22],
+  italic: [3, 23],
+  underline: [4, 24],
+  blink: [5, 25],
+  inverse: [7, 27],
+  hidden: [8, 28],
+  strikethrough: [9, 29],
+  doubleunderline: [21, 24],
+  black: [30, 39],
+  red: [31, 39],
+  green: [32, 39],
+  yellow: [33, 39],
+  blue: [34, 39],
+  magenta: [35, 39],
+  cyan: [36, 39],
+  white: [37, 39],
+  bgBlack: [40, 49],
+  bgRed: [41, 49],
+  bgGreen: [42, 49],
+  bgYellow: [43, 49],
+  bgBlue: [44, 49],
+  bgMagenta: [45, 49],
+  bgCyan: [46, 49],
+  bgWhite: [47, 49],
+  framed: [51, 54],
+  overlined: [53, 55],
+  gray: [90, 39],
+  redBright: [91, 39],
+  greenBright: [92, 39],
+  yellowBright: [93, 39],
+  blueBright: [94, 39],
+  magentaBright: [95, 39],
+  cyanBright: [96, 39],
+  whiteBright: [97, 39],
+  bgGray: [100, 49],
+  bgRedBright: [101, 49],
+  bgGreenBright: [102, 49],
+  bgYellowBright: [103, 49],
+  bgBlueBright: [104, 49],
+  bgMagentaBright: [105, 49],
+  bgCyanBright: [106, 49],
+  bgWhiteBright: [107, 49],
+};
+
+/**
+ * `s` in `format`, as `node:util` styleText writes it for a terminal: each format's open
+ * code before, its close code after, and a close code inside `s` (not at its end)
+ * re-opened (bold and dim share one close code, so theirs is kept and followed by the
+ * open code).
+ *
+ * @example
+ * ```ts
+ * import { styled } from "./output.ts";
+ * styled("red", "fail"); // "\x1b[31mfail\x1b[39m"
+ * ```
+ */
+export function styled(format: Style, s: string): string {
+  let open = "", close = "", text = s;
+  for (const f of (Array.isArray(format) ? format : [format]) as string[]) {
+    if (f === "none") continue;
+    const codes = SGR[f];
+    if (codes === undefined) throw new TypeError(`unknown text style "${f}"`);
+    const [o, c] = [`\x1b[${codes[0]}m`, `\x1b[${codes[1]}m`];
+    open += o;
+    close = c + close;
+    text = reopen(text, c, codes[0] === 1 || codes[0] === 2 ? c + o : o);
+  }
+  return `${open}${text}${close}`;
+}
+
+/** `text` with each `close` code replaced by `by`, except one that ends `text`. */
+function reopen(text: string, close: string, by: string): string {
+  let out = "", from = 0;
+  for (let i = text.indexOf(close); i >= 0; i = text.indexOf(close, from)) {
+    if (i + close.length >= text.length) break;
+    out += text.slice(from, i) + by;
+    from = i + close.length;
+  }
+  return out + text.slice(from);
+}
+
 /**
  * Milliseconds since the Unix epoch from the monotonic clock: the wall-clock time the
  * process started plus `performance.now()`, so a step of the system clock (NTP) cannot
@@ -177,6 +268,6 @@ export class Reporter {
 
   /** Colours `s` when writing human output to a terminal. */
   style(format: Style, s: string): string {
-    return this.#color ? styleText(format, s, { validateStream: false }) : s;
+    return this.#color ? styled(format, s) : s;
   }
 }

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
+import { inspect, styleText } from "node:util";
 import {
   denoCapabilityError,
   interruptedCode,
   Reporter,
   signalExitCode,
+  type Style,
+  styled,
   writeAll,
   writeAllSync,
 } from "./output.ts";
@@ -75,6 +78,24 @@ Deno.test("Reporter style colours on a terminal unless NO_COLOR is set", () => {
     if (saved === undefined) Deno.env.delete("NO_COLOR");
     else Deno.env.set("NO_COLOR", saved);
   }
+});
+
+Deno.test("styled writes what node:util styleText writes for a terminal, every format", () => {
+  const names = Object.keys(inspect.colors) as Style[];
+  const texts = [
+    "fail",
+    "",
+    "a\x1b[39mb\x1b[22mc\x1b[49md\x1b[24m",
+    "\x1b[39m\x1b[39m\x1b[22m\x1b[22m",
+    "\x1b[0m",
+  ];
+  const formats: Style[] = [...names, ["bold", "green"], ["dim", "bgRed", "underline"]];
+  for (const f of formats) {
+    for (const t of texts) {
+      assert.equal(styled(f, t), styleText(f, t, { validateStream: false }), `${f} ${t}`);
+    }
+  }
+  assert.throws(() => styled("nope" as Style, "x"), TypeError);
 });
 
 Deno.test("writeAll and writeAllSync loop over short writes", async () => {

@@ -7,11 +7,12 @@
 import { formatEndpoint, RuntimeError } from "../base/errors.ts";
 import { plural } from "../base/text.ts";
 import { parseDuration, parseInteger } from "./args.ts";
-import type { Reporter } from "./output.ts";
+import { type Reporter, type Sink, writeAllSync } from "./output.ts";
 import {
   MIN_PROBE,
   pingEventText,
   type PingOptions,
+  type PingSummary,
   type ProbeSchedule,
   type ProbeTransport,
   runPing,
@@ -43,6 +44,34 @@ export function parseSchedule(
   };
 }
 
+/** Emits the `start` event: `PING host (addr:port) proto: N bytes per probe`. */
+export function emitPingStart(
+  out: Reporter,
+  host: string,
+  o: { proto: string; address: string; port: number; size: number },
+): void {
+  out.emit(
+    { event: "start", proto: o.proto, host, address: o.address, port: o.port, size: o.size },
+    (e) =>
+      `PING ${host} (${formatEndpoint(e.address, e.port)}) ${e.proto}: ${e.size} bytes per probe`,
+  );
+}
+
+/** Throws a `RuntimeError` when no echo came back at all; else resolves to exit code 0. */
+export function pingExitCode(summary: PingSummary): number {
+  if (summary.received === 0 && summary.sent > 0) {
+    const where = formatEndpoint(summary.address, summary.port);
+    throw new RuntimeError(
+      summary.refused > 0
+        ? `no echo from ${where}: ${summary.refused} of ${
+          plural(summary.sent, "probe")
+        } refused (port unreachable: nothing listens there)`
+        : `no echo from ${where}`,
+    );
+  }
+  return 0;
+}
+
 /**
  * Runs a ping the way the `ping` command shows it: a `start` line (`PING host (addr:port)
  * proto: N bytes per probe`), one line per event, the summary; throws a `RuntimeError`
@@ -54,21 +83,40 @@ export async function pingAndReport(
   host: string,
   o: Omit<PingOptions, "onEvent">,
 ): Promise<number> {
-  out.emit(
-    { event: "start", proto: o.proto, host, address: o.address, port: o.port, size: o.size },
-    (e) =>
-      `PING ${host} (${formatEndpoint(e.address, e.port)}) ${e.proto}: ${e.size} bytes per probe`,
-  );
+  emitPingStart(out, host, o);
   const summary = await runPing(transport, { ...o, onEvent: (ev) => out.emit(ev, pingEventText) });
-  if (summary.received === 0 && summary.sent > 0) {
-    const where = formatEndpoint(o.address, o.port);
-    throw new RuntimeError(
-      summary.refused > 0
-        ? `no echo from ${where}: ${summary.refused} of ${
-          plural(summary.sent, "probe")
-        } refused (port unreachable: nothing listens there)`
-        : `no echo from ${where}`,
-    );
-  }
-  return 0;
+  return pingExitCode(summary);
+}
+
+/**
+ * A sink that gathers the writes made in one turn of the event loop and passes them on in
+ * one write, at the next microtask checkpoint: a batch of probe events from the ffi
+ * prober becomes one write(2), not one per line (the process's threads may share one CPU:
+ * a write per line would compete with the probes it reports).
+ */
+export function coalescingSink(sink: Sink): Sink {
+  let parts: Uint8Array[] = [];
+  let size = 0;
+  const flush = () => {
+    const all = new Uint8Array(size);
+    let off = 0;
+    for (const p of parts) {
+      all.set(p, off);
+      off += p.length;
+    }
+    parts = [];
+    size = 0;
+    writeAllSync(sink, all);
+  };
+  return {
+    writeSync(p) {
+      if (size === 0) queueMicrotask(flush);
+      parts.push(p.slice());
+      size += p.length;
+      return p.length;
+    },
+    write(p) {
+      return Promise.resolve(this.writeSync!(p));
+    },
+  };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { RuntimeError } from "../base/errors.ts";
 import { memoryTransport } from "../net/ping/test_util.ts";
 import { Reporter } from "./output.ts";
-import { parseSchedule, pingAndReport } from "./ping_report.ts";
+import { coalescingSink, parseSchedule, pingAndReport } from "./ping_report.ts";
 import { assertUsageError, memoryIo } from "./test_util.ts";
 
 Deno.test("parseSchedule fills the defaults and reads each flag", () => {
@@ -85,4 +85,26 @@ Deno.test("pingAndReport fails when no echo came back", async () => {
     (e: unknown) => e instanceof RuntimeError && e.message === "no echo from [::1]:7",
   );
   assert.match(io.stdout.text(), /\nno echo for seq=1 within 20ms\n/);
+});
+
+Deno.test("coalescingSink passes the writes of one turn on as one write, in order", async () => {
+  const writes: string[] = [];
+  const dec = new TextDecoder(), enc = new TextEncoder();
+  const sink = coalescingSink({
+    writeSync(p) {
+      writes.push(dec.decode(p));
+      return p.length;
+    },
+    write: () => Promise.resolve(0),
+  });
+  const buf = enc.encode("a\n");
+  sink.writeSync!(buf);
+  buf[0] = 0x7a; // the sink keeps its own copy
+  sink.writeSync!(enc.encode("b\n"));
+  assert.deepEqual(writes, []);
+  await Promise.resolve();
+  assert.deepEqual(writes, ["a\nb\n"]);
+  await sink.write(enc.encode("c\n"));
+  await Promise.resolve();
+  assert.deepEqual(writes, ["a\nb\n", "c\n"]);
 });

@@ -9,7 +9,7 @@
 import { UsageError } from "../base/errors.ts";
 import { ipFamily, stripBrackets } from "../base/ip.ts";
 import { parseTos } from "../base/tos.ts";
-import type { SockoptProto, SockoptRequest } from "../net/sockopt/sockopt.ts";
+import type { ClientSocketOptions, SockoptProto, SockoptRequest } from "../net/sockopt/sockopt.ts";
 import { SOCKOPTS } from "../net/sockopt/sockopt.ts";
 import { parseInteger } from "./args.ts";
 
@@ -187,4 +187,70 @@ export function parseServeSockopts(proto: "tcp" | "udp", v: Values): SockoptRequ
     if (v.engine === "deno") throw new UsageError("--v6only cannot be used with --engine deno");
   }
   return req;
+}
+
+/** The usage paragraph of a client's `--bind`. */
+export const BIND_USAGE =
+  `  --bind ADDR[:PORT]  bind(2) the socket to source address ADDR (an IP address of this
+                      host; IPv6 as [ADDR]:PORT) and PORT (default 0: the kernel picks
+                      one) before connecting; HOST's addresses of ADDR's family only.
+                      A busy PORT fails: "bind EADDRINUSE ADDR:PORT"; so does one an
+                      earlier connection left in TIME_WAIT, unless both had --reuseaddr
+`;
+
+/**
+ * Parses a client's `--bind` and socket option flags (`send`, `ping`) against its HOST
+ * and `-4`/`-6`: `--bind`'s family must be HOST's (an IP literal) and the one `-4`/`-6`
+ * asks for. Resolves to the socket setup (undefined when none is asked for) and the
+ * family to resolve HOST in (`--bind`'s, else `family`). A setup always asks for every
+ * option to be read back (the `connected` event carries them); `readBack` (`-v`) gives
+ * one even when no flag asks for any.
+ *
+ * @example
+ * ```ts
+ * import { parseClientSocket } from "./sockopt_flags.ts";
+ * parseClientSocket("udp", { bind: "[::1]:5000", ttl: "7" }, "localhost", undefined);
+ * // { socket: { readBack: true, bind: { address: "::1", port: 5000 }, sockopts: { ttl: 7 } },
+ * //   family: 6 }
+ * ```
+ */
+export function parseClientSocket(
+  proto: SockoptProto,
+  v: Values,
+  host: string | undefined,
+  family: 4 | 6 | undefined,
+  readBack = false,
+): { socket?: ClientSocketOptions; family?: 4 | 6 } {
+  const sockopts = parseSockopts(proto, "client", v);
+  const bindValue = str(v, "bind");
+  const bind = bindValue === undefined ? undefined : parseBind(bindValue);
+  let fam = family;
+  if (bind) {
+    const bf = ipFamily(bind.address) as 4 | 6;
+    const named = `--bind ${bindValue} (IPv${bf})`;
+    if (family !== undefined && family !== bf) {
+      throw new UsageError(`${named} cannot be used with -${family}`);
+    }
+    const literal = host === undefined ? 0 : ipFamily(stripBrackets(host).split("%")[0]!);
+    if (literal !== 0 && literal !== bf) {
+      throw new UsageError(`${named} cannot be used with an IPv${literal} HOST (${host})`);
+    }
+    fam = bf;
+  }
+  const socket: ClientSocketOptions = { readBack: true };
+  if (bind) socket.bind = bind;
+  if (sockopts) socket.sockopts = sockopts;
+  return {
+    ...(bind || sockopts || readBack ? { socket } : {}),
+    ...(fam !== undefined ? { family: fam } : {}),
+  };
+}
+
+/**
+ * The first client socket flag given, as typed (`--bind`, `--ttl`), for a usage error
+ * where none of them applies (`--ttl cannot be used with --tls`); undefined when none is.
+ */
+export function firstClientSocketFlag(v: Values): string | undefined {
+  const k = ["bind", ...Object.keys(SOCKOPT_FLAGS)].find((k) => v[k] !== undefined);
+  return k === undefined ? undefined : `--${k}`;
 }

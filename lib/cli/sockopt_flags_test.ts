@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { UsageError } from "../base/errors.ts";
-import { parseBind, parseKeepalive, parseServeSockopts, parseSockopts } from "./sockopt_flags.ts";
+import {
+  firstClientSocketFlag,
+  parseBind,
+  parseClientSocket,
+  parseKeepalive,
+  parseServeSockopts,
+  parseSockopts,
+} from "./sockopt_flags.ts";
 
 const usage = (fn: () => unknown, message: string) =>
   assert.throws(fn, (e: unknown) => {
@@ -146,4 +153,73 @@ Deno.test("parseServeSockopts checks the options against the rest of serve's fla
     () => parseServeSockopts("tcp", { v6only: true, engine: "deno" }),
     "--v6only cannot be used with --engine deno",
   );
+});
+
+Deno.test("parseClientSocket gives the setup and the family HOST is resolved in", () => {
+  assert.deepEqual(parseClientSocket("tcp", {}, "h", undefined), {});
+  assert.deepEqual(parseClientSocket("tcp", {}, "h", 6), { family: 6 });
+  assert.deepEqual(parseClientSocket("tcp", {}, "h", undefined, true), {
+    socket: { readBack: true },
+  });
+  assert.deepEqual(parseClientSocket("udp", { ttl: "7" }, "127.0.0.1", undefined), {
+    socket: { readBack: true, sockopts: { ttl: 7 } },
+  });
+  // --bind picks the family: a name resolves to addresses of --bind's family only.
+  assert.deepEqual(
+    parseClientSocket("tcp", { bind: "127.0.0.5:4000", reuseaddr: true }, "localhost", undefined),
+    {
+      socket: {
+        readBack: true,
+        bind: { address: "127.0.0.5", port: 4000 },
+        sockopts: { reuseaddr: true },
+      },
+      family: 4,
+    },
+  );
+  assert.deepEqual(parseClientSocket("udp", { bind: "[::1]" }, "::1", 6), {
+    socket: { readBack: true, bind: { address: "::1", port: 0 } },
+    family: 6,
+  });
+  assert.deepEqual(parseClientSocket("tcp", { bind: "::1" }, "[::1]", undefined), {
+    socket: { readBack: true, bind: { address: "::1", port: 0 } },
+    family: 6,
+  });
+});
+
+Deno.test("parseClientSocket names --bind when its family is not HOST's or -4/-6's", () => {
+  usage(
+    () => parseClientSocket("tcp", { bind: "::1" }, "127.0.0.1", undefined),
+    "--bind ::1 (IPv6) cannot be used with an IPv4 HOST (127.0.0.1)",
+  );
+  usage(
+    () => parseClientSocket("udp", { bind: "127.0.0.1:5000" }, "fe80::1%lo", undefined),
+    "--bind 127.0.0.1:5000 (IPv4) cannot be used with an IPv6 HOST (fe80::1%lo)",
+  );
+  usage(
+    () => parseClientSocket("tcp", { bind: "127.0.0.1" }, "localhost", 6),
+    "--bind 127.0.0.1 (IPv4) cannot be used with -6",
+  );
+  usage(
+    () => parseClientSocket("tcp", { bind: "localhost" }, "h", undefined),
+    'invalid --bind "localhost": must be ADDR or ADDR:PORT (an IP address; [IPv6]:PORT)',
+  );
+  usage(
+    () => parseClientSocket("udp", { mss: "1000" }, "h", undefined),
+    "--mss cannot be used with udp",
+  );
+  usage(
+    () => parseClientSocket("tcp", { v6only: true, bind: "::1" }, "::1", undefined),
+    "--v6only cannot be used with a client",
+  );
+  usage(
+    () => parseClientSocket("udp", { reuseaddr: true }, "h", undefined),
+    "--reuseaddr needs --bind",
+  );
+});
+
+Deno.test("firstClientSocketFlag names the first client socket flag given", () => {
+  assert.equal(firstClientSocketFlag({}), undefined);
+  assert.equal(firstClientSocketFlag({ json: true }), undefined);
+  assert.equal(firstClientSocketFlag({ ttl: "3", bind: "::1" }), "--bind");
+  assert.equal(firstClientSocketFlag({ tos: "ef", "no-nodelay": true }), "--no-nodelay");
 });

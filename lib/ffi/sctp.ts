@@ -75,6 +75,7 @@ import {
   sndrcvCmsg,
 } from "./sctp_codec.ts";
 import { Socket } from "./socket.ts";
+import { applySocketOptions, type SockoptRequest, type SockoptState } from "./sockopt.ts";
 import {
   addressOf,
   CMSGHDR,
@@ -272,6 +273,14 @@ export class SctpSocket implements Disposable {
     b[S.peerError] = ev.peerError ? 1 : 0;
     b[S.shutdown] = ev.shutdown ? 1 : 0;
     this.#sock.setOption(IPPROTO_SCTP, SCTP_EVENTS, b, "setsockopt SCTP_EVENTS");
+  }
+
+  /**
+   * socket(7)/ip(7) options (SO_RCVBUF, IP_TOS, SO_REUSEPORT, IPV6_V6ONLY, ...; the tcp(7)
+   * ones do not apply): sets `req`, then reads every one back.
+   */
+  applyOptions(req: SockoptRequest): SockoptState {
+    return applySocketOptions(this.#sock, req);
   }
 
   /** SCTP_NODELAY (on: no bundling delay). */

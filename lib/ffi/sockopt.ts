@@ -12,6 +12,7 @@ import {
   IP_TTL,
   IPPROTO_IP,
   IPPROTO_IPV6,
+  IPPROTO_SCTP,
   IPPROTO_TCP,
   IPV6_TCLASS,
   IPV6_UNICAST_HOPS,
@@ -231,18 +232,29 @@ export function applyToFds(
   return readFrom(fds[0]!, familyOf(fds[0]!), stream);
 }
 
+/** Whether the tcp(7) options apply: SOCK_STREAM, but not one-to-one SCTP. */
+const isTcp = (sock: Socket) => sock.type === SOCK_STREAM && sock.protocol !== IPPROTO_SCTP;
+
 /** Sets `req` on an FFI socket, then reads every option back. */
 export function applySocketOptions(sock: Socket, req: SockoptRequest): SockoptState {
-  const stream = sock.type === SOCK_STREAM;
+  const stream = isTcp(sock);
   return sock.withFd("setsockopt", (fd) => {
     setOn(fd, sock.family, stream, req);
     return readFrom(fd, sock.family, stream);
   });
 }
 
+/**
+ * Sets `req` on an FFI socket without reading anything back: for a client socket not yet
+ * bound or connected (SO_REUSEADDR, SO_REUSEPORT and TCP_MAXSEG matter only then).
+ */
+export function setSocketOptions(sock: Socket, req: SockoptRequest): void {
+  sock.withFd("setsockopt", (fd) => setOn(fd, sock.family, isTcp(sock), req));
+}
+
 /** Reads every option of an FFI socket back. */
 export function readSocketOptions(sock: Socket): SockoptState {
-  return sock.withFd("getsockopt", (fd) => readFrom(fd, sock.family, sock.type === SOCK_STREAM));
+  return sock.withFd("getsockopt", (fd) => readFrom(fd, sock.family, isTcp(sock)));
 }
 
 /**

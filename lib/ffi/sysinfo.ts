@@ -16,7 +16,7 @@ import {
   USER_PROCESS,
 } from "./constants.ts";
 import { errno, lastError, sysError } from "./errno.ts";
-import { libc } from "./libc.ts";
+import { libc, libcSubset } from "./libc.ts";
 import { RLIMIT, SYSINFO, toCString, UTMPX } from "./structs.ts";
 
 /** gethostname(2). */
@@ -66,7 +66,7 @@ export function loggedInUsers(): number {
  * whose size stat(2) reports as 0.
  */
 export function readSmallFile(path: string, max = 65536): Uint8Array {
-  const c = libc();
+  const c = startup;
   const fd = c.open_ro(toCString(path), O_RDONLY | O_CLOEXEC, 0);
   if (fd < 0) throw lastError("open", { address: path });
   try {
@@ -99,10 +99,16 @@ export interface Limit {
   hard: number;
 }
 
+/**
+ * The calls a server makes at start-up (raising its open-file limit), bound one by one:
+ * opening the whole table would bind every symbol, tens of milliseconds before listening.
+ */
+const startup = libcSubset(["getrlimit", "setrlimit", "open_ro", "read", "close"]);
+
 /** getrlimit(RLIMIT_NOFILE): the open-file limit. */
 export function openFileLimit(): Limit {
   const buf = new BigUint64Array(RLIMIT.size / 8);
-  if (libc().getrlimit(RLIMIT_NOFILE, buf) < 0) throw lastError("getrlimit");
+  if (startup.getrlimit(RLIMIT_NOFILE, buf) < 0) throw lastError("getrlimit");
   const conv = (v: bigint) => (v === RLIM_INFINITY ? Infinity : Number(v));
   return { soft: conv(buf[RLIMIT.cur / 8]!), hard: conv(buf[RLIMIT.max / 8]!) };
 }
@@ -118,7 +124,7 @@ export function raiseOpenFileLimit(): { before: Limit; after: Limit } {
     const buf = new BigUint64Array(RLIMIT.size / 8);
     buf[RLIMIT.cur / 8] = n;
     buf[RLIMIT.max / 8] = n;
-    return libc().setrlimit(RLIMIT_NOFILE, buf) === 0;
+    return startup.setrlimit(RLIMIT_NOFILE, buf) === 0;
   };
   let nrOpen = 0;
   try {

@@ -10,7 +10,9 @@
  */
 import assert from "node:assert/strict";
 import {
+  delay,
   jsonLines,
+  JsonProcess,
   runSockbox,
   sh,
   silentPort,
@@ -783,5 +785,195 @@ Deno.test('one-to-many serve sctp --exec "tr a-z A-Z" answers each association f
     const { rest } = await p.stop();
     const s = rest.at(-1)!;
     assert.deepEqual([s.proto, s.connections, s.children], ["sctp", 2, 2]);
+  }
+});
+
+// --- life cycle, socket options and limits ---
+
+/**
+ * python3 SCTP one-to-one client. `idle HOST PORT`: one echo, then waits for the server to
+ * end the association. `busy HOST PORT`: a 100-byte echo every 20 ms until the association
+ * ends, each one printed as `{"t": MS}` (wall clock). Both print `{"up": 1}` after the first
+ * echo and `{"end": ..., "echoed": N}` at the end.
+ */
+const PY_LIFE = String.raw`
+import json, socket, sys, time
+mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_SCTP)
+s.setsockopt(132, 11, bytes([1, 0, 0, 0, 0, 0]))  # SCTP_EVENTS: data_io only
+s.connect((host, port))
+s.settimeout(20)
+n, end, t0 = 0, "timeout", time.time()
+while time.time() - t0 < 30:
+    try:
+        if mode == "busy" or n == 0:
+            s.send(b"x" * 100)
+        d = s.recv(65536)
+    except OSError as e:
+        end = type(e).__name__
+        break
+    if not d:
+        end = "eof"
+        break
+    n += 1
+    if n == 1:
+        print(json.dumps({"up": 1}), flush=True)
+    if mode == "busy":
+        print(json.dumps({"t": time.time() * 1000}), flush=True)
+        time.sleep(0.02)
+print(json.dumps({"end": end, "echoed": n}), flush=True)
+`;
+
+const life = (mode: "idle" | "busy", port: number) =>
+  new JsonProcess(["python3", "-c", PY_LIFE, mode, "127.0.0.1", String(port)]);
+
+/** `serve sctp 0 --json ARGS`, allowing for a slow start under UML on a busy host. */
+async function slowServer(args: string[]): Promise<{ p: SockboxProcess; port: number }> {
+  const p = new SockboxProcess(["serve", "sctp", "0", "--json", ...args]);
+  const ev = await p.next((e) => e.event === "listening", 90_000);
+  return { p, port: ev.port as number };
+}
+
+Deno.test("serve sctp --deny/--allow refuse associations with reject lines, counted in the summary", async () => {
+  for (
+    const [style, flag, refusedReason] of [
+      ["one-to-one", ["--deny", "127.0.0.1"], "denied"],
+      ["one-to-many", ["--allow", "127.0.0.2/32"], "not-allowed"],
+    ] as const
+  ) {
+    const { p, port } = await slowServer(["--host", "127.0.0.1", "--style", style, ...flag]);
+    try {
+      const send = (extra: string[]) =>
+        runSockbox(["send", "sctp", "127.0.0.1", String(port), "hi", "--timeout", "3s", ...extra]);
+      const ok = await send(["--bind", "127.0.0.2"]);
+      assert.equal(ok.code, 0, `${style}: ${ok.stderr}`);
+      const no = await send([]);
+      assert.equal(no.code, 1, `${style}: refused client exit ${no.code}: ${no.stdout}`);
+      const rej = await p.next((e) => e.event === "reject");
+      assert.deepEqual([rej.proto, rej.peer, rej.reason], ["sctp", "127.0.0.1", refusedReason]);
+    } finally {
+      const { code, rest } = await p.stop();
+      assert.equal(code, 0);
+      const s = rest.at(-1)!;
+      assert.equal(s.event, "summary");
+      assert.deepEqual(s.refused, { [refusedReason]: 1 }, style);
+      assert.equal(s.associations, 1, style);
+      assert.equal(s.messages, 1, style);
+    }
+  }
+});
+
+Deno.test("serve sctp sets socket options before bind and reads them back in listening", async () => {
+  const p = new SockboxProcess([
+    "serve",
+    "sctp",
+    "0",
+    "--host",
+    "::",
+    "--rcvbuf",
+    "65536",
+    "--tos",
+    "ef",
+    "--reuseport",
+    "--v6only",
+    "--json",
+  ]);
+  try {
+    const ev = await p.next((e) => e.event === "listening", 90_000);
+    const o = ev.options as Ev;
+    assert.ok(o, JSON.stringify(ev));
+    assert.equal(o.rcvbuf, 131072); // socket(7): the kernel doubles SO_RCVBUF
+    assert.equal(o.tos, 184);
+    assert.equal(o.reuseport, true);
+    assert.equal(o.v6only, true);
+    assert.equal(o.nodelay, undefined); // the tcp(7) options are not read on SCTP
+    const port = String(ev.port);
+    const v6 = await runSockbox(["send", "sctp", "::1", port, "x", "--timeout", "5s"]);
+    assert.equal(v6.code, 0, v6.stderr);
+    // IPV6_V6ONLY was set before bind: IPv4 peers get no association.
+    const v4 = await runSockbox(["send", "sctp", "127.0.0.1", port, "x", "--timeout", "2s"]);
+    assert.equal(v4.code, 1, v4.stdout);
+  } finally {
+    const { code } = await p.stop();
+    assert.equal(code, 0);
+  }
+});
+
+Deno.test("serve sctp prints the summary so far on SIGHUP and keeps serving", async () => {
+  const { p, port } = await slowServer(["--host", "127.0.0.1"]);
+  try {
+    const send = () => runSockbox(["send", "sctp", "127.0.0.1", String(port), "hello"]);
+    assert.equal((await send()).code, 0);
+    for (let i = 0; i < 2; i++) {
+      p.child.kill("SIGHUP");
+      const s = await p.next((e) => e.event === "summary");
+      assert.deepEqual(
+        [s.running, s.associations, s.messages, s.bytes],
+        [true, 1, 1, 5],
+        JSON.stringify(s),
+      );
+    }
+    assert.equal((await send()).code, 0);
+  } finally {
+    const { code, rest } = await p.stop();
+    assert.equal(code, 0);
+    const s = rest.at(-1)!;
+    assert.deepEqual([s.event, s.running, s.associations, s.messages], [
+      "summary",
+      undefined,
+      2,
+      2,
+    ]);
+  }
+});
+
+Deno.test("serve sctp drains on SIGTERM: idle associations end at once, busy ones at --drain", async () => {
+  for (const style of ["one-to-one", "one-to-many"]) {
+    const { p, port } = await slowServer([
+      "--host",
+      "127.0.0.1",
+      "--style",
+      style,
+      "--drain",
+      "2s",
+    ]);
+    const idle = life("idle", port), busy = life("busy", port);
+    try {
+      await idle.next((e) => e.up === 1, 60_000);
+      await busy.next((e) => e.up === 1, 60_000);
+      const t0 = performance.now(), killedAt = Date.now();
+      p.child.kill("SIGTERM");
+      const exited = p.child.status.then(() => performance.now() - t0);
+      // No new association once stopped (one-to-one: listener closed; one-to-many: listen 0).
+      await delay(300);
+      const late = await runSockbox([
+        "send",
+        "sctp",
+        "127.0.0.1",
+        String(port),
+        "x",
+        "--timeout",
+        "2s",
+      ]);
+      assert.equal(late.code, 1, `${style}: a new association was served: ${late.stdout}`);
+      const busyEnd = await busy.next((e) => "end" in e, 60_000);
+      const idleEnd = await idle.next((e) => "end" in e, 60_000);
+      assert.equal(idleEnd.end, "eof", `${style}: ${JSON.stringify(idleEnd)}`);
+      // The busy association went on being echoed after the signal, during the drain.
+      const after = busy.events.filter((e) => typeof e.t === "number" && e.t > killedAt + 50);
+      assert.ok(after.length > 0, `${style}: no echo after SIGTERM: ${JSON.stringify(busyEnd)}`);
+      const exitMs = await exited;
+      assert.ok(exitMs < 2000 + 8000, `${style}: exited after ${exitMs}ms (drain 2s)`);
+      const { code, rest } = await p.stop();
+      assert.equal(code, 0);
+      const s = p.events.at(-1)!;
+      assert.equal(s.event, "summary", JSON.stringify(rest));
+      // Every echo the clients counted was echoed, those during the drain too.
+      assert.ok((s.messages as number) >= (busyEnd.echoed as number) + 1, JSON.stringify(s));
+    } finally {
+      await p.stop();
+      await idle.stop();
+      await busy.stop();
+    }
   }
 });

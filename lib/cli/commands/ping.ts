@@ -7,11 +7,32 @@
  */
 import { parseDestPort, parseFamily, parseFlags, parseHost } from "../args.ts";
 import { ipFamily } from "../../base/ip.ts";
-import { UsageError } from "../../base/errors.ts";
+import { RuntimeError, UsageError } from "../../base/errors.ts";
 import { type Io, Reporter } from "../output.ts";
 import { command, type CommandModule, protocolTable } from "../command.ts";
-import { MIN_PROBE, openTransport, type ProbeSchedule } from "../../net/ping/ping.ts";
-import { parseSchedule, pingAndReport, SCHEDULE_FLAGS } from "../ping_report.ts";
+import {
+  MIN_PROBE,
+  openTransport,
+  pingEventText,
+  type ProbeSchedule,
+} from "../../net/ping/ping.ts";
+import { fastPing, fastPingUnavailable } from "../../net/ping/fast.ts";
+import { connectedEventText, type SockoptRequest } from "../../net/sockopt/sockopt.ts";
+import {
+  coalescingSink,
+  emitPingStart,
+  parseSchedule,
+  pingAndReport,
+  pingExitCode,
+  SCHEDULE_FLAGS,
+} from "../ping_report.ts";
+import {
+  BIND_FLAG,
+  parseBind,
+  parseSockopts,
+  SOCKOPT_FLAGS,
+  SOCKOPT_USAGE,
+} from "../sockopt_flags.ts";
 import { PING_USAGE, pingSctpModule } from "./sctp.ts";
 import {
   parseTlsClient,
@@ -27,7 +48,8 @@ export const summary = "measure round trips to an echo server, like ping(8)";
 /** The help text of `ping tcp|udp`. */
 export const TCP_UDP_USAGE =
   `Usage: sockbox ping tcp|udp HOST PORT [-c COUNT] [-i INTERVAL] [-s SIZE]
-                    [--timeout DUR] [-4|-6] [--json]
+                    [--timeout DUR] [--bind ADDR[:PORT]] [SOCKET OPTIONS]
+                    [--engine ffi|deno] [-4|-6] [--json] [-v]
 
 Sends probes of SIZE bytes, each carrying a sequence number, to an echo server (sockbox
 serve, socat, inetd's echo, ...), checks every echo byte for byte and prints one line per
@@ -42,8 +64,17 @@ Options:
                       udp ${MIN_PROBE}-65507 over IPv4, ${MIN_PROBE}-65527 over IPv6 (the largest
                       datagram each carries)
   --timeout DUR       a probe not answered within DUR is lost (default 2s)
-  -4, -6              use only IPv4 or only IPv6 addresses of HOST
-  --json              one JSON object per line on stdout
+  --bind ADDR[:PORT]  send from this source address (and port; default: the kernel picks)
+  --engine ffi|deno   how probes travel (default: ffi where it runs, else deno): ffi
+                      sends, waits (epoll_wait(2)) and receives in a thread of its
+                      own through libc, timing each probe right around send(2) and
+                      recv(2); deno uses Deno's sockets (no --bind, no socket
+                      options); --tls is always deno
+  -4, -6              use only IPv4 or only IPv6 addresses of HOST (--bind picks the
+                      family of its address)
+  --json              one JSON object per line on stdout; a "connected" event gives the
+                      local address and port and the socket options read back (ffi)
+  -v, --verbose       also print that "connected" line, with the options
 
 udp uses a connected socket, so an ICMP port unreachable counts the probe as "refused"
 (nothing listens there), not as lost.
@@ -51,8 +82,14 @@ udp uses a connected socket, so an ICMP port unreachable counts the probe as "re
 Exit status 0 if at least one echo came back, 1 if none did.
 `;
 
+/** The socket options of `ping tcp|udp` (they need the ffi engine). */
+const PING_SOCKOPT_USAGE = SOCKOPT_USAGE.replace(
+  "Socket options (",
+  "Socket options, set before connect (ffi engine; ",
+);
+
 /** The full help text of `ping`. */
-export const usage = TCP_UDP_USAGE + TLS_CLIENT_USAGE + PING_USAGE;
+export const usage = TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE + PING_USAGE;
 
 /** Options for `ping tcp|udp`. */
 export interface PingCommandOptions extends ProbeSchedule {
@@ -61,8 +98,16 @@ export interface PingCommandOptions extends ProbeSchedule {
   port: number;
   family?: 4 | 6;
   json: boolean;
+  /** Print the `connected` line and the options (`-v`). */
+  verbose: boolean;
   /** tcp --tls: how to verify the server and what to offer. */
   tls?: TlsClientFlags;
+  /** The engine asked for; absent: ffi where it runs, else deno. */
+  engine?: "ffi" | "deno";
+  /** Source address and port (`--bind`). */
+  bind?: { address: string; port: number };
+  /** Socket options, set before connect. */
+  sockopts?: SockoptRequest;
 }
 
 const FLAGS = {
@@ -70,6 +115,10 @@ const FLAGS = {
   "4": { type: "boolean", short: "4" },
   "6": { type: "boolean", short: "6" },
   json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  engine: { type: "string" },
+  ...BIND_FLAG,
+  ...SOCKOPT_FLAGS,
   ...TLS_CLIENT_FLAGS,
 } as const;
 
@@ -79,7 +128,19 @@ export function parsePing(proto: "tcp" | "udp", args: string[]): PingCommandOpti
   const host = parseHost("HOST", positionals[0]);
   const port = parseDestPort("PORT", positionals[1]);
   if (positionals.length > 2) throw new UsageError(`unexpected argument "${positionals[2]}"`);
-  const family = parseFamily(v["4"], v["6"]);
+  let family = parseFamily(v["4"], v["6"]);
+  const bind = v.bind === undefined ? undefined : parseBind(v.bind);
+  if (bind) {
+    const bf = ipFamily(bind.address) as 4 | 6;
+    if (family !== undefined && family !== bf) {
+      throw new UsageError(`-${family} cannot be used with --bind "${v.bind}"`);
+    }
+    const hf = ipFamily(host);
+    if (hf !== 0 && hf !== bf) {
+      throw new UsageError(`--bind "${v.bind}" cannot be used with an IPv${hf} HOST`);
+    }
+    family = bf;
+  }
   // UDP's largest probe depends on the family: known now for a literal or -4/-6, else
   // only once HOST is resolved (openTransport checks again then).
   const known = family ?? (ipFamily(host) || undefined);
@@ -90,17 +151,61 @@ export function parsePing(proto: "tcp" | "udp", args: string[]): PingCommandOpti
     port,
     ...parseSchedule(v, maxSize),
     json: v.json ?? false,
+    verbose: v.verbose ?? false,
   };
   if (family !== undefined) opts.family = family;
   const tls = parseTlsClient(proto, v);
   if (tls) opts.tls = tls;
+  if (v.engine !== undefined) {
+    if (v.engine !== "ffi" && v.engine !== "deno") {
+      throw new UsageError(`invalid --engine "${v.engine}": must be ffi or deno`);
+    }
+    opts.engine = v.engine;
+  }
+  const sockopts = parseSockopts(proto, "client", v);
+  if (bind) opts.bind = bind;
+  if (sockopts) opts.sockopts = sockopts;
+  // The ffi engine owns the socket before it connects; TLS and --engine deno do not.
+  const first = bind
+    ? "--bind"
+    : sockopts
+    ? `--${Object.keys(SOCKOPT_FLAGS).find((k) => v[k as keyof typeof v] !== undefined)}`
+    : undefined;
+  if (tls && opts.engine === "ffi") throw new UsageError("--engine ffi cannot be used with --tls");
+  if (first && tls) throw new UsageError(`${first} cannot be used with --tls`);
+  if (first && opts.engine === "deno") {
+    throw new UsageError(`${first} cannot be used with --engine deno`);
+  }
   return opts;
 }
 
-/** Runs the pinger. */
+/** Runs the pinger: through the ffi prober where it runs (see --engine), else Deno's sockets. */
 export async function runPing(opts: PingCommandOptions, io: Io): Promise<number> {
-  const out = new Reporter(io, { json: opts.json });
   const { count, intervalMs, size, timeoutMs } = opts;
+  if (!opts.tls && opts.engine !== "deno") {
+    const why = fastPingUnavailable();
+    if (why === null) {
+      const out = new Reporter({ ...io, stdout: coalescingSink(io.stdout) }, { json: opts.json });
+      const summary = await fastPing({
+        ...opts,
+        signal: io.signal,
+        onConnected: (ev) => {
+          emitPingStart(out, opts.host, { ...opts, address: ev.peer });
+          out.emit(ev, opts.verbose ? connectedEventText : null);
+        },
+        onEvent: (ev) => out.emit(ev, pingEventText),
+      });
+      return pingExitCode(summary);
+    }
+    if (opts.engine === "ffi") throw new RuntimeError(`--engine ffi cannot run here: ${why}`);
+    if (opts.bind || opts.sockopts) {
+      throw new RuntimeError(
+        `${opts.bind ? "--bind needs" : "socket options need"} the ffi engine, which cannot ` +
+          `run here: ${why}`,
+      );
+    }
+  }
+  const out = new Reporter(io, { json: opts.json });
   const { transport, address } = await openTransport({
     proto: opts.proto,
     host: opts.host,
@@ -128,7 +233,7 @@ export async function runPing(opts: PingCommandOptions, io: Io): Promise<number>
 /** `ping tcp`. */
 export const pingTcpModule = {
   summary: "measure round trips over one TCP connection",
-  usage: TCP_UDP_USAGE + TLS_CLIENT_USAGE,
+  usage: TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE,
   flags: FLAGS,
   parse: (args) => parsePing("tcp", args),
   run: runPing,
@@ -137,7 +242,7 @@ export const pingTcpModule = {
 /** `ping udp`. */
 export const pingUdpModule = {
   summary: "measure round trips with UDP datagrams",
-  usage: TCP_UDP_USAGE + TLS_CLIENT_USAGE,
+  usage: TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE,
   flags: FLAGS,
   parse: (args) => parsePing("udp", args),
   run: runPing,

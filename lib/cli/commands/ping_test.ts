@@ -14,7 +14,47 @@ function parse(args: string[]) {
 const SCHEDULE = { count: Infinity, intervalMs: 1000, size: 64, timeoutMs: 2000 };
 
 const GOOD: [string[], unknown][] = [
-  [["tcp", "h", "7"], { proto: "tcp", host: "h", port: 7, ...SCHEDULE, json: false }],
+  [["tcp", "h", "7"], {
+    proto: "tcp",
+    host: "h",
+    port: 7,
+    ...SCHEDULE,
+    json: false,
+    verbose: false,
+  }],
+  [
+    ["udp", "h", "7", "--bind", "127.0.0.2:5000", "--ttl", "9", "--tos", "ef", "-v"],
+    {
+      proto: "udp",
+      host: "h",
+      port: 7,
+      ...SCHEDULE,
+      family: 4,
+      json: false,
+      verbose: true,
+      bind: { address: "127.0.0.2", port: 5000 },
+      sockopts: { ttl: 9, tos: 184 },
+    },
+  ],
+  [
+    ["tcp", "::1", "7", "--bind", "[::1]", "--no-nodelay", "--engine", "ffi"],
+    {
+      proto: "tcp",
+      host: "::1",
+      port: 7,
+      ...SCHEDULE,
+      family: 6,
+      json: false,
+      verbose: false,
+      engine: "ffi",
+      bind: { address: "::1", port: 0 },
+      sockopts: { nodelay: false },
+    },
+  ],
+  [
+    ["tcp", "h", "7", "--engine", "deno"],
+    { proto: "tcp", host: "h", port: 7, ...SCHEDULE, json: false, verbose: false, engine: "deno" },
+  ],
   [
     ["-c", "3", "udp", "h", "7", "-i", "0", "-s", "12", "--timeout", "500ms", "-4", "--json"],
     {
@@ -27,6 +67,7 @@ const GOOD: [string[], unknown][] = [
       timeoutMs: 500,
       family: 4,
       json: true,
+      verbose: false,
     },
   ],
   [
@@ -41,6 +82,7 @@ const GOOD: [string[], unknown][] = [
       size: 1 << 20,
       family: 6,
       json: false,
+      verbose: false,
     },
   ],
   [
@@ -126,6 +168,23 @@ const BAD: [string[], string][] = [
   [["sctp", "h", "1", "--ppid", "x"], 'invalid --ppid "x": must be 0-4294967295'],
   [["sctp", "h", "1", "-4", "--bind", "::1"], '-4 cannot be used with --bind "::1"'],
   [["sctp", "h", "1", "--rto-min", "1s"], 'unknown option "--rto-min"'],
+  // --bind, socket options and --engine (tcp, udp).
+  [
+    ["udp", "h", "1", "--bind", "nowhere"],
+    'invalid --bind "nowhere": must be ADDR or ADDR:PORT (an IP address; [IPv6]:PORT)',
+  ],
+  [["udp", "h", "1", "-6", "--bind", "127.0.0.1"], '-6 cannot be used with --bind "127.0.0.1"'],
+  [
+    ["tcp", "::1", "1", "--bind", "127.0.0.1"],
+    '--bind "127.0.0.1" cannot be used with an IPv6 HOST',
+  ],
+  [["udp", "h", "1", "--nodelay"], "--nodelay cannot be used with udp"],
+  [["tcp", "h", "1", "--v6only"], "--v6only cannot be used with a client"],
+  [["udp", "h", "1", "--reuseport"], "--reuseport needs --bind"],
+  [["tcp", "h", "1", "--engine", "fast"], 'invalid --engine "fast": must be ffi or deno'],
+  [["tcp", "h", "1", "--ttl", "9", "--engine", "deno"], "--ttl cannot be used with --engine deno"],
+  [["tcp", "h", "1", "--bind", "127.0.0.2", "--tls"], "--bind cannot be used with --tls"],
+  [["tcp", "h", "1", "--tls", "--engine", "ffi"], "--engine ffi cannot be used with --tls"],
 ];
 
 Deno.test("ping rejects bad argv with the exact message", () => {

@@ -19,7 +19,11 @@ import {
 } from "../args.ts";
 import { formatEndpoint, UsageError } from "../../base/errors.ts";
 import { interruptedCode, type Io, Reporter } from "../output.ts";
-import { parseSctpExec, runSctpExec, SCTP_EXEC_FLAGS, SCTP_EXEC_USAGE } from "../inetd_flags.ts";
+import { parseSctpExec, runSctpExec } from "../inetd_flags.ts";
+import { parseSockopts, SOCKOPT_FLAGS } from "../sockopt_flags.ts";
+import { limitFlagsGiven, parseLimits } from "../limit_flags.ts";
+import type { AdmissionOptions } from "../../base/gate.ts";
+import { type SockoptRequest, sockoptsText } from "../../net/sockopt/sockopt.ts";
 import type { CommandModule } from "../command.ts";
 import { MIN_PROBE, type ProbeSchedule } from "../../net/ping/ping.ts";
 import { parseSchedule, pingAndReport, SCHEDULE_FLAGS } from "../ping_report.ts";
@@ -32,41 +36,9 @@ import {
   type SctpStyle,
   type SctpTuning,
 } from "../../net/sctp/events.ts";
+import { SERVE_FLAGS, SERVE_SCTP, SERVE_USAGE, TUNING_FLAGS, TUNING_USAGE } from "./sctp_spec.ts";
 
-const TUNING_USAGE = `  --rto-min DUR       lower bound of the retransmission timeout (SCTP_RTOINFO)
-  --rto-max DUR       upper bound of the retransmission timeout (SCTP_RTOINFO)
-  --heartbeat DUR     heartbeat interval on every path; 0 turns heartbeats off
-                      (SCTP_PEER_ADDR_PARAMS)
-  --max-retrans N     retransmissions before the association is declared lost, 1-65535
-                      (SCTP_ASSOCINFO)`;
-
-/** Usage lines for `serve sctp` (appended to `sockbox serve --help`). */
-export const SERVE_USAGE = `
-Usage: sockbox serve sctp PORT [--host ADDR] [--bind ADDR]... [--style one-to-one|one-to-many]
-                          [--streams N] [--rto-min DUR] [--rto-max DUR] [--heartbeat DUR]
-                          [--max-retrans N] [-4|-6] [--json] [-v]
-
-An SCTP echo server: every message goes back on the stream it came in on, with the same
-PPID and the same unordered flag. Notifications are printed as events
-("assoc_change state=COMM_UP instr=64 outstr=64", paddr_change, send_failed, remote_error,
-shutdown_event); -v adds "got 42 bytes on stream 3 ppid 1" per message. A peer that
-aborts or vanishes only ends its own association.
-
-  --host ADDR         first local address (an IP literal; default :: dual stack, or
-                      0.0.0.0 without IPv6)
-  --bind ADDR         another local address (repeatable): the first address is bound, the
-                      others are added with sctp_bindx (multi-homing). An IPv4 first
-                      address makes an IPv4 socket, which cannot take IPv6 addresses.
-  --style STYLE       one-to-one (SOCK_STREAM, a socket per association; default) or
-                      one-to-many (SOCK_SEQPACKET, one socket for every association)
-  --streams N         streams offered in each direction, 1-65535 (default 64)
-${TUNING_USAGE}
-${SCTP_EXEC_USAGE}
-  -4, -6              with no address: listen on 0.0.0.0 or :: only
-  --json              one JSON object per line; the first is
-                      {"event":"listening","proto":"sctp","address":...,"port":...}
-  -v, --verbose       one line per message
-`;
+export { SERVE_USAGE };
 
 /** Usage lines for `send sctp`. */
 export const SEND_USAGE = `
@@ -122,6 +94,12 @@ export interface ServeSctpOptions extends Common {
   style: SctpStyle;
   streams: number;
   verbose: boolean;
+  /** --drain: ms associations may go on after the stop signal (default 5000). */
+  drainMs?: number;
+  /** Socket options (lib/cli/sockopt_flags.ts). */
+  sockopts?: SockoptRequest;
+  /** Access control and limits (lib/cli/limit_flags.ts). */
+  admission?: AdmissionOptions;
   /** --exec/--sh-exec: one child per association (lib/cli/inetd_flags.ts). */
   exec?: NonNullable<ReturnType<typeof parseSctpExec>>;
 }
@@ -154,14 +132,9 @@ export interface PingSctpOptions extends Common, ProbeSchedule {
   family?: 4 | 6;
 }
 
-const TUNING_FLAGS = {
-  "rto-min": { type: "string" },
-  "rto-max": { type: "string" },
-  heartbeat: { type: "string" },
-  "max-retrans": { type: "string" },
-} as const;
-
 const MAX_U32 = 4294967295;
+
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 function parseTuning(
   v: Record<string, string | boolean | (string | boolean)[] | undefined>,
@@ -215,19 +188,6 @@ function bindList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : [];
 }
 
-const SERVE_FLAGS = {
-  host: { type: "string" },
-  bind: { type: "string", multiple: true },
-  style: { type: "string" },
-  streams: { type: "string" },
-  ...TUNING_FLAGS,
-  "4": { type: "boolean", short: "4" },
-  "6": { type: "boolean", short: "6" },
-  json: { type: "boolean" },
-  verbose: { type: "boolean", short: "v" },
-  ...SCTP_EXEC_FLAGS,
-} as const;
-
 /** Parses `serve sctp` arguments (those around the word `sctp`). */
 export function parseServe(args: string[]): ServeSctpOptions {
   const { values: v, positionals } = parseFlags(args, SERVE_FLAGS);
@@ -245,7 +205,7 @@ export function parseServe(args: string[]): ServeSctpOptions {
   let addresses = checkLocalAddresses(addrs, family);
   if (addresses.length === 0 && family !== undefined) addresses = [family === 4 ? "0.0.0.0" : "::"];
   const exec = parseSctpExec(v);
-  return {
+  const opts: ServeSctpOptions = {
     sctp: "serve",
     port,
     addresses,
@@ -256,6 +216,28 @@ export function parseServe(args: string[]): ServeSctpOptions {
     tuning: parseTuning(v),
     ...(exec ? { exec } : {}),
   };
+  const execFlag = v.exec !== undefined ? "--exec" : v["sh-exec"] !== undefined ? "--sh-exec" : "";
+  if (v.drain !== undefined) {
+    if (execFlag) throw new UsageError(`--drain cannot be used with ${execFlag}`);
+    opts.drainMs = parseDuration("--drain", v.drain, 0, 3_600_000);
+  }
+  const sockopts = parseSockopts("sctp", "server", v);
+  if (sockopts) {
+    const first = `--${Object.keys(SOCKOPT_FLAGS).find((k) => (v as Values)[k] !== undefined)}`;
+    if (execFlag) throw new UsageError(`${first} cannot be used with ${execFlag}`);
+    if (sockopts.v6only) {
+      if (family === 4) throw new UsageError("--v6only cannot be used with -4");
+      if (addresses[0] !== undefined && ipFamily(addresses[0]) === 4) {
+        throw new UsageError("--v6only cannot be used with an IPv4 --host");
+      }
+    }
+    opts.sockopts = sockopts;
+  }
+  const limits = parseLimits("sctp", v);
+  const limitFlag = limitFlagsGiven(v)[0];
+  if (limitFlag && execFlag) throw new UsageError(`${limitFlag} cannot be used with ${execFlag}`);
+  if (Object.keys(limits).length) opts.admission = limits;
+  return opts;
 }
 
 /** Runs `serve sctp`. */
@@ -271,6 +253,9 @@ export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
     style: o.style,
     streams: o.streams,
     verbose: o.verbose,
+    ...(o.drainMs !== undefined ? { drainMs: o.drainMs } : {}),
+    socketOptions: o.sockopts,
+    admission: o.admission,
     signal: io.signal,
     onEvent: (ev) => out.emit(ev, sctpEventText),
     onWarning: (m) => out.warn(m),
@@ -285,13 +270,23 @@ export async function runServe(o: ServeSctpOptions, io: Io): Promise<number> {
       addresses: server.addresses,
       style: o.style,
       streams: o.streams,
+      ...(server.options ? { options: server.options } : {}),
     },
     (e) =>
       `listening sctp ${formatEndpoint(e.address, e.port)}` +
       (rest.length ? ` (also ${rest.join(", ")})` : "") + ` ${e.style}, ${e.streams} streams`,
   );
-  const summary = await server.finished;
-  out.emit({ ...summary }, sctpEventText);
+  if (server.options && o.verbose && !out.json) out.line(`options ${sockoptsText(server.options)}`);
+  // SIGHUP: the summary so far ("running: ..."), and the server keeps serving.
+  const off = io.onHangup?.(() => {
+    void server.snapshot().then((s) => out.emit({ ...s }, sctpEventText)).catch(() => {});
+  });
+  try {
+    const summary = await server.finished;
+    out.emit({ ...summary }, sctpEventText);
+  } finally {
+    off?.();
+  }
   return 0;
 }
 
@@ -463,9 +458,7 @@ export async function runPing(o: PingSctpOptions, io: Io): Promise<number> {
 
 /** `serve sctp`. */
 export const serveSctpModule = {
-  summary: "run an SCTP echo server",
-  usage: SERVE_USAGE.slice(1),
-  flags: SERVE_FLAGS,
+  ...SERVE_SCTP,
   parse: parseServe,
   run: runServe,
 } satisfies CommandModule<ServeSctpOptions>;

@@ -15,7 +15,16 @@ import {
   parseHost,
   parseInteger,
 } from "../args.ts";
-import { sendEventText, sendTcp, sendUdp, streamTcp } from "../../net/echo/send.ts";
+import { type SendEvent, sendEventText, sendTcp, sendUdp, streamTcp } from "../../net/echo/send.ts";
+import { type ClientSocketOptions, connectedEventText } from "../../net/sockopt/sockopt.ts";
+import {
+  BIND_FLAG,
+  BIND_USAGE,
+  firstClientSocketFlag,
+  parseClientSocket,
+  SOCKOPT_FLAGS,
+  SOCKOPT_USAGE,
+} from "../sockopt_flags.ts";
 import { UsageError } from "../../base/errors.ts";
 import { readAllLines, readLines } from "../../base/lines.ts";
 import { interruptedCode, type Io, Reporter, writeAll } from "../output.ts";
@@ -39,8 +48,10 @@ export const summary = "send messages to an echo server and check the echoes";
 
 /** The help text of `send tcp|udp`. */
 export const TCP_UDP_USAGE =
-  `Usage: sockbox send tcp|udp HOST PORT [MSG...] [--timeout DUR] [-4|-6] [--json]
-       sockbox send tcp HOST PORT MSG... --urgent BYTE [--timeout DUR] [-4|-6] [--json]
+  `Usage: sockbox send tcp|udp HOST PORT [MSG...] [--bind ADDR[:PORT]] [SOCKET OPTIONS]
+                        [-v] [--timeout DUR] [-4|-6] [--json]
+       sockbox send tcp HOST PORT MSG... --urgent BYTE [--bind ADDR[:PORT]]
+                        [SOCKET OPTIONS] [-v] [--timeout DUR] [-4|-6] [--json]
        sockbox send udp --broadcast ADDR|all PORT [MSG...] [--iface NAME] [--timeout DUR]
                         [--json]
 
@@ -55,7 +66,10 @@ With no MSG, reads stdin: tcp streams it to the server and writes the echo to st
 of the echo. udp sends one datagram per stdin line (without the newline; empty lines are
 skipped). With --json, stdout carries JSON lines only, for tcp and udp alike: "connect",
 one "echo" per message or echoed chunk ({"bytes","data","encoding"}: "data" is the text
-when the bytes are UTF-8, "encoding":"base64" when not), then "done".
+when the bytes are UTF-8, "encoding":"base64" when not), then "done". With --bind, a
+socket option or -v, "connected" follows "connect": {"local","local_port","peer","port",
+"options"}, the socket's own address and port and every option as getsockopt(2) reads
+it back once connected (UDP: once the first echo chose the address).
 
 Exit status: 0 when every echo came back, 1 otherwise, 2 for usage errors; 130 (SIGINT)
 or 143 (SIGTERM) when a signal stops it first.
@@ -77,10 +91,18 @@ Options:
                       "Sent urgent byte BYTE". Echo servers do not echo it; sockbox
                       serve's ffi engine reports it
   --json              one JSON object per line on stdout
+  -v, --verbose       print the "connected" line on stderr: "sockbox: connected tcp
+                      LOCAL -> PEER options rcvbuf=... ..." (every option as read back)
+${BIND_USAGE}
+Socket options of send tcp|udp: every one below but --v6only, as each is marked for
+tcp and udp; --reuseaddr and --reuseport need --bind. udp sets them before connect(2)
+(and bind(2)); so does tcp with --bind or --mss (the socket is then made through libc),
+otherwise just after connect(2). The options, --bind and -v cannot be used with
+--broadcast, --tls or --recv.
 `;
 
 /** The full help text of `send`. */
-export const usage = TCP_UDP_USAGE + TLS_CLIENT_USAGE + RECV_USAGE + SEND_USAGE;
+export const usage = TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE + SEND_USAGE;
 
 /** Options for `send tcp|udp`. */
 export interface SendOptions {
@@ -98,6 +120,10 @@ export interface SendOptions {
   tls?: TlsClientFlags;
   /** tcp --recv: no echo; print what the server sends (up to maxBytes). */
   recv?: { maxBytes?: number };
+  /** --bind and the socket options (with -v: read every option back). */
+  client?: ClientSocketOptions;
+  /** -v: print the `connected` event on stderr. */
+  verbose?: boolean;
 }
 
 /** Options for `send udp --broadcast`. */
@@ -117,6 +143,9 @@ const FLAGS = {
   iface: { type: "string" },
   json: { type: "boolean" },
   urgent: { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+  ...SOCKOPT_FLAGS,
+  ...BIND_FLAG,
   ...TLS_CLIENT_FLAGS,
   ...RECV_FLAGS,
 } as const;
@@ -147,6 +176,12 @@ export function parseSend(
   if (v.iface !== undefined && v.broadcast === undefined) {
     throw new UsageError("--iface needs --broadcast");
   }
+  const socketFlag = firstClientSocketFlag(v) ?? (v.verbose ? "-v" : undefined);
+  if (socketFlag !== undefined) {
+    for (const [flag, given] of [["--broadcast", v.broadcast], ["--tls", tls], ["--recv", recv]]) {
+      if (given) throw new UsageError(`${socketFlag} cannot be used with ${flag}`);
+    }
+  }
   if (v.broadcast !== undefined) {
     if (proto !== "udp") throw new UsageError(`--broadcast cannot be used with ${proto}`);
     if (family === 6) throw new UsageError("--broadcast cannot be used with -6 (IPv4 only)");
@@ -176,6 +211,7 @@ export function parseSend(
   const host = parseHost("HOST", positionals[0]);
   const port = parseDestPort("PORT", positionals[1]);
   const msgs = positionals.slice(2);
+  const client = parseClientSocket(proto, v, host, family, v.verbose ?? false);
   const opts: SendOptions = {
     proto,
     host,
@@ -184,7 +220,9 @@ export function parseSend(
     timeoutMs,
     json,
   };
-  if (family !== undefined) opts.family = family;
+  if (client.family !== undefined) opts.family = client.family;
+  if (client.socket) opts.client = client.socket;
+  if (v.verbose) opts.verbose = true;
   if (v.urgent !== undefined) {
     if (!opts.messages) throw new UsageError("--urgent needs MSG arguments (it follows them)");
     opts.urgent = parseInteger("--urgent", v.urgent, 0, 255);
@@ -225,7 +263,12 @@ export async function runSend(opts: SendOptions | BroadcastSendOptions, io: Io):
     family: opts.family,
     timeoutMs: opts.timeoutMs,
     signal: io.signal,
-    onEvent: (ev: Parameters<typeof sendEventText>[0]) => out.emit(ev, sendEventText),
+    client: opts.client,
+    onEvent: (ev: SendEvent) => {
+      out.emit(ev, sendEventText);
+      // Not on stdout, which may carry the echoed stream.
+      if (ev.event === "connected" && opts.verbose && !out.json) out.warn(connectedEventText(ev));
+    },
   };
   let r;
   if (opts.proto === "udp") {
@@ -249,7 +292,7 @@ export async function runSend(opts: SendOptions | BroadcastSendOptions, io: Io):
 /** `send tcp`. */
 export const sendTcpModule = {
   summary: "send messages over TCP and check the echoes",
-  usage: TCP_UDP_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
+  usage: TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
   flags: FLAGS,
   parse: (args) => parseSend("tcp", args),
   run: runSend,
@@ -258,7 +301,7 @@ export const sendTcpModule = {
 /** `send udp` (and `send udp --broadcast`). */
 export const sendUdpModule = {
   summary: "send UDP datagrams and check the echoes",
-  usage: TCP_UDP_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
+  usage: TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
   flags: FLAGS,
   parse: (args) => parseSend("udp", args),
   run: runSend,

@@ -115,6 +115,96 @@ const GOOD: [string[], unknown][] = [
     },
   ],
   [["--spread", "sctp", "127.0.0.1", "9", "--json"], { ...SCTP_DEFAULTS, json: true }],
+  // Client socket setup: --bind picks the family HOST resolves in; -v reads options back.
+  [
+    ["tcp", "localhost", "7", "x", "--bind", "127.0.0.5:4000", "--tos", "ef", "--mss", "1000"],
+    {
+      proto: "tcp",
+      host: "localhost",
+      port: 7,
+      messages: [enc.encode("x")],
+      timeoutMs: 5000,
+      json: false,
+      family: 4,
+      client: {
+        readBack: true,
+        bind: { address: "127.0.0.5", port: 4000 },
+        sockopts: { tos: 184, mss: 1000 },
+      },
+    },
+  ],
+  [
+    ["udp", "::1", "7", "--bind", "[::1]", "--ttl", "7", "--rcvbuf", "65536", "-v"],
+    {
+      proto: "udp",
+      host: "::1",
+      port: 7,
+      messages: undefined,
+      timeoutMs: 5000,
+      json: false,
+      family: 6,
+      client: {
+        readBack: true,
+        bind: { address: "::1", port: 0 },
+        sockopts: { ttl: 7, rcvbuf: 65536 },
+      },
+      verbose: true,
+    },
+  ],
+  [
+    [
+      "tcp",
+      "h",
+      "7",
+      "a",
+      "--urgent",
+      "1",
+      "--no-nodelay",
+      "--keepalive",
+      "5,1,2",
+      "--linger",
+      "0",
+    ],
+    {
+      proto: "tcp",
+      host: "h",
+      port: 7,
+      messages: [enc.encode("a")],
+      timeoutMs: 5000,
+      json: false,
+      urgent: 1,
+      client: {
+        readBack: true,
+        sockopts: { nodelay: false, keepalive: { idle: 5, interval: 1, count: 2 }, linger: 0 },
+      },
+    },
+  ],
+  [
+    ["--bind", "127.0.0.5", "--mss", "1000", "tcp", "h", "7"],
+    {
+      proto: "tcp",
+      host: "h",
+      port: 7,
+      messages: undefined,
+      timeoutMs: 5000,
+      json: false,
+      family: 4,
+      client: { readBack: true, bind: { address: "127.0.0.5", port: 0 }, sockopts: { mss: 1000 } },
+    },
+  ],
+  [
+    ["-v", "tcp", "h", "7", "--json"],
+    {
+      proto: "tcp",
+      host: "h",
+      port: 7,
+      messages: undefined,
+      timeoutMs: 5000,
+      json: true,
+      client: { readBack: true },
+      verbose: true,
+    },
+  ],
 ];
 
 Deno.test("send parses good argv, the protocol word anywhere among the flags", () => {
@@ -172,6 +262,41 @@ const BAD: [string[], string][] = [
   [["sctp", "h", "9", "--broadcast", "all"], 'unknown option "--broadcast"'],
   [["sctp", "h", "9", "--bind", "nowhere"], 'invalid --bind "nowhere": must be an IP address'],
   [["sctp", "h", "9", "-6", "--bind", "127.0.0.1"], '-6 cannot be used with --bind "127.0.0.1"'],
+  // Client socket options: where each does not apply, the option and the protocol.
+  [["udp", "h", "7", "--mss", "1000"], "--mss cannot be used with udp"],
+  [["udp", "h", "7", "--nodelay"], "--nodelay cannot be used with udp"],
+  [["udp", "h", "7", "--keepalive", "30"], "--keepalive cannot be used with udp"],
+  [["udp", "h", "7", "--linger", "1"], "--linger cannot be used with udp"],
+  [["tcp", "h", "7", "--v6only"], "--v6only cannot be used with a client"],
+  [["tcp", "h", "7", "--reuseport"], "--reuseport needs --bind"],
+  [["udp", "h", "7", "--reuseaddr"], "--reuseaddr needs --bind"],
+  [["tcp", "h", "7", "--nodelay", "--no-nodelay"], "--nodelay cannot be used with --no-nodelay"],
+  [["tcp", "h", "7", "--ttl", "0"], 'invalid --ttl "0": must be 1-255'],
+  [["tcp", "h", "7", "--mss", "40000"], 'invalid --mss "40000": must be 88-32767'],
+  [
+    ["tcp", "h", "7", "--bind", "h2"],
+    'invalid --bind "h2": must be ADDR or ADDR:PORT (an IP address; [IPv6]:PORT)',
+  ],
+  [
+    ["tcp", "h", "7", "--bind", "127.0.0.1:65536"],
+    'invalid --bind "127.0.0.1:65536": must be ADDR or ADDR:PORT (an IP address; [IPv6]:PORT)',
+  ],
+  [
+    ["tcp", "127.0.0.1", "7", "--bind", "[::1]:5000"],
+    "--bind [::1]:5000 (IPv6) cannot be used with an IPv4 HOST (127.0.0.1)",
+  ],
+  [
+    ["udp", "::1", "7", "--bind", "127.0.0.1"],
+    "--bind 127.0.0.1 (IPv4) cannot be used with an IPv6 HOST (::1)",
+  ],
+  [
+    ["udp", "h", "7", "-6", "--bind", "127.0.0.1"],
+    "--bind 127.0.0.1 (IPv4) cannot be used with -6",
+  ],
+  [["udp", "--broadcast", "all", "7", "--ttl", "2"], "--ttl cannot be used with --broadcast"],
+  [["udp", "--broadcast", "all", "7", "-v"], "-v cannot be used with --broadcast"],
+  [["tcp", "h", "7", "--tls", "--bind", "127.0.0.1"], "--bind cannot be used with --tls"],
+  [["tcp", "h", "7", "--recv", "--tos", "ef"], "--tos cannot be used with --recv"],
 ];
 
 Deno.test("send rejects bad argv with the exact message", () => {

@@ -17,8 +17,9 @@ import { echoDiagnosticText, type EchoEvent, echoEventText } from "../../net/ech
 import { serveEcho } from "../../net/echo/ffi_server.ts";
 import { RuntimeError, UsageError } from "../../base/errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { command, type CommandModule, protocolTable } from "../command.ts";
-import { SERVE_USAGE, serveSctpModule } from "./sctp.ts";
+import { command, type CommandModule, lazyCommand, protocolTable } from "../command.ts";
+// serve sctp: its texts and flags now, its code (./sctp.ts) when it runs.
+import { SERVE_SCTP, SERVE_USAGE } from "./sctp_spec.ts";
 import { SERVE_ALL_USAGE, serveAllModule } from "./serve_all.ts";
 import { parseServeSockopts, SOCKOPT_FLAGS, SOCKOPT_USAGE } from "../sockopt_flags.ts";
 import {
@@ -47,7 +48,8 @@ export const summary = "run a TCP, UDP or SCTP echo server";
 /** The help text of `serve tcp|udp`. */
 export const TCP_UDP_USAGE =
   `Usage: sockbox serve tcp|udp PORT [--host ADDR] [-4|-6] [--max-conns N]
-                     [--idle-timeout DUR] [--engine ffi|deno] [--workers N] [--json] [-v]
+                     [--idle-timeout DUR] [--drain DUR] [--engine ffi|deno] [--workers N]
+                     [--json] [-v]
 
 Echo server. PORT 0 asks the kernel for a free port; the first line printed is the bound
 address: "listening tcp [::]:40123" (with --json: {"event":"listening",...}).
@@ -66,6 +68,8 @@ Options:
   --max-conns N       tcp: serve at most N connections at once (1-1000000); more are
                       accepted and closed at once, with a "reject" line
   --idle-timeout DUR  tcp: close a connection after DUR without data (e.g. 30s, 500ms)
+  --drain DUR         after SIGINT/SIGTERM, how long open connections may finish their
+                      echoes (default 5s; 0: close them at once); see below
   --json              one JSON object per line on stdout
   -v, --verbose       one line per read or datagram: "Received N bytes from HOST:PORT";
                       tcp: at most one line a second counting the connections their peers
@@ -90,7 +94,16 @@ starts, one when accept works again, with the number deferred. A port in use fai
 "bind EADDRINUSE [::]:PORT" (the address that failed; 0.0.0.0 is tried only where IPv6
 itself is missing).
 
-SIGINT or SIGTERM stops accepting, closes connections, prints a summary and exits 0.
+SIGINT or SIGTERM stops accepting at once (new connections are refused) and drains: each
+open connection keeps being echoed until its peer has sent nothing more for 100ms
+(everything it sent has then been echoed), then closes; connections still open after
+--drain DUR are closed (reason "shutdown", their unechoed bytes in "dropped="/
+"bytes_dropped"). udp stops reading at once and sends the reply in hand. Then the summary
+is printed and sockbox exits 0. A second SIGINT/SIGTERM (not the same keypress) exits at
+once (130/143). SIGHUP prints the summary so far and keeps serving: "summary tcp
+(running): ..." (with --json: the "summary" event with "running":true). --drain and
+SIGHUP apply to the echo server only, not to --exec, --sh-exec, --service or --tls
+(there SIGINT/SIGTERM stop as before and SIGHUP keeps its default).
 --max-conns and --idle-timeout cannot be used with udp; --workers cannot be used with
 --engine deno.
 `;
@@ -107,6 +120,8 @@ export interface ServeOptions {
   family?: 4 | 6;
   maxConns?: number;
   idleTimeoutMs?: number;
+  /** --drain: ms open connections may finish in after the stop signal (default 5000). */
+  drainMs?: number;
   json: boolean;
   verbose: boolean;
   /** The engine asked for; absent: ffi where it runs, else deno. */
@@ -128,6 +143,7 @@ const FLAGS = {
   "6": { type: "boolean", short: "6" },
   "max-conns": { type: "string" },
   "idle-timeout": { type: "string" },
+  drain: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
   engine: { type: "string" },
@@ -164,6 +180,11 @@ export function parseServe(proto: "tcp" | "udp", args: string[]): ServeOptions {
     opts.idleTimeoutMs = parseDuration("--idle-timeout", v["idle-timeout"], 1);
     if (inetd) checkIdleTimeout(inetd);
   }
+  if (v.drain !== undefined) {
+    const inetdFlag = inetd ? inetdFlagGiven(v) : undefined;
+    if (inetdFlag) throw new UsageError(`--drain cannot be used with ${inetdFlag}`);
+    opts.drainMs = parseDuration("--drain", v.drain, 0, 3_600_000);
+  }
   if (v.engine !== undefined) {
     if (v.engine !== "ffi" && v.engine !== "deno") {
       throw new UsageError(`invalid --engine "${v.engine}": must be ffi or deno`);
@@ -181,10 +202,6 @@ export function parseServe(proto: "tcp" | "udp", args: string[]): ServeOptions {
   const limitFlag = limitFlagsGiven(v)[0];
   const inetdFlag = inetd ? inetdFlagGiven(v) : undefined;
   if (limitFlag && inetdFlag) throw new UsageError(`${limitFlag} cannot be used with ${inetdFlag}`);
-  // The ffi engine's TCP loop does not limit connections: limits run on the deno engine.
-  if (limitFlag && proto === "tcp" && echoOnly.length) {
-    throw new UsageError(`${limitFlag} cannot be used with ${echoOnly[0]} (tcp)`);
-  }
   if (Object.keys(limits).length) opts.admission = limits;
   return opts;
 }
@@ -200,9 +217,16 @@ function spliceWanted(): boolean {
 
 /** Runs the echo server until `io.signal` aborts. */
 export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
-  // One fd per connection: take every one the process may have (-v says so).
-  const fdLimit = raiseFileLimit();
-  if (opts.verbose && fdLimit && !opts.json) new Reporter(io).warn(fileLimitText(fdLimit));
+  // One fd per connection: take every one the process may have (-v says so, before the
+  // "listening" line). Otherwise the limit is raised just after that line, which then comes
+  // a few milliseconds sooner (libc is opened for it), and still before the first accept:
+  // the limit is the process's, the main thread serves only after this handler returns,
+  // and Workers are still starting.
+  const early = (opts.verbose && !opts.json) || opts.inetd !== undefined;
+  if (early) {
+    const fdLimit = raiseFileLimit();
+    if (opts.verbose && fdLimit && !opts.json) new Reporter(io).warn(fileLimitText(fdLimit));
+  }
   if (opts.inetd) return await runServeInetd(opts, opts.inetd, io);
   const out = new Reporter(io, { json: opts.json });
   const onEvent = (ev: EchoEvent) => {
@@ -212,6 +236,7 @@ export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
     if (ev.event === "listening" && ev.options && opts.verbose && !out.json) {
       out.line(`options ${sockoptsText(ev.options)}`);
     }
+    if (ev.event === "listening" && !early) raiseFileLimit();
   };
   if (opts.sockopts?.v6only && (opts.engine ?? defaultEngine()) === "deno") {
     throw new RuntimeError("--v6only needs the ffi engine, which cannot run here");
@@ -225,13 +250,22 @@ export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
     family: opts.family,
     maxConns: opts.maxConns,
     idleTimeoutMs: opts.idleTimeoutMs,
+    drainMs: opts.drainMs,
     verbose: opts.verbose,
     signal: io.signal,
     onEvent,
     socketOptions: opts.sockopts,
     admission: opts.admission,
   });
-  await server.finished;
+  // SIGHUP: the summary so far, and the server keeps serving.
+  const off = io.onHangup?.(() => {
+    void server.snapshot().then((s) => out.emit(s, echoEventText)).catch(() => {});
+  });
+  try {
+    await server.finished;
+  } finally {
+    off?.();
+  }
   return 0;
 }
 
@@ -260,7 +294,7 @@ export const cmd = protocolTable({
   entries: {
     tcp: command(serveTcpModule),
     udp: command(serveUdpModule),
-    sctp: command(serveSctpModule),
+    sctp: lazyCommand(SERVE_SCTP, async () => command((await import("./sctp.ts")).serveSctpModule)),
     all: command(serveAllModule),
   },
 });

@@ -4,14 +4,21 @@
  *
  * @module
  */
-import { noExtra, parseBindHost, parseFamily, parseFlags, parsePort } from "../args.ts";
+import {
+  noExtra,
+  parseBindHost,
+  parseDuration,
+  parseFamily,
+  parseFlags,
+  parsePort,
+} from "../args.ts";
 import { type Io, Reporter } from "../output.ts";
 import type { CommandModule } from "../command.ts";
-import { serveAll, type ServeAllEvent, serveAllEventText } from "../../net/echo/all.ts";
+import type { ServeAllEvent } from "../../net/echo/all.ts";
 
 /** The help text of `serve all`. */
 export const SERVE_ALL_USAGE = `
-Usage: sockbox serve all PORT [--host ADDR] [-4|-6] [--json] [-v]
+Usage: sockbox serve all PORT [--host ADDR] [-4|-6] [--drain DUR] [--json] [-v]
 
 The TCP, UDP and SCTP echo servers above on the same port number, IPv4 and IPv6: the far
 side for "sockbox check". PORT 0 asks for a port free for all three. One "listening" line
@@ -21,11 +28,14 @@ none: "not listening sctp [::]:7007: SCTP is not available in this kernel ..." (
 
   --host ADDR         address to bind (IPv4 or IPv6 literal; default :: dual stack)
   -4, -6              IPv4 only (0.0.0.0) or IPv6 only (::); not with --host
+  --drain DUR         after SIGINT/SIGTERM, how long each server drains (default 5s;
+                      0: close at once), as for tcp, udp and sctp above
   --json              one JSON object per line; "listening" events carry "up"
   -v, --verbose       one line per read, datagram or message
 
-Options of one protocol (--max-conns, --idle-timeout, --style, --streams, --bind, the
-SCTP timers) need that protocol's own server.
+SIGHUP prints the summary so far of each protocol that is up (marked running) and keeps
+serving. Options of one protocol (--max-conns, --idle-timeout, --style, --streams, --bind,
+the SCTP timers, socket options, limits) need that protocol's own server.
 `;
 
 /** Options for `serve all`. */
@@ -33,6 +43,8 @@ export interface ServeAllCommandOptions {
   port: number;
   host?: string;
   family?: 4 | 6;
+  /** --drain: ms each server may drain after the stop signal (default 5000). */
+  drainMs?: number;
   json: boolean;
   verbose: boolean;
 }
@@ -41,6 +53,7 @@ const FLAGS = {
   host: { type: "string" },
   "4": { type: "boolean", short: "4" },
   "6": { type: "boolean", short: "6" },
+  drain: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
 } as const;
@@ -55,11 +68,14 @@ export function parseServeAll(args: string[]): ServeAllCommandOptions {
   const host = parseBindHost(v.host, family);
   if (host !== undefined) opts.host = host;
   if (family !== undefined) opts.family = family;
+  if (v.drain !== undefined) opts.drainMs = parseDuration("--drain", v.drain, 0, 3_600_000);
   return opts;
 }
 
 /** Runs `serve all` until `io.signal` aborts. */
 export async function runServeAll(o: ServeAllCommandOptions, io: Io): Promise<number> {
+  // Loaded here, not at the top: `serve tcp` shares this table and should not pay for it.
+  const { serveAll, serveAllEventText } = await import("../../net/echo/all.ts");
   const out = new Reporter(io, { json: o.json });
   const onEvent = (ev: ServeAllEvent) => {
     if (!out.json && ev.event === "error") out.warn(ev.error);
@@ -70,11 +86,22 @@ export async function runServeAll(o: ServeAllCommandOptions, io: Io): Promise<nu
     host: o.host,
     port: o.port,
     family: o.family,
+    drainMs: o.drainMs,
     verbose: o.verbose,
     signal: io.signal,
     onEvent,
   });
-  await server.finished;
+  // SIGHUP: each protocol's summary so far; serving goes on.
+  const off = io.onHangup?.(() => {
+    void server.snapshot().then((all) => {
+      for (const s of all) out.emit(s, serveAllEventText);
+    }).catch(() => {});
+  });
+  try {
+    await server.finished;
+  } finally {
+    off?.();
+  }
   return 0;
 }
 

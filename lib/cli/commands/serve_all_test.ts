@@ -11,6 +11,12 @@ Deno.test("serve all parses the options all three servers share", () => {
     verbose: true,
   });
   assert.deepEqual(parseServeAll(["-4", "7"]), { port: 7, family: 4, json: false, verbose: false });
+  assert.deepEqual(parseServeAll(["7", "--drain", "0"]), {
+    port: 7,
+    drainMs: 0,
+    json: false,
+    verbose: false,
+  });
 });
 
 Deno.test("serve all rejects bad input and options of one protocol", () => {

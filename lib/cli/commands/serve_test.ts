@@ -65,6 +65,26 @@ const GOOD: [string[], unknown][] = [
     ["sctp", "0", "--host", "::1", "--bind", "127.0.0.1"],
     { ...SCTP_DEFAULTS, addresses: ["::1", "127.0.0.1"] },
   ],
+  [["tcp", "0", "--drain", "0"], {
+    proto: "tcp",
+    port: 0,
+    drainMs: 0,
+    json: false,
+    verbose: false,
+  }],
+  [
+    ["udp", "0", "--drain", "1.5s"],
+    { proto: "udp", port: 0, drainMs: 1500, json: false, verbose: false },
+  ],
+  [["sctp", "0", "--drain", "250ms"], { ...SCTP_DEFAULTS, drainMs: 250 }],
+  [
+    ["sctp", "0", "--host", "::", "--rcvbuf", "65536", "--tos", "ef", "--reuseport", "--v6only"],
+    {
+      ...SCTP_DEFAULTS,
+      addresses: ["::"],
+      sockopts: { rcvbuf: 65536, tos: 184, reuseport: true, v6only: true },
+    },
+  ],
 ];
 
 Deno.test("serve parses good argv, the protocol word anywhere among the flags", () => {
@@ -124,6 +144,22 @@ const BAD: [string[], string][] = [
   ],
   [["sctp", "0", "--host", "x"], 'invalid --host "x": must be an IP address'],
   [["sctp", "0", "-4", "--bind", "::1"], '-4 cannot be used with --bind "::1"'],
+  [
+    ["tcp", "0", "--drain", "-1s"],
+    'invalid --drain "-1s": must be a duration like 500ms, 2s or 1m between 0s and 1h',
+  ],
+  [["tcp", "0", "--drain", "1s", "--exec", "cat"], "--drain cannot be used with --exec"],
+  [["udp", "0", "--drain", "1s", "--service", "daytime"], "--drain cannot be used with --service"],
+  [["sctp", "0", "--drain", "1s", "--sh-exec", "cat"], "--drain cannot be used with --sh-exec"],
+  [["sctp", "0", "--nodelay"], "--nodelay cannot be used with sctp"],
+  [["sctp", "0", "--keepalive", "30"], "--keepalive cannot be used with sctp"],
+  [["sctp", "0", "--ttl", "9"], "--ttl cannot be used with sctp"],
+  [["sctp", "0", "--v6only", "-4"], "--v6only cannot be used with -4"],
+  [["sctp", "0", "--v6only", "--host", "10.0.0.1"], "--v6only cannot be used with an IPv4 --host"],
+  [["sctp", "0", "--max-bytes", "10"], "--max-bytes cannot be used with sctp"],
+  [["sctp", "0", "--reflect-guard", "off"], "--reflect-guard cannot be used with sctp"],
+  [["sctp", "0", "--allow", "::1", "--exec", "cat"], "--allow cannot be used with --exec"],
+  [["sctp", "0", "--rcvbuf", "4096", "--exec", "cat"], "--rcvbuf cannot be used with --exec"],
   [["sctp", "0", "-6", "--host", "10.0.0.1"], '-6 cannot be used with --host "10.0.0.1"'],
   [
     ["sctp", "0", "--host", "127.0.0.1", "--bind", "::1"],

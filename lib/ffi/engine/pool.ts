@@ -38,13 +38,18 @@ import {
   addTotals,
   CONTROL,
   noTotals,
+  readTotals,
+  statsBuffer,
   type Totals,
   type WorkerConfig,
   type WorkerEvent,
   type WorkerMessage,
 } from "./protocol.ts";
+import { SharedAdmission } from "./admission.ts";
 
 export type { Totals, WorkerEvent } from "./protocol.ts";
+// Answered without loading this module (./available.ts); here too for the other pools.
+export { dataPlaneUnavailable, usableCpus } from "./available.ts";
 
 /** How to run the data plane. */
 export interface DataPlaneOptions {
@@ -70,8 +75,13 @@ export interface DataPlaneOptions {
   onEvents: (events: WorkerEvent[]) => void;
   /** Socket options set on the bound sockets (accepted ones inherit them). */
   sockopts?: SockoptRequest | undefined;
-  /** UDP: who is answered (lib/base/gate.ts); the guard gains the bound port. */
+  /**
+   * Who is served (lib/base/gate.ts); UDP: the guard gains the bound port. TCP: counts and
+   * rates per source hold across every worker (one shared table, ./admission.ts).
+   */
   admission?: AdmissionSpec | undefined;
+  /** TCP: after {@link DataPlane.stop}, how long (ms) connections may finish their echo. */
+  drainMs: number;
 }
 
 /** A running data plane. */
@@ -86,43 +96,16 @@ export interface DataPlane {
   reusePort: boolean;
   /** With `sockopts`: the bound socket's options as getsockopt(2) reads them back. */
   options?: SockoptState;
-  /** Asks every worker to close its connections and finish; safe to call twice. */
+  /**
+   * Stops accepting (TCP: the listeners stop listening at once) and receiving (UDP), and
+   * asks every worker to finish: a TCP connection closes once its echo is out, or at the
+   * drain deadline. Safe to call twice.
+   */
   stop(): void;
+  /** The totals so far, as the workers last published them (no message, no waiting). */
+  snapshot(): Totals;
   /** Resolves with the totals once every worker has finished; rejects if one failed. */
   finished: Promise<Totals>;
-}
-
-/**
- * Why the data plane cannot run here, or null when it can: it needs Linux, the FFI
- * permission, libc, and Workers.
- */
-export function dataPlaneUnavailable(): string | null {
-  if (Deno.build.os !== "linux") return `it runs on Linux only, not ${Deno.build.os}`;
-  try {
-    if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return "FFI is not permitted (--allow-ffi)";
-    }
-  } catch {
-    return "FFI permission unknown";
-  }
-  try {
-    errnoCell(); // binds a first symbol: libc opens
-  } catch (err) {
-    return (err as Error).message;
-  }
-  if (typeof Worker !== "function") return "Workers are not available";
-  return null;
-}
-
-/** The number of CPUs this process may run on (sched_getaffinity(2)), at least 1. */
-export function usableCpus(): number {
-  const mask = new Uint8Array(128); // cpu_set_t: 1024 CPUs
-  if (engineLibc().sched_getaffinity(0, BigInt(mask.length), mask) === 0) {
-    let n = 0;
-    for (const b of mask) for (let x = b; x; x &= x - 1) n++;
-    if (n > 0) return n;
-  }
-  return Math.max(1, navigator.hardwareConcurrency ?? 1);
 }
 
 const workerUrls = new Map<string, string>();
@@ -293,6 +276,9 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
   }
   const n = Math.max(1, o.workers);
   const control = new SharedArrayBuffer(CONTROL.length * 4);
+  const stats = statsBuffer(n);
+  const admission = o.admission && specWithPort(o.admission, bound.port);
+  const admissionTable = o.proto === "tcp" && admission ? SharedAdmission.table(admission) : null;
   const config = (i: number, wakeFd: number): WorkerConfig => ({
     proto: o.proto,
     index: i,
@@ -305,7 +291,10 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
     verbose: o.verbose,
     splice: o.splice,
     rejectMapped: o.rejectMapped,
-    admission: o.admission && specWithPort(o.admission, bound.port),
+    admission,
+    admissionTable,
+    drainMs: o.drainMs,
+    stats,
   });
   let run;
   try {
@@ -321,6 +310,7 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
     reusePort: bound.reusePort,
     ...(options ? { options } : {}),
     stop: run.stop,
+    snapshot: () => readTotals(new Float64Array(stats)),
     finished: run.finished.finally(() => closeAll(bound.fds)),
   };
 }
@@ -349,15 +339,17 @@ function onMainThread(
       throw new SysError("setsockopt", errnoName(errnoCell()[0]!));
     }
   }
-  const loop = o.proto === "tcp"
-    ? new TcpEchoLoop(cfg, o.onEvents)
-    : new UdpEchoLoop(cfg, o.onEvents);
+  const ctl = new Int32Array(cfg.control);
+  let loop: TcpEchoLoop | UdpEchoLoop | undefined;
   const drive = async (): Promise<Totals> => {
-    // Return to the caller first (it reports `listening`), then serve.
+    // Return to the caller first (it reports `listening`: the kernel already queues
+    // connections and datagrams), then set up the loop and serve.
     await Promise.resolve();
+    loop = o.proto === "tcp" ? new TcpEchoLoop(cfg, o.onEvents) : new UdpEchoLoop(cfg, o.onEvents);
+    if (Atomics.load(ctl, CONTROL.stop) !== 0) loop.stop();
     try {
       let turn = performance.now();
-      while (!loop.stopping) {
+      while (!loop.done) {
         if (loop instanceof TcpEchoLoop) loop.step(MAIN_WAIT_MS);
         else loop.step();
         if (performance.now() - turn >= MAIN_SLICE_MS) {
@@ -370,7 +362,23 @@ function onMainThread(
     }
     return loop.totals;
   };
-  return { stop: () => loop.stop(), finished: drive() };
+  const stop = () => {
+    if (Atomics.exchange(ctl, CONTROL.stop, 1) !== 0) return;
+    stopListening(fds);
+    loop?.stop();
+  };
+  return { stop, finished: drive() };
+}
+
+/**
+ * Stops the sockets taking anything new, at once and for every thread: shutdown(2) with
+ * SHUT_RD on a listening TCP socket ends its listening (Linux: the socket leaves the
+ * LISTEN state; connections not yet accepted are reset, new ones refused) and wakes the
+ * threads waiting on it; on a UDP socket it ends the receives. The fds stay open (and
+ * their numbers taken) until every thread has finished.
+ */
+function stopListening(fds: number[]): void {
+  for (const fd of fds) engineLibc().shutdown(fd, SHUT_RD);
 }
 
 /** Serves in `n` Workers; the main thread relays their events. */
@@ -408,11 +416,11 @@ function inWorkers(
     if (stopped) return;
     stopped = true;
     Atomics.store(ctl, CONTROL.stop, 1);
-    const wake = new BigUint64Array([1n]);
-    for (const fd of wakeFds) c.write(fd, wake, 8n);
     // A UDP worker blocks in recvmmsg(2); shutdown(2) wakes it (the call may report
     // ENOTCONN on an unconnected socket, but the receive still returns).
-    if (o.proto === "udp") { for (const fd of fds) c.shutdown(fd, SHUT_RD); }
+    stopListening(fds);
+    const wake = new BigUint64Array([1n]);
+    for (const fd of wakeFds) c.write(fd, wake, 8n);
   };
 
   const exited = (i: number) => {
@@ -426,7 +434,7 @@ function inWorkers(
     else settle.resolve(totals);
   };
 
-  for (let i = 0; i < n; i++) {
+  const start = (i: number) => {
     const w = new Worker(workerUrl(), { type: "module", name: `sockbox echo ${o.proto} ${i}` });
     workers[i] = w;
     w.onmessage = (e: MessageEvent<WorkerMessage>) => {
@@ -448,6 +456,31 @@ function inWorkers(
       exited(i);
     };
     w.postMessage(config(i, wakeFds[i] ?? -1));
-  }
+  };
+  // `new Worker` returns only once the thread has built its runtime (tens of ms of CPU
+  // each): start them after the caller has reported `listening` (the kernel queues what
+  // arrives meanwhile), not before. A microtask, not a timer: a process's first
+  // setTimeout costs milliseconds of its own (measured), on the way to `listening`.
+  queueMicrotask(() => {
+    if (stopped) { // before any thread started: nothing to wait for
+      closeAll(wakeFds);
+      settle.resolve(totals);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      try {
+        start(i);
+      } catch (err) {
+        failure ??= new RuntimeError(`echo worker ${i} failed: ${(err as Error).message}`);
+        stop();
+        running = i; // the ones started finish (and settle) as usual
+        if (running === 0) {
+          closeAll(wakeFds);
+          settle.reject(failure);
+        }
+        return;
+      }
+    }
+  });
   return { stop, finished };
 }

@@ -8,7 +8,7 @@
  */
 import type { EchoConnectionEvent } from "../../base/echo_events.ts";
 import type { AdmissionSpec } from "../../base/gate.ts";
-import type { RefusalCounts } from "../../base/refusals.ts";
+import { REFUSAL_REASONS, type RefusalCounts } from "../../base/refusals.ts";
 
 /** Settings one worker runs with. The fds belong to the pool; the worker never closes them. */
 export interface WorkerConfig {
@@ -33,8 +33,18 @@ export interface WorkerConfig {
   splice: boolean;
   /** Refuse IPv4-mapped peers (`-6` with no host, where IPV6_V6ONLY could not be set). */
   rejectMapped: boolean;
-  /** UDP: who is answered (lib/base/gate.ts), as plain data; absent: everyone. */
+  /**
+   * Who is served (lib/base/gate.ts), as plain data; absent: everyone. UDP: every rule per
+   * datagram. TCP: the lists, counts and rate per source on accept, `maxBytes` per
+   * connection.
+   */
   admission?: AdmissionSpec | undefined;
+  /** TCP: the table of counts and buckets per source every worker shares (./admission.ts). */
+  admissionTable?: SharedArrayBuffer | null | undefined;
+  /** TCP: after the stop, how long (ms) connections may take to echo what they read. */
+  drainMs: number;
+  /** Every worker's running totals, {@link STATS} words each, at `index * STATS.length`. */
+  stats: SharedArrayBuffer;
 }
 
 /** Indexes of the shared control words. */
@@ -50,7 +60,7 @@ export const CONTROL = {
 } as const;
 
 /** Why a connection closed (the same words the `Deno.listen` engine uses). */
-export type CloseReason = "eof" | "idle-timeout" | "error" | "shutdown";
+export type CloseReason = "eof" | "idle-timeout" | "error" | "shutdown" | "max-bytes";
 
 /** Events a worker reports; the echo servers' own events, minus `listening` and `summary`. */
 export type WorkerEvent = EchoConnectionEvent;
@@ -112,4 +122,58 @@ export function takeSlot(control: Int32Array, max: number): number {
 /** Gives back a slot {@link takeSlot} took. */
 export function releaseSlot(control: Int32Array): void {
   Atomics.sub(control, CONTROL.open, 1);
+}
+
+/** The Float64 words of one worker's running totals in {@link WorkerConfig.stats}. */
+export const STATS = {
+  connections: 0,
+  datagrams: 1,
+  bytes_in: 2,
+  bytes_out: 3,
+  max_conns: 4,
+  aborted: 5,
+  /** Refusals by reason from here, in {@link REFUSAL_REASONS} order. */
+  refused: 6,
+  length: 6 + REFUSAL_REASONS.length,
+} as const;
+
+/** The stats buffer for `workers` workers. */
+export function statsBuffer(workers: number): SharedArrayBuffer {
+  return new SharedArrayBuffer(workers * STATS.length * 8);
+}
+
+/** Writes `t` as worker `index`'s running totals (its own words only: no lock needed). */
+export function publishTotals(stats: Float64Array, index: number, t: Totals): void {
+  const at = index * STATS.length;
+  stats[at + STATS.connections] = t.connections;
+  stats[at + STATS.datagrams] = t.datagrams;
+  stats[at + STATS.bytes_in] = t.bytes_in;
+  stats[at + STATS.bytes_out] = t.bytes_out;
+  stats[at + STATS.max_conns] = t.max_conns;
+  stats[at + STATS.aborted] = t.aborted;
+  if (t.refused) {
+    for (let i = 0; i < REFUSAL_REASONS.length; i++) {
+      stats[at + STATS.refused + i] = t.refused[REFUSAL_REASONS[i]!] ?? 0;
+    }
+  }
+}
+
+/** The sum of every worker's running totals (what they have published so far). */
+export function readTotals(stats: Float64Array): Totals {
+  const sum = noTotals();
+  for (let at = 0; at + STATS.length <= stats.length; at += STATS.length) {
+    const t = noTotals();
+    t.connections = stats[at + STATS.connections]!;
+    t.datagrams = stats[at + STATS.datagrams]!;
+    t.bytes_in = stats[at + STATS.bytes_in]!;
+    t.bytes_out = stats[at + STATS.bytes_out]!;
+    t.max_conns = stats[at + STATS.max_conns]!;
+    t.aborted = stats[at + STATS.aborted]!;
+    for (let i = 0; i < REFUSAL_REASONS.length; i++) {
+      const n = stats[at + STATS.refused + i]!;
+      if (n) (t.refused ??= {})[REFUSAL_REASONS[i]!] = n;
+    }
+    addTotals(sum, t);
+  }
+  return sum;
 }

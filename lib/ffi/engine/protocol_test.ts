@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { addTotals, CONTROL, noTotals, releaseSlot, takeSlot } from "./protocol.ts";
+import {
+  addTotals,
+  CONTROL,
+  noTotals,
+  publishTotals,
+  readTotals,
+  releaseSlot,
+  statsBuffer,
+  takeSlot,
+} from "./protocol.ts";
 
 Deno.test("takeSlot counts open connections and refuses beyond the limit", () => {
   const ctl = new Int32Array(new SharedArrayBuffer(CONTROL.length * 4));
@@ -40,5 +49,26 @@ Deno.test("addTotals sums every field", () => {
     bytes_out: 44,
     max_conns: 55,
     aborted: 66,
+  });
+});
+
+Deno.test("publishTotals and readTotals sum every worker's words", () => {
+  const stats = new Float64Array(statsBuffer(2));
+  assert.deepEqual(readTotals(stats), noTotals());
+  publishTotals(stats, 0, { ...noTotals(), connections: 2, bytes_in: 10, refused: { rate: 1 } });
+  publishTotals(stats, 1, {
+    ...noTotals(),
+    connections: 1,
+    bytes_out: 4,
+    aborted: 3,
+    refused: { rate: 2, "max-bytes": 1 },
+  });
+  assert.deepEqual(readTotals(stats), {
+    ...noTotals(),
+    connections: 3,
+    bytes_in: 10,
+    bytes_out: 4,
+    aborted: 3,
+    refused: { rate: 3, "max-bytes": 1 },
   });
 });

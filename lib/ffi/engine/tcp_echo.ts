@@ -16,6 +16,14 @@
  * - Urgent data (tcp(7), "Out-of-band data"): EPOLLPRI means an urgent byte is pending;
  *   in-band data is read up to the mark (SIOCATMARK), the byte is taken with MSG_OOB and
  *   reported with its stream offset, and it is not echoed.
+ * - Admission (./admission.ts): right after accept(2), before a byte is read, the lists,
+ *   the count and the rate per source decide; `maxBytes` caps what a connection gets
+ *   echoed (read/write only, so the cap is exact), then closes it (`max-bytes`).
+ * - Stop (drain): the listener is taken out of the loop (the pool has already stopped it
+ *   listening); connections keep being served, and each one closes (`shutdown`) once its
+ *   echo is out and its peer has sent nothing for {@link DRAIN_QUIET_MS}, as on the
+ *   `Deno.listen` engine; at the drain deadline the rest close (their unechoed bytes
+ *   reported as `bytes_dropped`).
  *
  * @module
  */
@@ -40,6 +48,7 @@ import {
   MSG_PEEK,
   O_CLOEXEC,
   O_NONBLOCK,
+  SHUT_WR,
   SIOCATMARK,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
@@ -51,10 +60,13 @@ import { engineLibc, errnoCell } from "./sys.ts";
 import { EPOLL_EVENT, SOCKADDR_STORAGE } from "../structs.ts";
 import { decodePeer } from "./peer.ts";
 import { type IdleLink, IdleList } from "./idle.ts";
+import { SharedAdmission } from "./admission.ts";
+import { Refusals } from "../../base/refusals.ts";
 import {
   CloseReason,
   CONTROL,
   noTotals,
+  publishTotals,
   releaseSlot,
   takeSlot,
   type Totals,
@@ -71,6 +83,12 @@ const MAX_EVENTS = 256;
 /** Events wait at most this long (ms) to be posted with others, or until this many. */
 const FLUSH_MS = 10;
 const FLUSH_EVENTS = 1024;
+/**
+ * While draining, a connection with nothing left to echo whose peer has sent nothing for
+ * this long (ms) is closed: the value lib/net/echo/server.ts uses (it cannot be imported
+ * here: lib/ffi does not import lib/net).
+ */
+export const DRAIN_QUIET_MS = 100;
 /** After EMFILE and friends, stop accepting for this long (ms), as the Deno engine does. */
 const ACCEPT_BACKOFF_MS = 100;
 const CONN_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
@@ -100,6 +118,13 @@ interface Conn extends IdleLink {
   eof: boolean;
   /** EPOLLPRI seen: an urgent byte waits at the mark. */
   urgent: boolean;
+  /** `maxBytes` reached: close (`max-bytes`) once the allowed echo is out. */
+  capped: boolean;
+}
+
+/** Milliseconds on a clock every thread shares (each Worker has its own `timeOrigin`). */
+function sharedNow(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Posts events to the pool. */
@@ -109,7 +134,7 @@ export type Post = (events: WorkerEvent[]) => void;
 export function runTcpWorker(cfg: WorkerConfig, post: Post): Totals {
   const loop = new TcpEchoLoop(cfg, post);
   try {
-    while (!loop.stopping) loop.step(-1);
+    while (!loop.done) loop.step(-1);
   } finally {
     loop.close();
   }
@@ -133,6 +158,7 @@ export class TcpEchoLoop {
   readonly events = new Uint8Array(EPOLL_EVENT.size * MAX_EVENTS);
   readonly evView = new DataView(this.events.buffer);
   readonly ctlEvent = new Uint8Array(EPOLL_EVENT.size);
+  readonly ctlView = new DataView(this.ctlEvent.buffer);
   readonly name = new Uint8Array(SOCKADDR_STORAGE.size);
   readonly nameLen = new Uint32Array(1);
   readonly one = new Int32Array([1]);
@@ -154,13 +180,37 @@ export class TcpEchoLoop {
   /** Peer-aborted accepts not yet told (-v), and when they were last told. */
   abortedSince = 0;
   abortedToldAt = -Infinity;
-  /** Set by the wake fd (Worker) or {@link stop} (main thread): close and report. */
+  /** Set by the wake fd (Worker) or {@link stop} (main thread): drain, close and report. */
   stopping = false;
+  /** The stop has been seen: no accepts; connections close once quiet (see the module doc). */
+  draining = false;
+  drainStart = 0;
+  drainUntil = 0;
+  /** While draining: when the next connection may have become quiet (0: look now). */
+  quietCheck = 0;
+  /** Everything is closed: the loop has finished. */
+  done = false;
+  /** Connections open in this loop. */
+  open = 0;
+  /** The lists, counts and rates per source (null: everyone is served). */
+  readonly gate: SharedAdmission | null;
+  /** TCP `maxBytes` (Infinity: no cap). */
+  readonly maxBytes: number;
+  /** Refusals by reason (the summary's `refused`). */
+  readonly refusals = new Refusals();
+  /** Where this loop publishes its running totals for the pool's snapshots. */
+  readonly stats: Float64Array;
 
   constructor(cfg: WorkerConfig, post: Post) {
     this.cfg = cfg;
     this.post = post;
     this.control = new Int32Array(cfg.control);
+    this.stats = new Float64Array(cfg.stats);
+    const spec = cfg.admission;
+    this.gate = spec && (spec.allow.length || spec.deny.length || cfg.admissionTable)
+      ? new SharedAdmission(spec, cfg.admissionTable ?? null)
+      : null;
+    this.maxBytes = spec?.maxBytes ?? Infinity;
     this.idle = cfg.idleTimeoutMs > 0 ? new IdleList<Conn>(cfg.idleTimeoutMs) : null;
     const c = this.c;
     this.ep = c.epoll_create1(EPOLL_CLOEXEC);
@@ -185,15 +235,66 @@ export class TcpEchoLoop {
     this.#endEpisode();
     this.#tellAborted(true);
     for (const conn of this.conns) if (conn) this.#finish(conn, "shutdown");
+    this.#publish();
     this.#flush();
     this.c.close(this.ep);
     this.ep = -1;
+    this.done = true;
+  }
+
+  /** Publishes the running totals (see protocol.ts {@link publishTotals}). */
+  #publish(): void {
+    if (this.refusals.total) this.totals.refused = this.refusals.toJSON();
+    publishTotals(this.stats, this.cfg.index, this.totals);
+  }
+
+  /**
+   * The stop, seen for the first time: stop accepting (the pool has already shut the
+   * listener down), close every connection with nothing left to echo, and give the rest
+   * until the drain deadline.
+   */
+  #beginDrain(): void {
+    this.draining = true;
+    this.drainStart = performance.now();
+    this.drainUntil = this.drainStart + Math.max(0, this.cfg.drainMs);
+    if (this.acceptPausedUntil === 0) {
+      try {
+        this.#ctl(EPOLL_CTL_DEL, this.cfg.fd, 0);
+      } catch { /* not in the set */ }
+    }
+    this.acceptPausedUntil = 0;
+    this.quietCheck = 0;
+    this.#checkDrained();
+  }
+
+  /**
+   * While draining: closes the connections that are quiet (nothing to echo, nothing from
+   * the peer for DRAIN_QUIET_MS since the drain began), all of them at the deadline, and
+   * finishes the loop once none is left.
+   */
+  #checkDrained(): void {
+    const now = performance.now();
+    if (now >= this.drainUntil) {
+      for (const conn of this.conns) if (conn) this.#finish(conn, "shutdown");
+    } else if (now >= this.quietCheck) {
+      let next = this.drainUntil;
+      for (const conn of this.conns) {
+        if (!conn || conn.pending !== null || conn.piped > 0) continue;
+        const quietAt = Math.max(conn.lastActive, this.drainStart) + DRAIN_QUIET_MS;
+        if (quietAt <= now) this.#finish(conn, "shutdown");
+        else next = Math.min(next, quietAt);
+      }
+      this.quietCheck = next;
+    }
+    if (this.open === 0) this.close();
   }
 
   #ctl(op: number, fd: number, events: number): void {
-    const dv = new DataView(this.ctlEvent.buffer);
+    // No DataView or BigInt per call: an fd fits the low half of the 64-bit data word.
+    const dv = this.ctlView;
     dv.setUint32(EPOLL_EVENT.events, events >>> 0, true);
-    dv.setBigUint64(EPOLL_EVENT.data, BigInt(fd), true);
+    dv.setUint32(EPOLL_EVENT.data, fd, true);
+    dv.setUint32(EPOLL_EVENT.data + 4, 0, true);
     if (this.c.epoll_ctl(this.ep, op, fd, this.ctlEvent) < 0) {
       throw sysError("epoll_ctl", this.err[0]!);
     }
@@ -215,6 +316,7 @@ export class TcpEchoLoop {
     if (this.paused?.okSince) at(this.paused.okSince + 1000 - now);
     if (this.abortedSince > 0 && this.cfg.verbose) at(this.abortedToldAt + 1000 - now);
     if (this.out.length) at(this.flushAt - now);
+    if (this.draining) at(Math.min(this.quietCheck, this.drainUntil) - now);
     return t;
   }
 
@@ -226,9 +328,13 @@ export class TcpEchoLoop {
     const { c, cfg, evView, conns } = this;
     const lfd = cfg.fd, wfd = cfg.wakeFd;
     const size = EPOLL_EVENT.size, evOff = EPOLL_EVENT.events, dataOff = EPOLL_EVENT.data;
-    if (this.stopping) return 0;
+    if (this.done) return 0;
+    if (this.stopping && !this.draining) {
+      this.#beginDrain();
+      if (this.done) return 0;
+    }
     let timeout = this.idle || this.acceptPausedUntil > 0 || this.out.length || this.paused ||
-        this.abortedSince > 0
+        this.abortedSince > 0 || this.draining
       ? this.#timeout()
       : -1;
     if (maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs)) timeout = maxWaitMs;
@@ -242,8 +348,9 @@ export class TcpEchoLoop {
       const base = i * size;
       const ev = evView.getUint32(base + evOff, true);
       const fd = evView.getUint32(base + dataOff, true);
-      if (fd === lfd) this.#accept();
-      else if (fd === wfd) this.#wake();
+      if (fd === lfd) {
+        if (!this.draining) this.#accept();
+      } else if (fd === wfd) this.#wake();
       else {
         const conn = conns[fd];
         if (conn !== undefined) this.#service(conn, ev);
@@ -259,6 +366,12 @@ export class TcpEchoLoop {
       this.acceptPausedUntil = 0;
       this.#ctl(EPOLL_CTL_ADD, lfd, EPOLLIN | (cfg.shared ? EPOLLEXCLUSIVE : 0));
     }
+    if (this.stopping && !this.draining) this.#beginDrain();
+    if (this.draining) {
+      this.#checkDrained();
+      if (this.done) return n;
+    }
+    this.#publish();
     if (this.out.length) {
       // Events travel in batches: the first one waits at most FLUSH_MS for company, so a
       // busy server posts (and wakes the main thread) a hundred times a second, not per
@@ -322,6 +435,10 @@ export class TcpEchoLoop {
         const e = this.err[0]!;
         if (e === ERRNO.EAGAIN) return;
         if (e === ERRNO.EINTR) continue;
+        if (Atomics.load(this.control, CONTROL.stop) !== 0) {
+          this.stopping = true; // the pool shut the listener down (EINVAL): drain
+          return;
+        }
         if (e === ERRNO.ECONNABORTED || e === ERRNO.ENOTCONN || e === ERRNO.EPROTO) {
           // The peer's doing (accept(2), "Error handling"): count it, take the next one.
           Atomics.add(this.control, CONTROL.aborted, 1);
@@ -367,11 +484,20 @@ export class TcpEchoLoop {
         c.close(fd);
         continue;
       }
+      const refused = this.gate?.admit(peer, sharedNow());
+      if (refused) {
+        releaseSlot(this.control);
+        this.refusals.add(refused);
+        this.out.push({ event: "reject", proto: "tcp", peer, port, reason: refused });
+        c.close(fd);
+        continue;
+      }
       c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.one, 4);
       try {
         this.#ctl(EPOLL_CTL_ADD, fd, CONN_EVENTS);
       } catch (err) {
         releaseSlot(this.control);
+        this.gate?.release(peer, sharedNow());
         c.close(fd);
         this.out.push({ event: "error", proto: "tcp", peer, port, error: (err as Error).message });
         continue;
@@ -388,15 +514,18 @@ export class TcpEchoLoop {
         pipeR: -1,
         pipeW: -1,
         piped: 0,
-        noSplice: !cfg.splice,
+        // The cap is counted read by read: a capped connection stays on read/write.
+        noSplice: !cfg.splice || this.maxBytes !== Infinity,
         readPath: false,
         eof: false,
         urgent: false,
+        capped: false,
         idlePrev: null,
         idleNext: null,
         lastActive: now,
       };
       this.conns[fd] = conn;
+      this.open++;
       this.idle?.add(conn, now);
       this.totals.connections++;
       this.out.push({ event: "accept", proto: "tcp", peer, port, open });
@@ -415,9 +544,11 @@ export class TcpEchoLoop {
     if (ev & EPOLLPRI) conn.urgent = true;
     if (conn.pending !== null || conn.piped > 0) {
       if (!this.#drain(conn)) return; // still blocked (or closed)
+      if (this.draining) this.quietCheck = 0; // it may be quiet now
     } else if ((ev & INPUT) === 0) {
       return; // writable, with nothing to write
     }
+    if (conn.capped) return this.#capped(conn);
     if (conn.eof) {
       this.#finish(conn, "eof");
       return;
@@ -461,22 +592,26 @@ export class TcpEchoLoop {
       const n = Number(c.read(fd, buf, BUF_SIZE_N));
       if (n > 0) {
         this.#received(conn, n);
+        // --max-bytes: echo what the cap still allows of this read, then close.
+        const take = Math.max(0, Math.min(n, this.maxBytes - (conn.bytesIn - n)));
+        if (take < n) conn.capped = true;
         let off = 0;
-        while (off < n) {
-          const w = Number(c.write(fd, buf.subarray(off, n), BigInt(n - off)));
+        while (off < take) {
+          const w = Number(c.write(fd, buf.subarray(off, take), BigInt(take - off)));
           if (w >= 0) {
             off += w;
-            conn.bytesOut += w;
+            this.#sent(conn, w);
             continue;
           }
           const e = this.err[0]!;
           if (e === ERRNO.EINTR) continue;
           if (e === ERRNO.EAGAIN) {
-            conn.pending = buf.slice(off, n); // wait for EPOLLOUT
+            conn.pending = buf.slice(off, take); // wait for EPOLLOUT
             return;
           }
           return this.#fail(conn, "send", e);
         }
+        if (conn.capped) return this.#capped(conn);
         if (n === BUF_SIZE) {
           conn.readPath = false;
           if (conn.pipeR < 0 && !conn.noSplice) this.#openPipe(conn);
@@ -495,7 +630,9 @@ export class TcpEchoLoop {
 
   #received(conn: Conn, n: number): void {
     conn.bytesIn += n;
+    this.totals.bytes_in += n;
     if (this.idle) this.idle.touch(conn, performance.now());
+    else if (this.draining) conn.lastActive = performance.now();
     if (this.cfg.verbose) {
       this.out.push({ event: "read", proto: "tcp", peer: conn.peer, port: conn.port, bytes: n });
     }
@@ -566,7 +703,7 @@ export class TcpEchoLoop {
       const w = Number(this.c.write(conn.fd, p.subarray(off), BigInt(p.length - off)));
       if (w >= 0) {
         off += w;
-        conn.bytesOut += w;
+        this.#sent(conn, w);
         continue;
       }
       const e = this.err[0]!;
@@ -589,7 +726,7 @@ export class TcpEchoLoop {
       );
       if (w > 0) {
         conn.piped -= w;
-        conn.bytesOut += w;
+        this.#sent(conn, w);
         continue;
       }
       const e = w < 0 ? this.err[0]! : ERRNO.EPIPE;
@@ -599,6 +736,18 @@ export class TcpEchoLoop {
       return false;
     }
     return true;
+  }
+
+  #sent(conn: Conn, n: number): void {
+    conn.bytesOut += n;
+    this.totals.bytes_out += n;
+  }
+
+  /** The cap is reached and the allowed echo is out: half-close, close, count it. */
+  #capped(conn: Conn): void {
+    this.c.shutdown(conn.fd, SHUT_WR);
+    this.refusals.add("max-bytes");
+    this.#finish(conn, "max-bytes");
   }
 
   #eof(conn: Conn): void {
@@ -615,12 +764,12 @@ export class TcpEchoLoop {
   #finish(conn: Conn, reason: CloseReason, error?: string): void {
     const c = this.c;
     this.conns[conn.fd] = undefined;
+    this.open--;
     this.idle?.remove(conn);
     c.close(conn.fd);
     this.#closePipe(conn);
     releaseSlot(this.control);
-    this.totals.bytes_in += conn.bytesIn;
-    this.totals.bytes_out += conn.bytesOut;
+    this.gate?.release(conn.peer, sharedNow());
     this.out.push({
       event: "close",
       proto: "tcp",
@@ -628,6 +777,7 @@ export class TcpEchoLoop {
       port: conn.port,
       bytes_in: conn.bytesIn,
       bytes_out: conn.bytesOut,
+      ...(conn.bytesIn > conn.bytesOut ? { bytes_dropped: conn.bytesIn - conn.bytesOut } : {}),
       duration_ms: Math.round(performance.now() - conn.t0),
       reason,
       ...(error !== undefined ? { error } : {}),

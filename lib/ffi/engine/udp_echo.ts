@@ -13,7 +13,14 @@ import { ERRNO, MSG_WAITFORONE } from "../constants.ts";
 import { engineLibc, errnoCell } from "./sys.ts";
 import { addressOf, IOVEC, MMSGHDR, MSGHDR, SOCKADDR_STORAGE } from "../structs.ts";
 import { decodePeer, type Peer } from "./peer.ts";
-import { CONTROL, noTotals, type Totals, type WorkerConfig, type WorkerEvent } from "./protocol.ts";
+import {
+  CONTROL,
+  noTotals,
+  publishTotals,
+  type Totals,
+  type WorkerConfig,
+  type WorkerEvent,
+} from "./protocol.ts";
 import { admissionFromSpec, Gate } from "../../base/gate.ts";
 
 /** Datagrams taken per call. */
@@ -29,7 +36,7 @@ export type Post = (events: WorkerEvent[]) => void;
 /** Runs one UDP echo worker until the pool sets the stop word; returns what it served. */
 export function runUdpWorker(cfg: WorkerConfig, post: Post): Totals {
   const loop = new UdpEchoLoop(cfg, post);
-  while (!loop.stopping) loop.step();
+  while (!loop.done) loop.step();
   return loop.totals;
 }
 
@@ -51,8 +58,13 @@ export class UdpEchoLoop {
   readonly vec = new Uint8Array(new ArrayBuffer(VLEN * MMSGHDR.size));
   readonly iv = new DataView(this.iovs.buffer);
   readonly mv = new DataView(this.vec.buffer);
-  /** Set once the pool asked to stop. */
+  /**
+   * Set once the pool asked to stop. Every echo of a receive is sent before the next
+   * receive (sendmmsg(2) on a blocking socket), so nothing is queued: the loop is done.
+   */
   stopping = false;
+  /** Where this loop publishes its running totals for the pool's snapshots. */
+  readonly stats: Float64Array;
   /** Who is answered (the reflection guard, the lists, the rate); null: everyone. */
   readonly gate: Gate | null;
 
@@ -61,6 +73,7 @@ export class UdpEchoLoop {
     this.gate = cfg.admission ? new Gate(admissionFromSpec(cfg.admission)) : null;
     this.post = post;
     this.control = new Int32Array(cfg.control);
+    this.stats = new Float64Array(cfg.stats);
     const { iv, mv } = this;
     const dataAt = addressOf(this.data);
     const namesAt = addressOf(this.names);
@@ -79,6 +92,11 @@ export class UdpEchoLoop {
   /** Asks the loop to finish. */
   stop(): void {
     this.stopping = true;
+  }
+
+  /** The loop has finished. */
+  get done(): boolean {
+    return this.stopping;
   }
 
   /** Events of the current step (one array, posted and emptied each step). */
@@ -189,5 +207,6 @@ export class UdpEchoLoop {
     }
     if (out.length) this.#post();
     if (gate?.refusals.total) this.totals.refused = gate.refusals.toJSON();
+    publishTotals(this.stats, cfg.index, this.totals);
   }
 }

@@ -32,8 +32,10 @@ export interface ServeAllOptions {
   sctpStreams?: number | undefined;
   /** Report every read, datagram and message. */
   verbose?: boolean | undefined;
-  /** Aborting stops every server. */
+  /** Aborting stops every server; each drains for up to `drainMs` (see server.ts). */
   signal: AbortSignal;
+  /** After `signal` aborts: how long (ms) connections and associations may drain (default 5000). */
+  drainMs?: number | undefined;
   onEvent: (ev: ServeAllEvent) => void;
 }
 
@@ -68,7 +70,12 @@ export interface AllServer {
   protocols: AllProto[];
   /** Resolves once every server has stopped. */
   finished: Promise<void>;
+  /** The summary so far of each protocol that is up (`running: true`), for SIGHUP. */
+  snapshot(): Promise<(EchoSummary | SctpServerSummary)[]>;
 }
+
+/** A TCP or UDP summary event. */
+type EchoSummary = Extract<EchoEvent, { event: "summary" }>;
 
 /** How many times port 0 is retried when the port TCP got is taken for UDP or SCTP. */
 const PORT_TRIES = 8;
@@ -115,10 +122,12 @@ async function tryServeAll(o: ServeAllOptions, retry: boolean): Promise<AllServe
     family: o.family,
     maxConns: o.maxConns,
     idleTimeoutMs: o.idleTimeoutMs,
+    drainMs: o.drainMs,
     verbose: o.verbose,
     signal: ac.signal,
     onEvent: (ev: EchoEvent) => emit(ev.event === "listening" ? { ...ev, up: true } : ev),
   };
+  const snapshots: (() => Promise<EchoSummary | SctpServerSummary>)[] = [];
   const running: Promise<unknown>[] = [];
   const giveUp = async () => {
     o.signal.removeEventListener("abort", stop);
@@ -133,12 +142,14 @@ async function tryServeAll(o: ServeAllOptions, retry: boolean): Promise<AllServe
     throw e;
   }
   running.push(tcp.finished);
+  snapshots.push(tcp.snapshot);
   const port = tcp.port;
   const where = { address: tcp.address, port, family: familyOf(tcp.address) };
   const protocols: AllProto[] = ["tcp"];
   try {
     const udp = await serveUdp({ ...echo, port });
     running.push(udp.finished);
+    snapshots.push(udp.snapshot);
     protocols.push("udp");
   } catch (e) {
     await giveUp();
@@ -161,6 +172,7 @@ async function tryServeAll(o: ServeAllOptions, retry: boolean): Promise<AllServe
       ...(o.sctpStyle === undefined ? {} : { style: o.sctpStyle }),
       ...(o.sctpStreams === undefined ? {} : { streams: o.sctpStreams }),
       verbose: o.verbose ?? false,
+      ...(o.drainMs === undefined ? {} : { drainMs: o.drainMs }),
       signal: ac.signal,
       onEvent: emit,
       onWarning: (message) => emit({ event: "warning", proto: "sctp", message }),
@@ -175,6 +187,7 @@ async function tryServeAll(o: ServeAllOptions, retry: boolean): Promise<AllServe
       up: true,
     });
     running.push(sctp.finished.then((s) => emit({ ...s })));
+    snapshots.push(sctp.snapshot);
     protocols.push("sctp");
   } catch (e) {
     if (retry && inUse(e)) {
@@ -189,7 +202,7 @@ async function tryServeAll(o: ServeAllOptions, retry: boolean): Promise<AllServe
   const finished = Promise.allSettled(running).then(() => {
     o.signal.removeEventListener("abort", stop);
   });
-  return { port, protocols, finished };
+  return { port, protocols, finished, snapshot: () => Promise.all(snapshots.map((f) => f())) };
 }
 
 /** The human line for a `serve all` event (null: no human form; warnings go to stderr). */

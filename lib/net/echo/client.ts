@@ -8,8 +8,16 @@ import { unmapV4 } from "../../base/ip.ts";
 import { resolveHost } from "../../sys/resolver.ts";
 import { interfaceIndex } from "../../sys/interfaces.ts";
 import { formatEndpoint, RuntimeError, SysError, toSysError } from "../../base/errors.ts";
-import { SOCK_DGRAM } from "../../ffi/constants.ts";
+import { IPPROTO_TCP, SHUT_WR, SOCK_DGRAM, SOCK_STREAM, TCP_NODELAY } from "../../ffi/constants.ts";
 import { Socket } from "../../ffi/socket.ts";
+import {
+  clientConnState,
+  type ClientSocketOptions,
+  clientSocketState,
+  needsSocketBeforeConnect,
+  prepareClientSocket,
+  type SockoptState,
+} from "../sockopt/sockopt.ts";
 
 /** The largest UDP payload: 65535 - 8 (UDP header) over IPv6; IPv4 allows 65507. */
 export const MAX_UDP_PAYLOAD = 65527;
@@ -87,11 +95,214 @@ export async function connectTcp(
 }
 
 /**
+ * A byte stream to a server: what the TCP senders need of a connection. A `Deno.Conn`
+ * is one; so is an FFI socket opened by {@link connectTcpClient}.
+ */
+export interface StreamConn {
+  /** Reads into `p`: the byte count, or null at EOF. */
+  read(p: Uint8Array): Promise<number | null>;
+  /** Writes some of `p`: the byte count. */
+  write(p: Uint8Array): Promise<number>;
+  /** Half-closes: shutdown(2) SHUT_WR. */
+  closeWrite(): Promise<void>;
+  /** Closes; a pending read rejects. */
+  close(): void;
+}
+
+/** An FFI stream socket as a {@link StreamConn}. */
+class SocketStream implements StreamConn {
+  readonly #sock: Socket;
+
+  constructor(sock: Socket) {
+    this.#sock = sock;
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    if (p.length === 0) return 0;
+    const n = await this.#sock.recv(p);
+    return n === 0 ? null : n;
+  }
+
+  async write(p: Uint8Array): Promise<number> {
+    await this.#sock.sendAll(p);
+    return p.length;
+  }
+
+  closeWrite(): Promise<void> {
+    this.#sock.shutdown(SHUT_WR);
+    return Promise.resolve();
+  }
+
+  close(): void {
+    this.#sock.close();
+  }
+}
+
+/**
+ * Runs `fn` with a signal that aborts on `parent` or after `ms`; rejects with `onTimeout()`
+ * when the time ran out.
+ */
+export async function abortAfter<T>(
+  ms: number,
+  parent: AbortSignal | undefined,
+  onTimeout: () => Error,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const ac = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    ac.abort();
+  }, ms);
+  const onAbort = () => ac.abort();
+  parent?.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await fn(ac.signal);
+  } catch (err) {
+    if (timedOut) throw onTimeout();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    parent?.removeEventListener("abort", onAbort);
+  }
+}
+
+/** How {@link connectTcpSocket} and {@link connectTcpClient} connect. */
+export interface TcpConnectOptions {
+  /** Only addresses of this family. */
+  family?: 4 | 6 | undefined;
+  /** How long each connect attempt may take. */
+  timeoutMs: number;
+  /** Stops the attempts. */
+  signal?: AbortSignal | undefined;
+  /** The client socket's setup: source address and options. */
+  socket?: ClientSocketOptions | undefined;
+}
+
+/** A TCP client socket opened through libc, connected, with its own address. */
+export interface TcpSocketTarget {
+  /** The connected socket (Nagle off unless `--no-nodelay`). */
+  sock: Socket;
+  /** The address that accepted. */
+  address: string;
+  /** The server's port. */
+  port: number;
+  /** The socket's own address and port (getsockname(2)). */
+  local: { address: string; port: number };
+  /** The options as read back, when asked for. */
+  options?: SockoptState;
+}
+
+/**
+ * Resolves `host` and connects an FFI TCP socket to each address in turn until one
+ * accepts, within `timeoutMs` each: TCP_NODELAY on, then `socket`'s options and source
+ * address (set before connect(2), so TCP_MAXSEG and `--bind` take effect), then a
+ * non-blocking connect. The error of the last attempt is thrown if none accepts; a
+ * failed bind(2) (`bind EADDRINUSE 127.0.0.1:5000`) at once.
+ */
+export async function connectTcpSocket(
+  host: string,
+  port: number,
+  opts: TcpConnectOptions,
+): Promise<TcpSocketTarget> {
+  let last: unknown = new RuntimeError(`no address for ${host}`);
+  for (const a of await resolveHost(host, opts.family)) {
+    const ep = { address: a.address, port };
+    const sock = Socket.open(a.family, SOCK_STREAM);
+    try {
+      sock.setOption(IPPROTO_TCP, TCP_NODELAY, 1);
+      prepareClientSocket(sock, opts.socket);
+    } catch (err) {
+      sock.close();
+      throw err;
+    }
+    try {
+      await abortAfter(
+        opts.timeoutMs,
+        opts.signal,
+        () => new SysError("connect", "ETIMEDOUT", ep),
+        (signal) => sock.connect(a.address, port, signal),
+      );
+      const me = sock.localAddress();
+      const options = clientSocketState(sock, opts.socket);
+      return {
+        sock,
+        ...ep,
+        local: { address: unmapV4(me.address), port: me.port },
+        ...(options ? { options } : {}),
+      };
+    } catch (err) {
+      sock.close();
+      last = err;
+      if (opts.signal?.aborted) break;
+    }
+  }
+  throw last;
+}
+
+/** A connected TCP client of {@link connectTcpClient}. */
+export interface ClientTarget {
+  /** The connection. */
+  conn: StreamConn;
+  /** The address that accepted. */
+  address: string;
+  /** The server's port. */
+  port: number;
+  /** The connection's own address and port. */
+  local: { address: string; port: number };
+  /** The options as read back, when asked for. */
+  options?: SockoptState;
+}
+
+/**
+ * {@link connectTcp} with a client socket's setup: a Deno connection with the options
+ * set just after connect, or, when they must come before it (`--bind`, `--mss`, see
+ * {@link needsSocketBeforeConnect}), an FFI socket from {@link connectTcpSocket}.
+ *
+ * @example
+ * ```ts
+ * import { connectTcpClient } from "./client.ts";
+ * const t = await connectTcpClient("127.0.0.1", 7, {
+ *   timeoutMs: 2000, socket: { bind: { address: "127.0.0.5", port: 0 }, sockopts: { ttl: 7 } },
+ * });
+ * console.log(t.local, t.options?.ttl); // { address: "127.0.0.5", port: ... } 7
+ * t.conn.close();
+ * ```
+ */
+export async function connectTcpClient(
+  host: string,
+  port: number,
+  opts: TcpConnectOptions,
+): Promise<ClientTarget> {
+  if (needsSocketBeforeConnect(opts.socket)) {
+    const t = await connectTcpSocket(host, port, opts);
+    const { sock, ...rest } = t;
+    return { conn: new SocketStream(sock), ...rest };
+  }
+  const t = await connectTcp(host, port, opts);
+  let options;
+  try {
+    options = clientConnState(t.conn, opts.socket);
+  } catch (err) {
+    t.conn.close();
+    throw err;
+  }
+  const me = t.conn.localAddr as Deno.NetAddr;
+  return {
+    conn: t.conn,
+    address: t.address,
+    port: t.port,
+    local: { address: unmapV4(me.hostname), port: me.port },
+    ...(options ? { options } : {}),
+  };
+}
+
+/**
  * Reads exactly `n` bytes (fewer only at EOF) within `timeoutMs`.
  * Returns what was read; the caller decides what a short read means.
  */
 export async function readExact(
-  conn: Deno.Conn,
+  conn: Pick<StreamConn, "read">,
   n: number,
   timeoutMs: number,
   ep: { address: string; port: number },
@@ -258,6 +469,10 @@ export interface UdpPeer extends Disposable {
   readonly port: number;
   /** Whether ICMP errors reach this socket (a connected socket). */
   readonly connected: boolean;
+  /** The socket's own address and port (getsockname(2)). */
+  readonly local: { address: string; port: number };
+  /** The options as read back, when asked for (see {@link openUdpPeer}). */
+  readonly options?: SockoptState | undefined;
   /** Sends one datagram; a refusal reported by an earlier ICMP error throws `ECONNREFUSED`. */
   send(data: Uint8Array): Promise<void>;
   /**
@@ -279,13 +494,18 @@ class ConnectedUdpPeer implements UdpPeer {
   readonly address: string;
   readonly port: number;
   readonly connected = true;
+  readonly local: { address: string; port: number };
+  readonly options?: SockoptState | undefined;
   readonly #sock: Socket;
   readonly #buf = new Uint8Array(MAX_UDP_PAYLOAD + 1);
 
-  constructor(sock: Socket, address: string, port: number) {
+  constructor(sock: Socket, address: string, port: number, options?: SockoptState) {
     this.#sock = sock;
     this.address = address;
     this.port = port;
+    const me = sock.localAddress();
+    this.local = { address: unmapV4(me.address), port: me.port };
+    this.options = options;
   }
 
   #error(err: unknown, syscall: string): Error {
@@ -334,6 +554,7 @@ class DenoUdpPeer implements UdpPeer {
   readonly address: string;
   readonly port: number;
   readonly connected = false;
+  readonly local: { address: string; port: number };
   readonly #client: UdpClient;
 
   constructor(family: 4 | 6, address: string, port: number) {
@@ -344,6 +565,8 @@ class DenoUdpPeer implements UdpPeer {
     }
     this.address = address;
     this.port = port;
+    const me = this.#client.sock.addr as Deno.NetAddr;
+    this.local = { address: unmapV4(me.hostname), port: me.port };
   }
 
   send(data: Uint8Array): Promise<void> {
@@ -378,7 +601,9 @@ function ffiUnusable(err: unknown): boolean {
 
 /**
  * Opens a {@link UdpPeer} for `address` (IPv6 may carry `%zone`, a name or an index) and
- * `port`: a connected libc socket where it can, else a Deno socket.
+ * `port`: a connected libc socket where it can, else a Deno socket. With `socket`, its
+ * options are set and its source address bound before connect(2), and the options are
+ * read back once connected (`peer.options`); that needs libc.
  *
  * @example
  * ```ts
@@ -388,15 +613,23 @@ function ffiUnusable(err: unknown): boolean {
  * await peer.receive(1000); // throws `recvfrom ECONNREFUSED 127.0.0.1:9` where nothing listens
  * ```
  */
-export function openUdpPeer(address: string, family: 4 | 6, port: number): UdpPeer {
+export function openUdpPeer(
+  address: string,
+  family: 4 | 6,
+  port: number,
+  socket?: ClientSocketOptions,
+): UdpPeer {
   let sock: Socket;
   try {
     sock = Socket.open(family, SOCK_DGRAM);
   } catch (err) {
-    if (ffiUnusable(err)) return new DenoUdpPeer(family, address, port);
+    if (ffiUnusable(err) && !socket?.bind && !socket?.sockopts) {
+      return new DenoUdpPeer(family, address, port);
+    }
     throw toSysError(err, "socket");
   }
   try {
+    prepareClientSocket(sock, socket);
     const [host, zone] = address.split("%");
     const scopeId = zone === undefined || zone === ""
       ? 0
@@ -404,7 +637,7 @@ export function openUdpPeer(address: string, family: 4 | 6, port: number): UdpPe
       ? Number(zone)
       : interfaceIndex(zone);
     sock.connectNow(host!, port, scopeId);
-    return new ConnectedUdpPeer(sock, address, port);
+    return new ConnectedUdpPeer(sock, address, port, clientSocketState(sock, socket));
   } catch (err) {
     sock.close();
     throw err;

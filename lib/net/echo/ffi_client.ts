@@ -10,15 +10,14 @@
  *
  * @module
  */
-import { RuntimeError, SysError } from "../../base/errors.ts";
+import { SysError } from "../../base/errors.ts";
 import { payloadFields } from "../../base/text.ts";
-import { IPPROTO_TCP, MSG_OOB, SOCK_STREAM, TCP_NODELAY } from "../../ffi/constants.ts";
-import { Socket } from "../../ffi/socket.ts";
+import { MSG_OOB } from "../../ffi/constants.ts";
 import { WOULD_BLOCK } from "../../ffi/errno.ts";
 import { echoStdio } from "../../ffi/engine/stdio_stream.ts";
 import { dataPlaneUnavailable } from "../../ffi/engine/pool.ts";
-import { resolveHost } from "../../sys/resolver.ts";
-import { checkEcho } from "./client.ts";
+import { abortAfter, checkEcho, connectTcpSocket, type TcpSocketTarget } from "./client.ts";
+import { connectedEvent } from "../sockopt/sockopt.ts";
 import type { EchoMessagesOptions, EchoSendOptions, SendSummary } from "./send.ts";
 
 /** Options of {@link sendTcpUrgent}: the messages, then the urgent byte. */
@@ -27,56 +26,21 @@ export interface UrgentSendOptions extends EchoMessagesOptions {
   urgent: number;
 }
 
-/** Runs `fn` with a signal that aborts on `parent` or after `ms`; `onTimeout` names it. */
-async function within<T>(
-  ms: number,
-  parent: AbortSignal,
-  onTimeout: () => Error,
-  fn: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const ac = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    ac.abort();
-  }, ms);
-  const onAbort = () => ac.abort();
-  parent.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await fn(ac.signal);
-  } catch (err) {
-    if (timedOut) throw onTimeout();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    parent.removeEventListener("abort", onAbort);
-  }
+/** Connects an FFI TCP socket with `o.client`'s setup (see `connectTcpSocket`). */
+function connect(o: EchoSendOptions): Promise<TcpSocketTarget> {
+  return connectTcpSocket(o.host, o.port, {
+    family: o.family,
+    timeoutMs: o.timeoutMs,
+    signal: o.signal,
+    socket: o.client,
+  });
 }
 
-/** Resolves and connects an FFI TCP socket, each address in turn, within `timeoutMs` each. */
-async function connect(
-  o: EchoSendOptions,
-): Promise<{ sock: Socket; address: string; port: number }> {
-  let last: unknown = new RuntimeError(`no address for ${o.host}`);
-  for (const a of await resolveHost(o.host, o.family)) {
-    const ep = { address: a.address, port: o.port };
-    const sock = Socket.open(a.family, SOCK_STREAM);
-    try {
-      await within(
-        o.timeoutMs,
-        o.signal,
-        () => new SysError("connect", "ETIMEDOUT", ep),
-        (signal) => sock.connect(a.address, o.port, signal),
-      );
-      sock.setOption(IPPROTO_TCP, TCP_NODELAY, 1);
-      return { sock, ...ep };
-    } catch (err) {
-      sock.close();
-      last = err;
-      if (o.signal.aborted) break;
-    }
-  }
-  throw last;
+/** Reports `connect`, and `connected` when the run has a client setup. */
+function emitConnected(o: EchoSendOptions, t: TcpSocketTarget): void {
+  const emit = o.onEvent ?? (() => {});
+  emit({ event: "connect", proto: "tcp", address: t.address, port: t.port });
+  if (o.client) emit(connectedEvent("tcp", t));
 }
 
 /**
@@ -96,7 +60,7 @@ export async function sendTcpUrgent(o: UrgentSendOptions): Promise<SendSummary> 
   }
   const { sock, address, port } = conn;
   const ep = { address, port };
-  emit({ event: "connect", proto: "tcp", address, port });
+  emitConnected(o, conn);
   try {
     for await (const msg of o.messages) {
       const t0 = performance.now();
@@ -104,7 +68,7 @@ export async function sendTcpUrgent(o: UrgentSendOptions): Promise<SendSummary> 
       summary.bytesSent += msg.length;
       const got = new Uint8Array(msg.length);
       let n = 0;
-      await within(
+      await abortAfter(
         o.timeoutMs,
         o.signal,
         () =>
@@ -166,7 +130,7 @@ export async function streamStdioTcp(o: EchoSendOptions): Promise<SendSummary> {
     throw err;
   }
   const { sock, address, port } = conn;
-  emit({ event: "connect", proto: "tcp", address, port });
+  emitConnected(o, conn);
   let r;
   try {
     r = await echoStdio({

@@ -9,7 +9,14 @@
  * - `deno`: `Deno.listen` / `Deno.listenDatagram` (./server.ts): portable, and the
  *   fallback wherever the ffi engine cannot run. It cannot see urgent data.
  *
- * The `listening` event names the engine.
+ * Both apply the same admission rules (lib/base/gate.ts: --allow/--deny, --max-per-ip,
+ * --rate, --max-bytes), drain the same way when the signal aborts (`drainMs`) and give a
+ * running summary (`snapshot`). On the ffi engine the counts and token buckets per source
+ * live in one table the workers share (lib/ffi/engine/admission.ts), so the limits hold
+ * across workers, and each worker publishes its running totals in shared memory.
+ *
+ * The `listening` event names the engine. The data plane (lib/ffi/engine/pool.ts and its
+ * loops) loads only when the ffi engine serves, so `--engine deno` does not pay for it.
  *
  * @module
  */
@@ -17,7 +24,8 @@ import { RuntimeError } from "../../base/errors.ts";
 import { type RefusalReason, Refusals } from "../../base/refusals.ts";
 import { admissionSpec, limitsTcp } from "../../base/gate.ts";
 import { DEFAULT_REFLECT_GUARD } from "../../base/reflect.ts";
-import { dataPlaneUnavailable, startDataPlane, usableCpus } from "../../ffi/engine/pool.ts";
+import { dataPlaneUnavailable, usableCpus } from "../../ffi/engine/available.ts";
+import type { Totals } from "../../ffi/engine/pool.ts";
 import {
   bindCandidates,
   type EchoEvent,
@@ -26,6 +34,8 @@ import {
   serveTcp,
   serveUdp,
 } from "./server.ts";
+
+type Summary = Extract<EchoEvent, { event: "summary" }>;
 
 /** An engine's name. */
 export type EchoEngine = "ffi" | "deno";
@@ -82,13 +92,8 @@ export async function serveEcho(
     const why = dataPlaneUnavailable();
     if (why !== null) throw new RuntimeError(`the ffi engine cannot run here: ${why}`);
   }
-  // The ffi engine's TCP loop does not run the admission gate: limits pick deno.
-  const tcpLimits = proto === "tcp" && limitsTcp(opts.admission);
-  const engine = asked === "auto" ? (tcpLimits ? "deno" : defaultEngine()) : asked;
-  if (engine === "ffi" && tcpLimits) {
-    throw new RuntimeError("the ffi engine cannot limit tcp connections yet: use --engine deno");
-  }
-  if (engine === "ffi") return { ...serveFfi(proto, opts), engine };
+  const engine = asked === "auto" ? defaultEngine() : asked;
+  if (engine === "ffi") return { ...(await serveFfi(proto, opts)), engine };
   const emit = opts.onEvent;
   const onEvent = emit &&
     ((ev: EchoEvent) =>
@@ -97,7 +102,8 @@ export async function serveEcho(
   return { ...(await start({ ...opts, onEvent })), engine };
 }
 
-function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): EchoServer {
+async function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): Promise<EchoServer> {
+  const { startDataPlane } = await import("../../ffi/engine/pool.ts");
   const emit = opts.onEvent ?? (() => {});
   const v6only = (opts.family === 6 && opts.host === undefined) ||
     opts.socketOptions?.v6only === true;
@@ -112,7 +118,10 @@ function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): EchoServer {
         ...opts.admission,
         reflect: opts.admission?.reflect ?? DEFAULT_REFLECT_GUARD,
       })
+      : limitsTcp(opts.admission)
+      ? admissionSpec(opts.admission!)
       : undefined,
+    drainMs: opts.drainMs ?? 5000,
     workers: Math.max(1, opts.workers ?? usableCpus()),
     maxConns: proto === "tcp" ? opts.maxConns ?? 0 : 0,
     idleTimeoutMs: proto === "tcp" ? opts.idleTimeoutMs ?? 0 : 0,
@@ -138,28 +147,34 @@ function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): EchoServer {
   const stop = () => dp.stop();
   if (opts.signal.aborted) stop();
   else opts.signal.addEventListener("abort", stop, { once: true });
+  // The same fields as the Deno.listen engine's summary: refusals by reason (in the
+  // order every summary lists them), and for TCP the accepts peers aborted.
+  const summaryOf = (t: Totals): Summary => {
+    const refusals = new Refusals();
+    for (const [k, n] of Object.entries(t.refused ?? {}) as [RefusalReason, number][]) {
+      refusals.add(k, n);
+    }
+    if (t.max_conns) refusals.add("max-conns", t.max_conns);
+    return {
+      event: "summary" as const,
+      proto,
+      connections: t.connections,
+      datagrams: t.datagrams,
+      bytes_in: t.bytes_in,
+      bytes_out: t.bytes_out,
+      duration_ms: Math.round(performance.now() - started),
+      ...(proto === "tcp" ? { aborted: t.aborted } : {}),
+      ...(refusals.total ? { refused: refusals.toJSON() } : {}),
+    };
+  };
   const finished = dp.finished.finally(() => opts.signal.removeEventListener("abort", stop))
     .then((t) => {
-      // The same fields as the Deno.listen engine's summary: refusals by reason (in the
-      // order every summary lists them), and for TCP the accepts peers aborted.
-      const refusals = new Refusals();
-      for (const [k, n] of Object.entries(t.refused ?? {}) as [RefusalReason, number][]) {
-        refusals.add(k, n);
-      }
-      if (t.max_conns) refusals.add("max-conns", t.max_conns);
-      const summary = {
-        event: "summary" as const,
-        proto,
-        connections: t.connections,
-        datagrams: t.datagrams,
-        bytes_in: t.bytes_in,
-        bytes_out: t.bytes_out,
-        duration_ms: Math.round(performance.now() - started),
-        ...(proto === "tcp" ? { aborted: t.aborted } : {}),
-        ...(refusals.total ? { refused: refusals.toJSON() } : {}),
-      };
+      const summary = summaryOf(t);
       emit(summary);
       return summary;
     });
-  return { address: dp.address, port: dp.port, finished };
+  // The workers publish their running totals in shared memory after every step: a
+  // snapshot reads them, with no message to a thread that is blocked in a system call.
+  const snapshot = () => Promise.resolve({ ...summaryOf(dp.snapshot()), running: true as const });
+  return { address: dp.address, port: dp.port, finished, snapshot };
 }

@@ -20,11 +20,17 @@ import {
 import { payloadBytes, payloadFields, plural, visibleText } from "../../base/text.ts";
 import { resolveHost } from "../../sys/resolver.ts";
 import {
+  type ClientSocketOptions,
+  type ConnectedEvent,
+  connectedEvent,
+} from "../sockopt/sockopt.ts";
+import {
   checkEcho,
-  connectTcp,
+  connectTcpClient,
   isRefused,
   openUdpPeer,
   readExact,
+  type StreamConn,
   type UdpPeer,
 } from "./client.ts";
 
@@ -47,6 +53,11 @@ export interface EchoSendOptions {
   onEvent?: ((ev: SendEvent) => void) | undefined;
   /** TCP: opens the connection instead of a plain connect (TLS: lib/net/tls/client.ts). */
   connect?: (() => Promise<{ conn: Deno.Conn; address: string; port: number }>) | undefined;
+  /**
+   * The client socket's source address and options (not with `connect`). When given,
+   * a `connected` event follows `connect`, with the options as read back.
+   */
+  client?: ClientSocketOptions | undefined;
 }
 
 /** Options of {@link sendTcp} and {@link sendUdp}: the messages to send, one at a time. */
@@ -67,11 +78,13 @@ export interface EchoStreamOptions extends EchoSendOptions {
 }
 
 /**
- * Events an echo sender reports: TCP and UDP alike, `connect` (the address that answered),
- * one `echo` per message (or per streamed chunk), then `done`.
+ * Events an echo sender reports: TCP and UDP alike, `connect` (the address that answered;
+ * with a client setup, `connected` next: the socket's own address and its options), one
+ * `echo` per message (or per streamed chunk), then `done`.
  */
 export type SendEvent =
   | { event: "connect"; proto: "tcp" | "udp"; address: string; port: number }
+  | ConnectedEvent
   | {
     event: "echo";
     /** Bytes in the echo. */
@@ -122,6 +135,7 @@ export function sendEventText(ev: SendEvent): string | null {
     case "urgent":
       return `Sent urgent byte ${ev.byte}`;
     case "connect":
+    case "connected": // -v: connectedEventText, on stderr (stdout may carry the echo)
     case "done":
       return null;
   }
@@ -141,7 +155,7 @@ function echoEvent(data: Uint8Array, ep: Endpoint, rttMs: number): SendEvent {
 }
 
 /** Closes `conn` when `signal` aborts (SIGINT/SIGTERM); returns the undo function. */
-function closeOnAbort(conn: Deno.Conn, signal: AbortSignal): () => void {
+function closeOnAbort(conn: StreamConn, signal: AbortSignal): () => void {
   const close = () => {
     try {
       conn.close();
@@ -151,7 +165,7 @@ function closeOnAbort(conn: Deno.Conn, signal: AbortSignal): () => void {
   return () => signal.removeEventListener("abort", close);
 }
 
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+async function writeAll(conn: StreamConn, data: Uint8Array): Promise<void> {
   let off = 0;
   while (off < data.length) off += await conn.write(data.subarray(off));
 }
@@ -176,17 +190,19 @@ async function untilAborted(
  */
 function overTcp(
   o: EchoSendOptions,
-  body: (conn: Deno.Conn, ep: Endpoint) => Promise<SendSummary>,
+  body: (conn: StreamConn, ep: Endpoint) => Promise<SendSummary>,
 ): Promise<SendSummary> {
   const emit = o.onEvent ?? (() => {});
   return untilAborted(o.signal, async () => {
-    const t = o.connect ? await o.connect() : await connectTcp(o.host, o.port, {
+    const t = o.connect ? await o.connect() : await connectTcpClient(o.host, o.port, {
       family: o.family,
       timeoutMs: o.timeoutMs,
       signal: o.signal,
+      socket: o.client,
     });
     const undo = closeOnAbort(t.conn, o.signal);
     emit({ event: "connect", proto: "tcp", address: t.address, port: t.port });
+    if (o.client && "local" in t) emit(connectedEvent("tcp", t));
     let summary: SendSummary;
     try {
       summary = await body(t.conn, { address: t.address, port: t.port });
@@ -376,7 +392,7 @@ export async function sendUdp(o: EchoMessagesOptions): Promise<SendSummary> {
         if (peer?.address !== a.address) {
           peer?.close();
           peer = undefined;
-          peer = openUdpPeer(a.address, a.family, o.port);
+          peer = openUdpPeer(a.address, a.family, o.port, o.client);
         }
         const t0 = performance.now();
         let got: Uint8Array | null;
@@ -397,6 +413,7 @@ export async function sendUdp(o: EchoMessagesOptions): Promise<SendSummary> {
         checkEcho(msg, got, ep, false);
         if (!chosen) {
           emit({ event: "connect", proto: "udp", address: a.address, port: o.port });
+          if (o.client) emit(connectedEvent("udp", peer));
           chosen = true;
         }
         summary.bytesReceived += got.length;

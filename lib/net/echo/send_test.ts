@@ -24,6 +24,8 @@ Deno.test("sendEventText prints echoes only, bytes that could mislead escaped", 
     ],
     [{ event: "done", proto: "tcp", bytes_sent: 3, bytes_received: 3 }, null],
     [{ event: "done", proto: "udp", bytes_sent: 3, bytes_received: 3 }, null],
+    // -v prints it on stderr (connectedEventText): stdout may carry the echoed stream.
+    [{ event: "connected", proto: "tcp", local: "::1", local_port: 5, peer: "::1", port: 7 }, null],
   ];
   for (const [ev, line] of cases) assert.equal(sendEventText(ev), line, ev.event);
 });
@@ -335,5 +337,175 @@ Deno.test("sendUdp takes IPv6 echoes of 65527 bytes whole", async () => {
   } finally {
     ac.abort();
     await srv.finished;
+  }
+});
+
+/**
+ * A TCP echo server on 127.0.0.1 made of Deno's own sockets (no engine): echoes each
+ * connection until EOF and records the peer each connection came from.
+ */
+async function withEchoPeers(
+  body: (port: number, peers: Deno.NetAddr[]) => Promise<void>,
+): Promise<void> {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const peers: Deno.NetAddr[] = [];
+  const conns: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const c of l) {
+      peers.push(c.remoteAddr as Deno.NetAddr);
+      conns.push((async () => {
+        try {
+          const buf = new Uint8Array(65536);
+          for (let n; (n = await c.read(buf)) !== null;) {
+            for (let off = 0; off < n;) off += await c.write(buf.subarray(off, n));
+          }
+        } catch {
+          /* reset */
+        } finally {
+          c.close();
+        }
+      })());
+    }
+  })();
+  try {
+    await body((l.addr as Deno.NetAddr).port, peers);
+  } finally {
+    l.close();
+    await accepting.catch(() => {});
+    await Promise.all(conns);
+    await reactor.idle();
+  }
+}
+
+Deno.test("sendTcp with --bind binds the FFI socket first and reports connected", async () => {
+  await withEchoPeers(async (port, peers) => {
+    const events: SendEvent[] = [];
+    const r = await sendTcp({
+      ...common,
+      port,
+      messages: [enc.encode("hi")],
+      client: { bind: { address: "127.0.0.9", port: 0 }, sockopts: { ttl: 7 }, readBack: true },
+      onEvent: (ev) => events.push(ev),
+    });
+    assert.deepEqual(r, { echoes: 1, bytesSent: 2, bytesReceived: 2, aborted: false });
+    assert.deepEqual(events.map((e) => e.event), ["connect", "connected", "echo", "done"]);
+    const c = events[1]!;
+    assert.ok(c.event === "connected");
+    assert.equal(peers[0]!.hostname, "127.0.0.9");
+    assert.deepEqual(
+      { ...c, options: undefined },
+      {
+        event: "connected",
+        proto: "tcp",
+        local: "127.0.0.9",
+        local_port: peers[0]!.port,
+        peer: "127.0.0.1",
+        port,
+        options: undefined,
+      },
+    );
+    assert.equal(c.options?.ttl, 7);
+    assert.equal(c.options?.nodelay, true);
+  });
+});
+
+Deno.test("sendTcp sets options on Deno's socket just after connect and reads them back", async () => {
+  await withEchoPeers(async (port) => {
+    const events: SendEvent[] = [];
+    await sendTcp({
+      ...common,
+      port,
+      messages: [enc.encode("x")],
+      client: { sockopts: { tos: 184, rcvbuf: 65536, nodelay: false }, readBack: true },
+      onEvent: (ev) => events.push(ev),
+    });
+    const c = events.find((e) => e.event === "connected");
+    assert.ok(c?.event === "connected");
+    assert.equal(c.local, "127.0.0.1");
+    assert.equal(c.options?.tos, 184);
+    assert.equal(c.options?.rcvbuf, 131072); // doubled by the kernel, socket(7)
+    assert.equal(c.options?.nodelay, false);
+  });
+});
+
+Deno.test("streamTcp over a bound FFI socket checks every byte and half-closes", async () => {
+  await withEchoPeers(async (port, peers) => {
+    const chunks = [
+      enc.encode("abc"),
+      new Uint8Array(300_000).map((_, i) => i * 7),
+      enc.encode("z"),
+    ];
+    const echoed: Uint8Array[] = [];
+    const r = await streamTcp({
+      ...common,
+      port,
+      input: ReadableStream.from(chunks),
+      client: { bind: { address: "127.0.0.10", port: 0 } },
+      onData: (b) => (echoed.push(b.slice()), Promise.resolve()),
+    });
+    assert.equal(peers[0]!.hostname, "127.0.0.10");
+    assert.deepEqual(r, { echoes: 0, bytesSent: 300_004, bytesReceived: 300_004, aborted: false });
+    const all = new Uint8Array(300_004);
+    let off = 0;
+    for (const b of echoed) all.set(b, (off += b.length) - b.length);
+    const sent = new Uint8Array(300_004);
+    sent.set(chunks[0]!), sent.set(chunks[1]!, 3), sent.set(chunks[2]!, 300_003);
+    assert.deepEqual(all, sent);
+  });
+});
+
+Deno.test("sendTcp with --bind on a busy port fails with bind EADDRINUSE", async () => {
+  await withEchoPeers(async (port) => {
+    const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const busy = (held.addr as Deno.NetAddr).port;
+    try {
+      await rejectsWith(
+        sendTcp({
+          ...common,
+          port,
+          messages: [enc.encode("x")],
+          client: { bind: { address: "127.0.0.1", port: busy } },
+        }),
+        SysError,
+        `bind EADDRINUSE 127.0.0.1:${busy}`,
+      );
+    } finally {
+      held.close();
+    }
+  });
+});
+
+Deno.test("sendUdp with --bind sends from that address and reports connected", async () => {
+  const echo = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const port = (echo.addr as Deno.NetAddr).port;
+  const froms: Deno.NetAddr[] = [];
+  const serving = (async () => {
+    for await (const [d, from] of echo) {
+      froms.push(from as Deno.NetAddr);
+      await echo.send(d, from);
+    }
+  })();
+  try {
+    const events: SendEvent[] = [];
+    await sendUdp({
+      ...common,
+      port,
+      messages: [enc.encode("a"), enc.encode("b")],
+      client: { bind: { address: "127.0.0.11", port: 0 }, sockopts: { ttl: 9 }, readBack: true },
+      onEvent: (ev) => events.push(ev),
+    });
+    assert.deepEqual(events.map((e) => e.event), ["connect", "connected", "echo", "echo", "done"]);
+    const c = events[1]!;
+    assert.ok(c.event === "connected");
+    assert.deepEqual(froms.map((f) => [f.hostname, f.port]), [
+      ["127.0.0.11", c.local_port],
+      ["127.0.0.11", c.local_port],
+    ]);
+    assert.equal(c.local, "127.0.0.11");
+    assert.equal(c.options?.ttl, 9);
+  } finally {
+    echo.close();
+    await serving.catch(() => {});
+    await reactor.idle();
   }
 });

@@ -28,8 +28,20 @@ export interface EchoServerOptions {
   idleTimeoutMs?: number | undefined;
   /** Report every read/datagram (`read` events). */
   verbose?: boolean | undefined;
-  /** Aborting stops the server: it stops accepting, closes connections and resolves. */
+  /**
+   * Aborting stops the server: it stops accepting at once, keeps echoing what open
+   * connections already sent for up to {@link drainMs}, closes them and resolves.
+   */
   signal: AbortSignal;
+  /**
+   * After `signal` aborts: how long (ms) open connections may take to finish their
+   * in-flight echoes. A connection closes once it has echoed everything it read and its
+   * peer has sent nothing for {@link DRAIN_QUIET_MS} (closing with unread bytes would reset
+   * it); at the deadline the rest close (reason `shutdown`, unechoed bytes in
+   * `bytes_dropped`).
+   * Default 5000; 0 closes every connection at once.
+   */
+  drainMs?: number | undefined;
   /** Receives every event. */
   onEvent?: ((ev: EchoEvent) => void) | undefined;
   /** Socket options set once bound (accepted sockets inherit them); read back in `listening`. */
@@ -72,6 +84,8 @@ export type EchoEvent =
     aborted?: number;
     /** Connections refused and datagrams dropped, by reason; absent when none. */
     refused?: RefusalCounts;
+    /** Only in a {@link EchoServer.snapshot}: the server is still running. */
+    running?: true;
   };
 
 /** A running echo server. */
@@ -82,6 +96,8 @@ export interface EchoServer {
   port: number;
   /** Resolves with the summary event once the server has stopped. */
   finished: Promise<Extract<EchoEvent, { event: "summary" }>>;
+  /** The summary so far (`running: true`), without stopping the server (SIGHUP). */
+  snapshot(): Promise<Extract<EchoEvent, { event: "summary" }>>;
 }
 
 /** Whether `address` is an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`). */
@@ -227,6 +243,52 @@ export async function* receiveDatagrams<R extends string>(
   }
 }
 
+/** How long open connections may finish their echoes after the stop signal, by default (ms). */
+export const DEFAULT_DRAIN_MS = 5000;
+
+/**
+ * While a server drains, a connection whose peer has sent nothing more for this long has
+ * been echoed everything it sent: it is closed then (reason `shutdown`, nothing dropped).
+ */
+export const DRAIN_QUIET_MS = 100;
+
+/** One TCP connection's byte counts and its part in a drain (see {@link DRAIN_QUIET_MS}). */
+class Draining {
+  bytesIn = 0;
+  bytesOut = 0;
+  /** Waiting for the peer in read(2) (not echoing). */
+  reading = false;
+  /** The server has stopped: close the connection once it is quiet. */
+  draining = false;
+  #quiet: ReturnType<typeof setTimeout> | undefined;
+
+  /** The drain begins: a connection waiting for its peer starts its quiet timer. */
+  drain(conn: Deno.TcpConn): void {
+    this.draining = true;
+    if (this.reading) this.quiet(conn);
+  }
+
+  /** Closes `conn` unless a read returns within {@link DRAIN_QUIET_MS}. */
+  quiet(conn: Deno.TcpConn): void {
+    clearTimeout(this.#quiet);
+    this.#quiet = setTimeout(() => this.cut(conn), DRAIN_QUIET_MS);
+  }
+
+  /** A read returned (or the connection ended): no quiet timer. */
+  settle(): void {
+    clearTimeout(this.#quiet);
+    this.#quiet = undefined;
+  }
+
+  /** Closes `conn` now (quiet, or the drain's deadline). */
+  cut(conn: Deno.TcpConn): void {
+    this.settle();
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+}
+
 /** accept(2) errors that are the peer's doing (tcp(7), accept(2) "Error handling"). */
 const PEER_ABORTS = new Set(["ECONNABORTED", "ENOTCONN", "EPROTO"]);
 /** accept(2) errors of a server out of a resource: wait for it to come back. */
@@ -254,29 +316,35 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
   );
 
   const started = performance.now();
-  const open = new Set<Deno.TcpConn>();
+  const open = new Map<Deno.TcpConn, Draining>();
   const handlers = new Set<Promise<void>>();
   const totals = { connections: 0, bytes_in: 0, bytes_out: 0, aborted: 0 };
   const gate = new Gate(opts.admission);
+  const drainMs = opts.drainMs ?? DEFAULT_DRAIN_MS;
   let stopping = false;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
 
+  // Stop accepting at once; connections finish their in-flight echoes (each closes once
+  // it has echoed all it read), and whatever is still open at the deadline is closed.
+  const closeAll = () => {
+    for (const [c, d] of open) d.cut(c);
+  };
   const stop = () => {
     stopping = true;
     try {
       listener.close();
     } catch { /* closed */ }
-    for (const c of open) {
-      try {
-        c.close();
-      } catch { /* closed */ }
+    if (drainMs === 0) closeAll();
+    else {
+      for (const [c, d] of open) d.drain(c);
+      deadline = setTimeout(closeAll, drainMs);
     }
   };
   if (opts.signal.aborted) stop();
   else opts.signal.addEventListener("abort", stop, { once: true });
 
-  const handle = async (conn: Deno.TcpConn, peer: string, peerPort: number) => {
+  const handle = async (conn: Deno.TcpConn, peer: string, peerPort: number, d: Draining) => {
     const t0 = performance.now();
-    let bytesIn = 0, bytesOut = 0;
     let reason = "eof" as "eof" | "idle-timeout" | "error" | "shutdown" | "max-bytes";
     let error: string | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -296,15 +364,22 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
       let buf = new Uint8Array(4 * 1024);
       arm();
       for (;;) {
+        d.reading = true;
+        if (d.draining) d.quiet(conn);
         const n = await conn.read(buf);
+        d.reading = false;
+        d.settle();
         if (n === null) break;
         arm();
-        bytesIn += n;
+        d.bytesIn += n;
         if (opts.verbose) emit({ event: "read", proto: "tcp", peer, port: peerPort, bytes: n });
-        const take = gate.allowance(bytesOut, n);
+        const take = gate.allowance(d.bytesOut, n);
         let off = 0;
-        while (off < take) off += await conn.write(buf.subarray(off, take));
-        bytesOut += take;
+        while (off < take) {
+          const w = await conn.write(buf.subarray(off, take));
+          off += w;
+          d.bytesOut += w;
+        }
         if (take < n) {
           reason = "max-bytes";
           gate.refusals.add("max-bytes");
@@ -323,11 +398,13 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
       }
     } finally {
       clearTimeout(timer);
+      d.settle();
       open.delete(conn);
       gate.release(peer);
       try {
         conn.close();
       } catch { /* closed */ }
+      const { bytesIn, bytesOut } = d;
       totals.bytes_in += bytesIn;
       totals.bytes_out += bytesOut;
       emit({
@@ -422,37 +499,45 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
         conn.close();
         continue;
       }
-      open.add(conn);
+      const d = new Draining();
+      open.set(conn, d);
       totals.connections++;
       emit({ event: "accept", proto: "tcp", peer, port: ra.port, open: open.size });
-      const h = handle(conn, peer, ra.port);
+      const h = handle(conn, peer, ra.port, d);
       handlers.add(h);
       h.finally(() => handlers.delete(h));
     }
   };
 
-  const finished = acceptLoop().then(async () => {
-    endEpisode();
-    while (handlers.size) await Promise.all(handlers);
-    opts.signal.removeEventListener("abort", stop);
-    if (abortedSince > 0 && opts.verbose) {
-      emit({ event: "aborted", proto: "tcp", count: abortedSince, total: totals.aborted });
+  const summary = (running: boolean) => {
+    let bytesIn = totals.bytes_in, bytesOut = totals.bytes_out;
+    for (const d of open.values()) {
+      bytesIn += d.bytesIn;
+      bytesOut += d.bytesOut;
     }
-    const summary = {
+    return {
       event: "summary" as const,
       proto: "tcp" as const,
       connections: totals.connections,
       datagrams: 0,
-      bytes_in: totals.bytes_in,
-      bytes_out: totals.bytes_out,
+      bytes_in: bytesIn,
+      bytes_out: bytesOut,
       duration_ms: Math.round(performance.now() - started),
       aborted: totals.aborted,
       ...(gate.refusals.total ? { refused: gate.refusals.toJSON() } : {}),
+      ...(running ? { running: true as const } : {}),
     };
-    emit(summary);
-    return summary;
+  };
+  const stopped = acceptLoop().then(async () => {
+    endEpisode();
+    while (handlers.size) await Promise.all(handlers);
+    clearTimeout(deadline);
+    opts.signal.removeEventListener("abort", stop);
+    if (abortedSince > 0 && opts.verbose) {
+      emit({ event: "aborted", proto: "tcp", count: abortedSince, total: totals.aborted });
+    }
   });
-  return Promise.resolve({ address: host, port, finished });
+  return serverHandle(host, port, stopped, summary, emit);
 }
 
 /**
@@ -481,12 +566,19 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
     ...opts.admission,
     reflect: guardWithPort(opts.admission?.reflect ?? DEFAULT_REFLECT_GUARD, port),
   });
-  let stopping = false;
-  const stop = () => {
-    stopping = true;
+  let stopping = false, sending = false;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  const close = () => {
     try {
       sock.close();
     } catch { /* closed */ }
+  };
+  // Stop reading at once; a reply being sent is sent (up to drainMs), then the socket closes.
+  const stop = () => {
+    stopping = true;
+    const drainMs = opts.drainMs ?? DEFAULT_DRAIN_MS;
+    if (!sending || drainMs === 0) close();
+    else deadline = setTimeout(close, drainMs);
   };
   if (opts.signal.aborted) stop();
   else opts.signal.addEventListener("abort", stop, { once: true });
@@ -502,6 +594,7 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
       emit,
     });
     for await (const { data, from: ra, peer } of datagrams) {
+      sending = true;
       try {
         totals.bytes_out += await sock.send(data, ra);
       } catch (err) {
@@ -513,25 +606,53 @@ export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
           port: ra.port,
           error: toSysError(err, "sendto", { address: peer, port: ra.port }).message,
         });
+      } finally {
+        sending = false;
       }
+      if (stopping) break;
     }
   };
-  const finished = loop().then(() => {
-    opts.signal.removeEventListener("abort", stop);
-    const summary = {
-      event: "summary" as const,
-      proto: "udp" as const,
-      connections: 0,
-      datagrams: totals.datagrams,
-      bytes_in: totals.bytes_in,
-      bytes_out: totals.bytes_out,
-      duration_ms: Math.round(performance.now() - started),
-      ...(gate.refusals.total ? { refused: gate.refusals.toJSON() } : {}),
-    };
-    emit(summary);
-    return summary;
+  const summary = (running: boolean) => ({
+    event: "summary" as const,
+    proto: "udp" as const,
+    connections: 0,
+    datagrams: totals.datagrams,
+    bytes_in: totals.bytes_in,
+    bytes_out: totals.bytes_out,
+    duration_ms: Math.round(performance.now() - started),
+    ...(gate.refusals.total ? { refused: gate.refusals.toJSON() } : {}),
+    ...(running ? { running: true as const } : {}),
   });
-  return Promise.resolve({ address: host, port, finished });
+  const stopped = loop().then(() => {
+    clearTimeout(deadline);
+    close();
+    opts.signal.removeEventListener("abort", stop);
+  });
+  return serverHandle(host, port, stopped, summary, emit);
+}
+
+/**
+ * The {@link EchoServer} of a started server: once `stopped` settles, its last summary is
+ * emitted and `finished` resolves to it; `snapshot` reads one marked `running` meanwhile.
+ */
+function serverHandle(
+  address: string,
+  port: number,
+  stopped: Promise<void>,
+  summary: (running: boolean) => Extract<EchoEvent, { event: "summary" }>,
+  emit: (ev: EchoEvent) => void,
+): Promise<EchoServer> {
+  const finished = stopped.then(() => {
+    const last = summary(false);
+    emit(last);
+    return last;
+  });
+  return Promise.resolve({
+    address,
+    port,
+    finished,
+    snapshot: () => Promise.resolve(summary(true)),
+  });
 }
 
 /** The human line for an echo server event. */
@@ -564,10 +685,11 @@ export function echoEventText(ev: EchoEvent): string | null {
       const secs = `${(ev.duration_ms / 1000).toFixed(1)}s`;
       const bytes = `in=${ev.bytes_in} out=${ev.bytes_out} bytes`;
       const refused = ev.refused ? `, refused: ${refusalsText(ev.refused)}` : "";
+      const head = `summary ${ev.proto}${ev.running ? " (running)" : ""}:`;
       return (ev.proto === "tcp"
-        ? `summary tcp: ${plural(ev.connections, "connection")}, ${bytes}, ${secs}` +
+        ? `${head} ${plural(ev.connections, "connection")}, ${bytes}, ${secs}` +
           (ev.aborted ? `, ${ev.aborted} aborted before accept` : "")
-        : `summary udp: ${plural(ev.datagrams, "datagram")}, ${bytes}, ${secs}`) + refused;
+        : `${head} ${plural(ev.datagrams, "datagram")}, ${bytes}, ${secs}`) + refused;
     }
   }
 }

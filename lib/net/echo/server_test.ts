@@ -4,6 +4,7 @@ import {
   echoDiagnosticText,
   type EchoEvent,
   echoEventText,
+  type EchoServerOptions,
   listenWithFallback,
   serveTcp,
   serveUdp,
@@ -104,6 +105,19 @@ Deno.test("echoEventText renders every event as serve prints it", () => {
       },
       "summary udp: 3 datagrams, in=9 out=9 bytes, 0.1s",
     ],
+    [
+      {
+        event: "summary",
+        proto: "tcp",
+        connections: 1,
+        datagrams: 0,
+        bytes_in: 5,
+        bytes_out: 5,
+        duration_ms: 2000,
+        running: true,
+      },
+      "summary tcp (running): 1 connection, in=5 out=5 bytes, 2.0s",
+    ],
   ];
   for (const [ev, line] of cases) assert.equal(echoEventText(ev), line, ev.event);
 });
@@ -151,16 +165,30 @@ Deno.test("listenWithFallback falls back only when the family is missing, naming
   );
 });
 
-Deno.test("serveTcp echoes in-process and reports accept, close and summary", async () => {
+/** Starts `serve` on 127.0.0.1, a port the kernel picks, with `opts`; records its events. */
+async function start(
+  serve: typeof serveTcp,
+  opts: Partial<EchoServerOptions> = {},
+): Promise<{ ac: AbortController; events: EchoEvent[]; srv: Awaited<ReturnType<typeof serve>> }> {
   const ac = new AbortController();
   const events: EchoEvent[] = [];
-  const srv = await serveTcp({
+  const srv = await serve({
     host: "127.0.0.1",
     port: 0,
-    verbose: true,
     signal: ac.signal,
     onEvent: (ev) => events.push(ev),
+    ...opts,
   });
+  return { ac, events, srv };
+}
+
+/** Waits until `events` holds an event of type `type`. */
+async function seen(events: EchoEvent[], type: EchoEvent["event"]): Promise<void> {
+  while (!events.some((e) => e.event === type)) await new Promise((r) => setTimeout(r, 5));
+}
+
+Deno.test("serveTcp echoes in-process and reports accept, close and summary", async () => {
+  const { ac, events, srv } = await start(serveTcp, { verbose: true });
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
   await conn.write(new TextEncoder().encode("hello"));
   await conn.closeWrite();
@@ -171,7 +199,7 @@ Deno.test("serveTcp echoes in-process and reports accept, close and summary", as
   }
   conn.close();
   assert.equal(got, "hello");
-  while (!events.some((e) => e.event === "close")) await new Promise((r) => setTimeout(r, 5));
+  await seen(events, "close");
   ac.abort();
   const summary = await srv.finished;
   assert.deepEqual(
@@ -191,14 +219,7 @@ Deno.test("serveTcp echoes in-process and reports accept, close and summary", as
 });
 
 Deno.test("serveUdp echoes a datagram in-process and stops on abort", async () => {
-  const ac = new AbortController();
-  const events: EchoEvent[] = [];
-  const srv = await serveUdp({
-    host: "127.0.0.1",
-    port: 0,
-    signal: ac.signal,
-    onEvent: (ev) => events.push(ev),
-  });
+  const { ac, events, srv } = await start(serveUdp);
   const sock = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   try {
     await sock.send(new Uint8Array([1, 2, 3]), {
@@ -215,4 +236,65 @@ Deno.test("serveUdp echoes a datagram in-process and stops on abort", async () =
   const summary = await srv.finished;
   assert.deepEqual([summary.datagrams, summary.bytes_in, summary.bytes_out], [1, 3, 3]);
   assert.deepEqual(events.map((e) => e.event), ["listening", "summary"]);
+});
+
+Deno.test("serveTcp snapshot counts open connections and drains an idle one at once", async () => {
+  const { ac, events, srv } = await start(serveTcp);
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+  await conn.write(new TextEncoder().encode("hello"));
+  const buf = new Uint8Array(16);
+  let got = 0;
+  while (got < 5) got += (await conn.read(buf.subarray(got))) ?? 5;
+  const snap = await srv.snapshot();
+  assert.equal(snap.running, true);
+  assert.deepEqual([snap.connections, snap.bytes_in, snap.bytes_out], [1, 5, 5]);
+  assert.ok(!events.some((e) => e.event === "summary"), "a snapshot is not emitted");
+  // Default drain (5s): the idle connection has nothing in flight, so it closes within
+  // the quiet time, and the peer reads EOF.
+  const t0 = performance.now();
+  ac.abort();
+  assert.equal(await conn.read(buf), null);
+  conn.close();
+  const summary = await srv.finished;
+  assert.ok(performance.now() - t0 < 3000, `drained in ${performance.now() - t0}ms`);
+  assert.equal(summary.running, undefined);
+  const close = events.find((e) => e.event === "close");
+  assert.ok(close?.event === "close");
+  assert.equal(close.reason, "shutdown");
+  assert.equal(close.bytes_dropped, undefined);
+  // The listener closed at once.
+  await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: srv.port }));
+});
+
+Deno.test("serveTcp with drainMs 0 closes connections at once on abort", async () => {
+  const { ac, events, srv } = await start(serveTcp, { drainMs: 0 });
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: srv.port });
+  await seen(events, "accept");
+  ac.abort();
+  const summary = await srv.finished;
+  assert.equal(summary.connections, 1);
+  const close = events.find((e) => e.event === "close");
+  assert.ok(close?.event === "close" && close.reason === "shutdown");
+  conn.close();
+});
+
+Deno.test("serveUdp snapshot counts datagrams so far and marks running", async () => {
+  const { ac, srv } = await start(serveUdp);
+  const c = Deno.listenDatagram({ hostname: "127.0.0.1", port: 0, transport: "udp" });
+  const to = { hostname: "127.0.0.1", port: srv.port, transport: "udp" as const };
+  await c.send(new TextEncoder().encode("abc"), to);
+  const [echo] = await c.receive();
+  assert.equal(new TextDecoder().decode(echo), "abc");
+  const snap = await srv.snapshot();
+  assert.deepEqual([snap.running, snap.datagrams, snap.bytes_in, snap.bytes_out], [
+    true,
+    1,
+    3,
+    3,
+  ]);
+  ac.abort();
+  const last = await srv.finished;
+  assert.equal(last.running, undefined);
+  assert.equal(last.datagrams, 1);
+  c.close();
 });

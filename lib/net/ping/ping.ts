@@ -10,6 +10,7 @@
  * @module
  */
 import { ms3, summarize } from "../../base/stats.ts";
+import { makeProbe, ProbeBook, type ProbeVerdict } from "../../base/probe_book.ts";
 import { formatEndpoint, toSysError, UsageError } from "../../base/errors.ts";
 import { plural } from "../../base/text.ts";
 import { resolveHost } from "../../sys/resolver.ts";
@@ -35,20 +36,7 @@ export interface ProbeSchedule {
   timeoutMs: number;
 }
 
-/** Smallest probe: magic, session, sequence. */
-export const MIN_PROBE = 12;
-const MAGIC = [0x53, 0x42, 0x58, 0x50]; // "SBXP"
-
-/** Builds probe `seq` of `size` bytes for `session`. */
-export function makeProbe(size: number, session: number, seq: number): Uint8Array {
-  const p = new Uint8Array(size);
-  p.set(MAGIC);
-  const dv = new DataView(p.buffer);
-  dv.setUint32(4, session);
-  dv.setUint32(8, seq);
-  for (let i = MIN_PROBE; i < size; i++) p[i] = (seq + i) & 0xff;
-  return p;
-}
+export { makeProbe, MIN_PROBE } from "../../base/probe_book.ts";
 
 /**
  * What a transport yields for a probe the peer's host refused (UDP: an ICMP port
@@ -154,11 +142,9 @@ export interface PingOptions extends ProbeSchedule {
  */
 export async function runPing(transport: ProbeTransport, o: PingOptions): Promise<PingSummary> {
   const session = (Math.random() * 0xffffffff) >>> 0;
-  const outstanding = new Map<number, { t0: number; timer: ReturnType<typeof setTimeout> }>();
-  const timedOut = new Map<number, number>(); // seq -> send time
-  const answered = new Set<number>();
-  const rtts: number[] = [];
-  let sent = 0, late = 0, dups = 0, corrupt = 0, refused = 0;
+  const book = new ProbeBook(o.size, session);
+  const tally = new PingTally(o);
+  const timers = new Map<number, ReturnType<typeof setTimeout>>();
   let settle: (() => void) | null = null;
   const started = performance.now();
 
@@ -168,69 +154,27 @@ export async function runPing(transport: ProbeTransport, o: PingOptions): Promis
     settle?.();
     settle = null;
   };
+  const done = (seq: number) => {
+    clearTimeout(timers.get(seq));
+    timers.delete(seq);
+  };
 
   const receiver = (async () => {
     try {
       for await (const frame of transport.frames()) {
         const now = performance.now();
         if (frame === REFUSED) {
-          // The ICMP error does not say which datagram it answers: the oldest unanswered.
-          const first = outstanding.entries().next();
-          if (first.done) continue;
-          const [seq, p] = first.value;
-          clearTimeout(p.timer);
-          outstanding.delete(seq);
-          refused++;
-          o.onEvent({ event: "refused", seq, from: o.address, port: o.port });
+          const seq = book.refuse();
+          if (seq === null) continue;
+          done(seq);
+          tally.refused(seq);
           settled();
           continue;
         }
-        const ok = frame.length >= MIN_PROBE && MAGIC.every((b, i) => frame[i] === b) &&
-          new DataView(frame.buffer, frame.byteOffset).getUint32(4) === session;
-        const seq = frame.length >= MIN_PROBE
-          ? new DataView(frame.buffer, frame.byteOffset).getUint32(8)
-          : null;
-        if (!ok || seq === null) {
-          corrupt++;
-          o.onEvent({ event: "corrupt", seq: null, bytes: frame.length, reason: "not our probe" });
-          continue;
-        }
-        const expect = makeProbe(o.size, session, seq);
-        if (frame.length !== expect.length || frame.some((b, i) => b !== expect[i])) {
-          corrupt++;
-          o.onEvent({
-            event: "corrupt",
-            seq,
-            bytes: frame.length,
-            reason: "echo differs from probe",
-          });
-          continue;
-        }
-        const p = outstanding.get(seq);
-        if (p) {
-          clearTimeout(p.timer);
-          outstanding.delete(seq);
-          answered.add(seq);
-          const rtt = now - p.t0;
-          rtts.push(rtt);
-          o.onEvent({
-            event: "reply",
-            seq,
-            bytes: frame.length,
-            rtt_ms: ms3(rtt),
-            from: o.address,
-            port: o.port,
-          });
-          settled();
-        } else if (timedOut.has(seq)) {
-          const t0 = timedOut.get(seq)!;
-          timedOut.delete(seq);
-          late++;
-          o.onEvent({ event: "late", seq, rtt_ms: ms3(now - t0) });
-        } else if (answered.has(seq)) {
-          dups++;
-          o.onEvent({ event: "duplicate", seq });
-        }
+        const v = book.frame(frame, now);
+        if (v.kind === "reply") done(v.seq);
+        tally.verdict(v, frame.length);
+        if (v.kind === "reply") settled();
       }
     } catch (err) {
       if (!o.signal.aborted && !closing) throw err;
@@ -256,65 +200,135 @@ export async function runPing(transport: ProbeTransport, o: PingOptions): Promis
     for (let seq = 1; seq <= o.count && !o.signal.aborted; seq++) {
       if (receiverError) throw receiverError;
       const probe = makeProbe(o.size, session, seq);
-      const t0 = performance.now();
       const timer = setTimeout(() => {
-        if (!outstanding.delete(seq)) return;
-        timedOut.set(seq, t0);
-        o.onEvent({ event: "timeout", seq, timeout_ms: o.timeoutMs });
+        timers.delete(seq);
+        if (!book.timeout(seq)) return;
+        tally.timeout(seq);
         settled();
       }, o.timeoutMs);
-      outstanding.set(seq, { t0, timer });
-      sent++;
+      timers.set(seq, timer);
+      book.sent(seq, performance.now());
+      tally.sent++;
       await transport.send(probe);
       if (seq === o.count) break;
       if (o.intervalMs > 0) await sleep(o.intervalMs);
       else {
-        while (outstanding.has(seq) && !o.signal.aborted && !receiverError) {
+        while (book.inFlight.has(seq) && !o.signal.aborted && !receiverError) {
           await new Promise<void>((r) => (settle = r));
         }
       }
     }
     // Wait for the last answers (or their timeouts).
-    while (outstanding.size > 0 && !o.signal.aborted && !receiverError) {
+    while (book.inFlight.size > 0 && !o.signal.aborted && !receiverError) {
       await new Promise<void>((r) => (settle = r));
     }
     if (receiverError) throw receiverError;
   } finally {
-    for (const p of outstanding.values()) clearTimeout(p.timer);
+    for (const t of timers.values()) clearTimeout(t);
     closing = true;
     transport.close();
     await receiver.catch(() => {});
   }
-  const lost = sent - rtts.length - refused;
-  const s = summarize(rtts);
-  const summary: PingSummary = {
-    event: "summary",
-    proto: o.proto,
-    address: o.address,
-    port: o.port,
-    sent,
-    received: rtts.length,
-    lost,
-    refused,
-    late,
-    duplicates: dups,
-    corrupt,
-    loss_pct: sent ? Math.round((lost / sent) * 1000) / 10 : 0,
-    time_ms: Math.round(performance.now() - started),
-  };
-  if (s) {
-    Object.assign(summary, {
-      min_ms: ms3(s.min),
-      avg_ms: ms3(s.avg),
-      max_ms: ms3(s.max),
-      mdev_ms: ms3(s.mdev),
-      p50_ms: ms3(s.p50),
-      p90_ms: ms3(s.p90),
-      p99_ms: ms3(s.p99),
-    });
+  return tally.finish(performance.now() - started);
+}
+
+/**
+ * Turns what a ping run sees into events and counts them: every transport (./fast.ts
+ * too) reports through one of these, so events and the summary are built in one place.
+ */
+export class PingTally {
+  /** Probes sent. */
+  sent = 0;
+  readonly rtts: number[] = [];
+  #late = 0;
+  #dups = 0;
+  #corrupt = 0;
+  #refused = 0;
+  readonly #o: Pick<PingOptions, "proto" | "address" | "port" | "timeoutMs" | "onEvent">;
+
+  /** Emits through `o.onEvent`. */
+  constructor(o: Pick<PingOptions, "proto" | "address" | "port" | "timeoutMs" | "onEvent">) {
+    this.#o = o;
   }
-  o.onEvent(summary);
-  return summary;
+
+  /** A probe that came back as `v` (`bytes` long); `rtt` in ms. */
+  verdict(v: ProbeVerdict, bytes: number): void {
+    const o = this.#o;
+    switch (v.kind) {
+      case "reply":
+        this.rtts.push(v.rtt);
+        o.onEvent({
+          event: "reply",
+          seq: v.seq,
+          bytes,
+          rtt_ms: ms3(v.rtt),
+          from: o.address,
+          port: o.port,
+        });
+        return;
+      case "late":
+        this.#late++;
+        o.onEvent({ event: "late", seq: v.seq, rtt_ms: ms3(v.rtt) });
+        return;
+      case "duplicate":
+        this.#dups++;
+        o.onEvent({ event: "duplicate", seq: v.seq });
+        return;
+      case "corrupt":
+        this.#corrupt++;
+        o.onEvent({ event: "corrupt", seq: v.seq, bytes, reason: v.reason });
+        return;
+      case "ignored":
+        return;
+    }
+  }
+
+  /** Probe `seq` was not answered in time. */
+  timeout(seq: number): void {
+    this.#o.onEvent({ event: "timeout", seq, timeout_ms: this.#o.timeoutMs });
+  }
+
+  /** Probe `seq` was refused by the peer's host. */
+  refused(seq: number): void {
+    this.#refused++;
+    this.#o.onEvent({ event: "refused", seq, from: this.#o.address, port: this.#o.port });
+  }
+
+  /** Emits and returns the summary of a run that took `elapsedMs`. */
+  finish(elapsedMs: number): PingSummary {
+    const o = this.#o;
+    const sent = this.sent;
+    const lost = sent - this.rtts.length - this.#refused;
+    const s = summarize(this.rtts);
+    const summary: PingSummary = {
+      event: "summary",
+      proto: o.proto,
+      address: o.address,
+      port: o.port,
+      sent,
+      received: this.rtts.length,
+      lost,
+      refused: this.#refused,
+      late: this.#late,
+      duplicates: this.#dups,
+      corrupt: this.#corrupt,
+      loss_pct: sent ? Math.round((lost / sent) * 1000) / 10 : 0,
+      time_ms: Math.round(elapsedMs),
+    };
+    if (s) {
+      Object.assign(summary, {
+        min_ms: ms3(s.min),
+        avg_ms: ms3(s.avg),
+        max_ms: ms3(s.max),
+        mdev_ms: ms3(s.mdev),
+        p50_ms: ms3(s.p50),
+        p90_ms: ms3(s.p90),
+        p99_ms: ms3(s.p99),
+      });
+    }
+    o.onEvent(summary);
+    return summary;
+  }
 }
 
 /** Probes over a connected TCP stream: each echo frame is `size` bytes. */

@@ -10,9 +10,14 @@ Deno.test("makeProbe lays out magic, session, sequence and filler", () => {
       ...[0x53, 0x42, 0x58, 0x50], // "SBXP"
       ...[1, 2, 3, 4],
       ...[0x0a, 0x0b, 0x0c, 0x0d],
-      ...[12, 13, 14, 15].map((i) => (0x0a0b0c0d + i) & 0xff),
+      ...[0x5b, 0x00, 0xec, 0xd2], // filler: xorshift32 from a hash of the whole seq
     ],
   );
+  // A flipped bit anywhere in the seq changes the filler too (no other probe's bytes).
+  for (let bit = 0; bit < 32; bit++) {
+    const other = makeProbe(16, 0x01020304, (0x0a0b0c0d ^ (1 << bit)) >>> 0);
+    assert.notDeepEqual(other.subarray(12), p.subarray(12), `bit ${bit}`);
+  }
   assert.equal(makeProbe(MIN_PROBE, 1, 1).length, 12);
   assert.equal(new TextDecoder().decode(makeProbe(12, 0, 0).subarray(0, 4)), "SBXP");
   assert.notDeepEqual(makeProbe(64, 1, 1), makeProbe(64, 1, 2));

@@ -11,6 +11,7 @@
  * @module
  */
 import { formatEndpoint } from "../../base/errors.ts";
+import { type RefusalCounts, type RefusalReason, refusalsText } from "../../base/refusals.ts";
 import type { SctpSocket, SctpStyle } from "../../ffi/sctp.ts";
 import type {
   SctpNotification,
@@ -263,10 +264,31 @@ export type SctpServerSummary = {
   messages: number;
   /** Bytes echoed. */
   bytes: number;
+  /** Associations refused, by reason (`--allow`, `--deny`, `--max-per-ip`, `--rate`). */
+  refused?: RefusalCounts;
+  /** Only in a snapshot (SIGHUP): the server is still running. */
+  running?: true;
+};
+
+/**
+ * An association the server refused (access lists and limits): one-to-one closes the
+ * accepted socket at once, one-to-many aborts the association (RFC 9260 ABORT) once up.
+ */
+export type SctpRejectEvent = {
+  /** The event name. */
+  event: "reject";
+  /** The protocol. */
+  proto: "sctp";
+  /** The peer's (primary) address. */
+  peer: string;
+  /** The peer's port. */
+  port: number;
+  /** Why. */
+  reason: RefusalReason;
 };
 
 /** The events the server reports while it runs. */
-export type SctpServerEvent = SctpNotificationEvent | SctpMessageEvent;
+export type SctpServerEvent = SctpNotificationEvent | SctpMessageEvent | SctpRejectEvent;
 /** The events the client reports while it runs. */
 export type SctpClientEvent = SctpNotificationEvent | SctpEchoEvent;
 /** Every event the SCTP server and client emit. */
@@ -274,6 +296,7 @@ export type SctpEvent =
   | SctpNotificationEvent
   | SctpMessageEvent
   | SctpEchoEvent
+  | SctpRejectEvent
   | SctpServerSummary;
 
 /**
@@ -342,8 +365,12 @@ export function sctpEventText(ev: SctpEvent): string {
       return `remote_error error=${ev.error} len=${ev.length}`;
     case "message":
       return `got ${ev.bytes} bytes on stream ${ev.stream} ppid ${ev.ppid}`;
+    case "reject":
+      return `reject ${formatEndpoint(ev.peer, ev.port)} (${ev.reason})`;
     case "summary":
-      return `stopped: ${ev.associations} associations, ${ev.messages} messages, ${ev.bytes} bytes echoed`;
+      return `${ev.running ? "running" : "stopped"}: ${ev.associations} associations, ` +
+        `${ev.messages} messages, ${ev.bytes} bytes echoed` +
+        (ev.refused ? `, refused: ${refusalsText(ev.refused)}` : "");
     default:
       return ev.event;
   }

@@ -146,6 +146,22 @@ Deno.test("sctpEventText prints one line per event", () => {
       { event: "summary", proto: "sctp", associations: 2, messages: 7, bytes: 90 },
       "stopped: 2 associations, 7 messages, 90 bytes echoed",
     ],
+    [
+      {
+        event: "summary",
+        proto: "sctp",
+        associations: 1,
+        messages: 3,
+        bytes: 12,
+        refused: { "not-allowed": 2, rate: 1 },
+        running: true,
+      },
+      "running: 1 associations, 3 messages, 12 bytes echoed, refused: not-allowed 2, rate 1",
+    ],
+    [
+      { event: "reject", proto: "sctp", peer: "::1", port: 4000, reason: "denied" },
+      "reject [::1]:4000 (denied)",
+    ],
   ];
   for (const [ev, line] of lines) assert.equal(sctpEventText(ev), line);
 });

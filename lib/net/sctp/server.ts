@@ -15,6 +15,8 @@ import { ALL_EVENTS, type SctpMessage, SctpSocket, type SctpStyle } from "../../
 import type { RecvInfo, SctpNotification } from "../../ffi/sctp_codec.ts";
 import type { SockAddr } from "../../ffi/structs.ts";
 import { unmapV4 } from "../../base/ip.ts";
+import { type AdmissionOptions, Gate } from "../../base/gate.ts";
+import type { SockoptRequest, SockoptState } from "../../ffi/sockopt.ts";
 import {
   applyTuning,
   notificationEvent,
@@ -40,8 +42,31 @@ export interface SctpServerOptions extends SctpTuning {
   streams?: number;
   /** Report every message as a `message` event. */
   verbose?: boolean;
-  /** Stops the server. */
+  /**
+   * Stops the server: it stops taking new associations at once (one-to-one: the listening
+   * socket closes; one-to-many: listen(2) with a backlog of 0), keeps echoing for up to
+   * {@link drainMs}, then closes what is left and resolves.
+   */
   signal: AbortSignal;
+  /**
+   * After `signal` aborts: how long (ms) associations may go on being echoed. An
+   * association (one-to-many: the socket) that sends nothing for {@link DRAIN_QUIET_MS}
+   * has been echoed all it sent and is shut down (SHUTDOWN, RFC 9260 section 9.2) at
+   * once. Default 5000; 0 closes everything at once.
+   */
+  drainMs?: number;
+  /**
+   * socket(7)/ip(7) options, set before bind(2) (SO_RCVBUF, SO_SNDBUF, IP_TOS or
+   * IPV6_TCLASS, SO_REUSEADDR, SO_REUSEPORT, IPV6_V6ONLY); read back in
+   * {@link SctpServer.options}.
+   */
+  socketOptions?: SockoptRequest | undefined;
+  /**
+   * Who is served (`--allow`, `--deny`, `--max-per-ip`, `--rate`), decided for each
+   * association as it comes up: one-to-one closes the accepted socket, one-to-many aborts
+   * the association; each refusal is a `reject` event, counted in the summary.
+   */
+  admission?: AdmissionOptions | undefined;
   /** Receives every event. */
   onEvent: (ev: SctpServerEvent) => void;
   /** Receives diagnostics that are not events (a peer that misbehaved). */
@@ -54,9 +79,19 @@ export interface SctpServer {
   port: number;
   /** The bound addresses. */
   addresses: string[];
+  /** With socket options asked for: every option as getsockopt(2) reads it back. */
+  options?: SockoptState;
   /** Resolves with the summary once the signal aborted and everything closed. */
   finished: Promise<SctpServerSummary>;
+  /** The summary so far (`running: true`), without stopping the server (SIGHUP). */
+  snapshot(): Promise<SctpServerSummary>;
 }
+
+/** How long associations may go on being echoed after the stop signal, by default (ms). */
+export const DEFAULT_DRAIN_MS = 5000;
+
+/** While draining: an association quiet for this long has been echoed all it sent (ms). */
+export const DRAIN_QUIET_MS = 100;
 
 /** Messages handled in a row before yielding to timers and signals. */
 const BATCH = 256;
@@ -98,6 +133,7 @@ export function serveSctp(o: SctpServerOptions): SctpServer {
     sock = SctpSocket.open(4, style);
   }
   try {
+    const options = o.socketOptions ? sock.applyOptions(o.socketOptions) : undefined;
     sock.setInitMsg({ outstreams: streams, instreams: streams });
     sock.subscribe(ALL_EVENTS);
     sock.setNoDelay(true); // an echo goes out at once, never held back by Nagle
@@ -109,7 +145,13 @@ export function serveSctp(o: SctpServerOptions): SctpServer {
     }
     sock.listen();
     const server = new Server(sock, style, o);
-    return { port, addresses: addrs, finished: server.run() };
+    return {
+      port,
+      addresses: addrs,
+      ...(options ? { options } : {}),
+      finished: server.run(),
+      snapshot: () => Promise.resolve(server.summary(true)),
+    };
   } catch (e) {
     sock.close();
     throw e;
@@ -124,34 +166,107 @@ class Server {
   #messages = 0;
   #bytes = 0;
   #conns = new Set<SctpSocket>();
+  #gate: Gate;
+  /** one-to-many: the peer each admitted association was counted for (to release it). */
+  #admitted = new Map<number, string>();
+  /** one-to-many: associations refused and aborted (their messages are not echoed). */
+  #refused = new Set<number>();
+  /** Aborted at the end of the drain (or at once with drainMs 0): every wait ends. */
+  #hard = new AbortController();
+  #draining = false;
 
   constructor(sock: SctpSocket, style: SctpStyle, o: SctpServerOptions) {
     this.#sock = sock;
     this.#style = style;
     this.#o = o;
+    this.#gate = new Gate(o.admission);
   }
 
-  async run(): Promise<SctpServerSummary> {
-    const onAbort = () => {
-      this.#sock.close();
-      for (const c of this.#conns) c.close();
-    };
-    this.#o.signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      if (this.#o.signal.aborted) onAbort();
-      else if (this.#style === "one-to-many") await this.#serveMany();
-      else await this.#acceptLoop();
-    } finally {
-      this.#o.signal.removeEventListener("abort", onAbort);
-      onAbort();
-    }
+  summary(running: boolean): SctpServerSummary {
     return {
       event: "summary",
       proto: "sctp",
       associations: this.#assocs,
       messages: this.#messages,
       bytes: this.#bytes,
+      ...(this.#gate.refusals.total ? { refused: this.#gate.refusals.toJSON() } : {}),
+      ...(running ? { running: true as const } : {}),
     };
+  }
+
+  async run(): Promise<SctpServerSummary> {
+    const drainMs = this.#o.drainMs ?? DEFAULT_DRAIN_MS;
+    let deadline: ReturnType<typeof setTimeout> | undefined;
+    const cut = () => {
+      this.#hard.abort();
+      this.#sock.close();
+      for (const c of this.#conns) c.close();
+    };
+    const onStop = () => {
+      this.#draining = true;
+      if (drainMs === 0) return cut();
+      // No new associations from now on; those up go on until quiet or the deadline.
+      if (this.#style === "one-to-one") this.#sock.close();
+      else {
+        try {
+          this.#sock.listen(0); // listen(2) backlog 0: the endpoint stops taking INITs
+        } catch { /* closed */ }
+      }
+      deadline = setTimeout(cut, drainMs);
+    };
+    this.#o.signal.addEventListener("abort", onStop, { once: true });
+    try {
+      if (this.#o.signal.aborted) onStop();
+      if (!this.#hard.signal.aborted) {
+        if (this.#style === "one-to-many") await this.#serveMany();
+        else await this.#acceptLoop();
+      }
+    } finally {
+      this.#o.signal.removeEventListener("abort", onStop);
+      clearTimeout(deadline);
+      cut();
+    }
+    return this.summary(false);
+  }
+
+  /**
+   * Waits until `s` is readable. Draining, it waits at most {@link DRAIN_QUIET_MS}: a
+   * peer quiet that long has been echoed all it sent, so the wait fails and its
+   * association (one-to-many: the socket) is closed.
+   */
+  async #wait(s: SctpSocket): Promise<void> {
+    if (!this.#draining) {
+      try {
+        return await s.readable(this.#o.signal);
+      } catch (e) {
+        if (!this.#draining || this.#hard.signal.aborted) throw e;
+      }
+    }
+    const ac = new AbortController();
+    const stop = () => ac.abort();
+    const timer = setTimeout(stop, DRAIN_QUIET_MS);
+    this.#hard.signal.addEventListener("abort", stop, { once: true });
+    try {
+      await s.readable(ac.signal);
+    } finally {
+      clearTimeout(timer);
+      this.#hard.signal.removeEventListener("abort", stop);
+    }
+  }
+
+  /** The admission decision for an association from `peer`; a refusal is reported. */
+  #refuse(peer: { address: string; port: number } | undefined): boolean {
+    if (!peer) return false;
+    const why = this.#gate.admit(peer.address, performance.now());
+    if (why === null) return false;
+    this.#o.onEvent({
+      event: "reject",
+      proto: "sctp",
+      peer: peer.address,
+      port: peer.port,
+      reason: why,
+    });
+    return true;
   }
 
   #warn(msg: string): void {
@@ -159,17 +274,48 @@ class Server {
   }
 
   #notify(sock: SctpSocket, n: SctpNotification, from: SockAddr | null): void {
-    if (n.type === "assoc_change" && n.state === "COMM_UP") this.#assocs++;
-    let peers: string[] | undefined;
+    const many = this.#style === "one-to-many";
+    if (many && this.#refused.has(n.assocId)) {
+      // A refused association's own notifications (its ABORT's COMM_LOST) are not shown.
+      if (n.type === "assoc_change" && n.state !== "COMM_UP" && n.state !== "RESTART") {
+        this.#refused.delete(n.assocId);
+      }
+      return;
+    }
+    let peers: SockAddr[] | undefined;
     if (n.type === "assoc_change" && (n.state === "COMM_UP" || n.state === "RESTART")) {
       try {
-        peers = sock.peerAddresses(this.#style === "one-to-many" ? n.assocId : 0)
-          .map((a) => unmapV4(a.address));
+        peers = sock.peerAddresses(many ? n.assocId : 0);
       } catch {
         // the association may already be gone
       }
     }
-    this.#o.onEvent(notificationEvent(n, peerOf(from), peers));
+    if (many && n.type === "assoc_change") {
+      if (n.state === "COMM_UP") {
+        // one-to-one decided at accept(2); one-to-many decides here, once the peer is known.
+        const peer = peerOf(from) ?? peerOf(peers?.[0] ?? null);
+        if (this.#refuse(peer)) {
+          this.#refused.add(n.assocId);
+          try {
+            sock.abort(n.assocId);
+          } catch { /* gone already */ }
+          return;
+        }
+        if (peer && this.#o.admission?.maxPerIp !== undefined) {
+          this.#admitted.set(n.assocId, peer.address);
+        }
+      } else if (n.state !== "RESTART") {
+        const peer = this.#admitted.get(n.assocId);
+        if (peer !== undefined) {
+          this.#gate.release(peer);
+          this.#admitted.delete(n.assocId);
+        }
+      }
+    }
+    if (n.type === "assoc_change" && n.state === "COMM_UP") this.#assocs++;
+    this.#o.onEvent(
+      notificationEvent(n, peerOf(from), peers?.map((a) => unmapV4(a.address))),
+    );
   }
 
   #message(
@@ -203,7 +349,7 @@ class Server {
       const m = s.tryReceive();
       if (m === WOULD_BLOCK) pace.n = 0; // waiting for readiness yields anyway
       return m;
-    }, () => s.readable(this.#o.signal));
+    }, () => this.#wait(s));
     if (++pace.n >= BATCH) {
       pace.n = 0;
       await new Promise((r) => setTimeout(r, 0));
@@ -216,7 +362,7 @@ class Server {
     const sock = this.#sock;
     const signal = this.#o.signal;
     const pace = { n: 0 };
-    while (!signal.aborted) {
+    while (!this.#hard.signal.aborted) {
       let m;
       try {
         m = await this.#next(sock, pace);
@@ -231,6 +377,7 @@ class Server {
         this.#notify(sock, m.notification, m.from);
         continue;
       }
+      if (m.info && this.#refused.has(m.info.assocId)) continue;
       this.#message(m);
       const info = m.info;
       if (!info) continue;
@@ -241,7 +388,9 @@ class Server {
           flags: info.flags & SCTP_UNORDERED,
           assocId: info.assocId,
         };
-        if (sock.trySend(m.data, echo) === WOULD_BLOCK) await sock.send(m.data, echo, signal);
+        if (sock.trySend(m.data, echo) === WOULD_BLOCK) {
+          await sock.send(m.data, echo, this.#hard.signal);
+        }
       } catch (e) {
         if (signal.aborted || sock.closed) return;
         const where = m.from ? ` to ${formatEndpoint(unmapV4(m.from.address), m.from.port)}` : "";
@@ -264,15 +413,21 @@ class Server {
         await new Promise((r) => setTimeout(r, 10));
         continue;
       }
+      const from = peerOf(peer);
+      if (this.#refuse(from)) {
+        c.close();
+        continue;
+      }
       this.#conns.add(c);
       const t = this.#serveOne(c, peer).finally(() => {
         c.close();
         this.#conns.delete(c);
+        if (from) this.#gate.release(from.address);
         tasks.delete(t);
       });
       tasks.add(t);
     }
-    for (const c of this.#conns) c.close();
+    // Stopped accepting: the associations drain (see run()).
     await Promise.allSettled([...tasks]);
   }
 
@@ -311,7 +466,7 @@ class Server {
           ppid: m.info?.ppid ?? 0,
           flags: (m.info?.flags ?? 0) & SCTP_UNORDERED,
         };
-        if (c.trySend(m.data, echo) === WOULD_BLOCK) await c.send(m.data, echo, signal);
+        if (c.trySend(m.data, echo) === WOULD_BLOCK) await c.send(m.data, echo, this.#hard.signal);
       } catch (e) {
         if (signal.aborted || c.closed) return;
         this.#warn(`echo to ${peerText(peer)} failed: ${(e as Error).message}`);

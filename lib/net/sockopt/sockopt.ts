@@ -6,14 +6,18 @@
  *
  * @module
  */
+import { formatEndpoint } from "../../base/errors.ts";
 import { tosName } from "../../base/tos.ts";
 import {
   applyDenoSocketOptions,
   type Keepalive,
   readDenoSocketOptions,
+  readSocketOptions,
+  setSocketOptions,
   type SockoptRequest,
   type SockoptState,
 } from "../../ffi/sockopt.ts";
+import type { Socket } from "../../ffi/socket.ts";
 
 export type { Keepalive, SockoptRequest, SockoptState };
 
@@ -91,6 +95,138 @@ export function sockoptsText(s: SockoptState): string {
   if (s.mss !== undefined) parts.push(`mss=${s.mss}`);
   if (s.v6only !== undefined) parts.push(`v6only=${onOff(s.v6only)}`);
   return parts.join(" ");
+}
+
+/**
+ * How a client socket (`send`, `ping`) is set up: its source address and options.
+ * Opened through libc when {@link needsSocketBeforeConnect} says so, else a Deno
+ * socket with the options set just after connect.
+ */
+export interface ClientSocketOptions {
+  /** bind(2) to this address and port (0: the kernel picks one) before connect(2). */
+  bind?: { address: string; port: number } | undefined;
+  /** The options to set. */
+  sockopts?: SockoptRequest | undefined;
+  /** Read every option back even when none is set (`-v`). */
+  readBack?: boolean | undefined;
+}
+
+/**
+ * Whether a client socket must be set up before connect(2), so through libc: a source
+ * address, or an option that matters only before it (TCP_MAXSEG is sent in the SYN;
+ * SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY act at bind(2)).
+ *
+ * @example
+ * ```ts
+ * import { needsSocketBeforeConnect } from "./sockopt.ts";
+ * needsSocketBeforeConnect({ sockopts: { ttl: 7 } }); // false: set after connect
+ * needsSocketBeforeConnect({ sockopts: { mss: 1000 } }); // true
+ * ```
+ */
+export function needsSocketBeforeConnect(o: ClientSocketOptions | undefined): boolean {
+  const r = o?.sockopts;
+  return o?.bind !== undefined || r?.mss !== undefined || r?.reuseaddr !== undefined ||
+    r?.reuseport !== undefined || r?.v6only !== undefined;
+}
+
+/**
+ * A client's `connected` event: its own address and port (as getsockname(2) gives them,
+ * `--bind` or the kernel's choice), the peer, and with options asked for (or `-v`) every
+ * option as getsockopt(2) reads it back once connected.
+ */
+export interface ConnectedEvent {
+  event: "connected";
+  proto: "tcp" | "udp";
+  /** The socket's own address. */
+  local: string;
+  /** The socket's own port. */
+  local_port: number;
+  /** The peer's address. */
+  peer: string;
+  /** The peer's port. */
+  port: number;
+  /** Every option as read back. */
+  options?: SockoptState;
+}
+
+/**
+ * The `connected` event of a client socket from what its opener returns (`t.address` and
+ * `t.port`: the peer; `t.local`: getsockname(2); `t.options`: as read back).
+ */
+export function connectedEvent(
+  proto: "tcp" | "udp",
+  t: {
+    address: string;
+    port: number;
+    local: { address: string; port: number };
+    options?: SockoptState | undefined;
+  },
+): ConnectedEvent {
+  return {
+    event: "connected",
+    proto,
+    local: t.local.address,
+    local_port: t.local.port,
+    peer: t.address,
+    port: t.port,
+    ...(t.options ? { options: t.options } : {}),
+  };
+}
+
+/**
+ * The human line of a `connected` event:
+ * `connected tcp 127.0.0.5:4000 -> 127.0.0.1:7 options rcvbuf=... ...`.
+ *
+ * @example
+ * ```ts
+ * import { connectedEventText } from "./sockopt.ts";
+ * connectedEventText({
+ *   event: "connected", proto: "udp", local: "::1", local_port: 5000, peer: "::1", port: 7,
+ * }); // "connected udp [::1]:5000 -> [::1]:7"
+ * ```
+ */
+export function connectedEventText(ev: ConnectedEvent): string {
+  return `connected ${ev.proto} ${formatEndpoint(ev.local, ev.local_port)} -> ` +
+    `${formatEndpoint(ev.peer, ev.port)}${
+      ev.options ? ` options ${sockoptsText(ev.options)}` : ""
+    }`;
+}
+
+/**
+ * Readies a client FFI socket that is not yet bound or connected: sets `o`'s options
+ * (all of them: before connect(2) they apply to the handshake too), then binds it to
+ * `o.bind` (a busy port: `bind EADDRINUSE ADDR:PORT`).
+ */
+export function prepareClientSocket(sock: Socket, o: ClientSocketOptions | undefined): void {
+  if (o?.sockopts) setSocketOptions(sock, o.sockopts);
+  if (o?.bind) sock.bind(o.bind.address, o.bind.port);
+}
+
+/** A connected client FFI socket's options as read back, when `o` asks for them. */
+export function clientSocketState(
+  sock: Socket,
+  o: ClientSocketOptions | undefined,
+): SockoptState | undefined {
+  return o?.sockopts || o?.readBack ? readSocketOptions(sock) : undefined;
+}
+
+/**
+ * For a connected Deno TCP socket: sets `o`'s options (those that may come after
+ * connect, see {@link needsSocketBeforeConnect}) and reads every one back; with none set
+ * and `o.readBack`, only reads them (undefined where libc is out of reach).
+ */
+export function clientConnState(
+  conn: Deno.Conn,
+  o: ClientSocketOptions | undefined,
+): SockoptState | undefined {
+  if (o?.sockopts) return applyConnOptions(conn, o.sockopts);
+  if (!o?.readBack) return undefined;
+  try {
+    return readConnOptions(conn);
+  } catch (err) {
+    if ((err as Error)?.name === "NotCapable") return undefined;
+    throw err;
+  }
 }
 
 /**

@@ -6,7 +6,9 @@
  *
  * @module
  */
-import tls from "node:tls";
+// Types only here: node:tls itself loads on the first connect, because a static import of
+// it is hoisted to the top of the one-file bundle and would cost every command's start-up.
+import type tls from "node:tls";
 import type { Buffer } from "node:buffer";
 import { formatEndpoint, RuntimeError, SysError, toSysError } from "../../base/errors.ts";
 import { ipFamily, unmapV4 } from "../../base/ip.ts";
@@ -46,6 +48,9 @@ export interface TlsTarget {
 /** Codes node:tls uses for a certificate the client does not trust. */
 const UNTRUSTED = /CERT|UNABLE_TO|SELF_SIGNED|ALTNAME|HOSTNAME|ISSUER|SIGNATURE|CHAIN/;
 
+/** node:tls, once {@link connectTls} has loaded it. */
+let nodeTls: typeof tls | undefined;
+
 function connectOne(
   address: string,
   port: number,
@@ -57,7 +62,7 @@ function connectOne(
   const servername = o.servername ?? (ipFamily(host) === 0 ? host : undefined);
   return new Promise<TlsTarget>((resolve, reject) => {
     let done = false;
-    const socket = tls.connect({
+    const socket = nodeTls!.connect({
       host: address,
       port,
       ...(servername !== undefined ? { servername } : {}),
@@ -132,6 +137,7 @@ export async function connectTls(
   port: number,
   o: TlsClientOptions,
 ): Promise<TlsTarget> {
+  nodeTls ??= (await import("node:tls")).default;
   const addrs = await resolveHost(host, o.family);
   let last: unknown;
   for (const a of addrs) {
