@@ -148,7 +148,7 @@ export const SCTP_CASES: readonly string[] = [
   "serve sctp --deny/--allow refuse associations with reject lines, counted in the summary",
   "serve sctp sets socket options before bind and reads them back in listening",
   "serve sctp prints the summary so far on SIGHUP and keeps serving",
-  "serve sctp drains on SIGTERM: idle associations end at once, busy ones at --drain",
+  "serve sctp drains on SIGTERM: idle associations end (one-to-one at once), busy ones at --drain",
 ];
 
 if (nativeSctp) {
