@@ -420,6 +420,8 @@ export const MSG_WAITFORONE = 0x10000;
 export const SIOCATMARK = 0x8905;
 /** Level SOL_SOCKET, <asm-generic/socket.h>: struct timeval; a blocking receive gives up after it. */
 export const SO_RCVTIMEO = 20;
+/** Level SOL_SOCKET, <asm-generic/socket.h>: struct timeval; a blocking send gives up after it. */
+export const SO_SNDTIMEO = 21;
 /** clock_gettime(2), <linux/time.h>: the monotonic clock (never steps; counts from boot). */
 export const CLOCK_MONOTONIC = 1;
 /** Level SOL_SOCKET, <asm-generic/socket.h>: int, getsockopt only; 1 on a listening socket. */

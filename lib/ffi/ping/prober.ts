@@ -2,7 +2,9 @@
  * The probe loop of `ping tcp|udp`, run synchronously in a Worker: one non-blocking
  * socket, connected (a connected UDP socket, so an ICMP port unreachable comes back as
  * ECONNREFUSED: udp(7)), each probe sent with send(2), the wait done in epoll_wait(2) with
- * the time left until the next deadline, and every echo read with recv(2). The monotonic
+ * the time left until the next deadline, and every echo read with recv(2). Back to back
+ * (`-i 0`) the socket is made blocking with a receive timeout and recv(2) itself waits for
+ * the echo: one system call fewer per probe, as sockperf's ping-pong client does. The monotonic
  * clock is read right before the send and right after the recv that completes an echo;
  * outcomes are posted to the main thread in batches, between probes, never between a send
  * and its echo. The bookkeeping (in flight, lost, late, duplicates) is lib/base/probe_book.ts,
@@ -19,11 +21,16 @@ import {
   EPOLL_CTL_ADD,
   EPOLL_CTL_MOD,
   ERRNO,
+  F_GETFL,
+  F_SETFL,
   IPPROTO_TCP,
   MSG_NOSIGNAL,
+  O_NONBLOCK,
   POLLIN,
   POLLOUT,
   SO_ERROR,
+  SO_RCVTIMEO,
+  SO_SNDTIMEO,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -40,6 +47,7 @@ import {
   EPOLL_EVENT,
   POLLFD,
   SOCKADDR_STORAGE,
+  TIMEVAL,
 } from "../structs.ts";
 import { errnoCell, monoNs } from "../bench/sys.ts";
 import {
@@ -57,6 +65,7 @@ const CALLS = [
   "epoll_create1",
   "epoll_ctl",
   "epoll_wait",
+  "fcntl_int",
   "getsockname",
   "getsockopt",
   "poll",
@@ -263,6 +272,9 @@ export class Prober {
     const setupError = this.#epoll();
     if (setupError) return { type: "done", sent: 0, elapsedNs: 0, error: setupError };
     const timeoutNs = cfg.timeoutMs * 1e6, intervalNs = cfg.intervalMs * 1e6;
+    // Back to back (-i 0): wait for each echo in recv(2) itself, as a blocking socket with a
+    // receive timeout, which saves the epoll_wait(2) per probe (see #blocking).
+    this.blocking = intervalNs === 0 && this.#setBlocking(Math.min(cfg.timeoutMs, MAX_WAIT_MS));
     const started = monoNs();
     const where = { address: this.address, port: cfg.port };
     let seq = 0, sent = 0, nextSend = started;
@@ -325,7 +337,9 @@ export class Prober {
       ) this.#flush(now);
       now = monoNs();
       const ms = Math.max(0, Math.ceil((until - now) / 1e6));
-      const rev = this.#poll(POLLIN | (this.pending ? POLLOUT : 0), ms);
+      const rev = this.blocking && !this.pending
+        ? POLLIN
+        : this.#poll(POLLIN | (this.pending ? POLLOUT : 0), ms);
       if (rev < 0) {
         error = this.#fail("poll", where);
         break;
@@ -355,6 +369,28 @@ export class Prober {
     }
     this.#flush(monoNs());
     return { type: "done", sent, elapsedNs: monoNs() - started, error };
+  }
+
+  /**
+   * Back-to-back probes on a blocking socket: recv(2) waits for the echo itself and gives up
+   * after SO_RCVTIMEO (send(2) after SO_SNDTIMEO), so the loop still sees deadlines and the
+   * stop word at least every `ms`. False, and the socket left non-blocking, when refused.
+   */
+  blocking = false;
+  #setBlocking(ms: number): boolean {
+    const c = this.c;
+    // A zero timeval would mean "wait forever": at least 1 µs.
+    const us = Math.max(1, Math.round(ms * 1000));
+    const tv = new BigInt64Array(TIMEVAL.size / 8);
+    tv[TIMEVAL.sec / 8] = BigInt(Math.floor(us / 1e6));
+    tv[TIMEVAL.usec / 8] = BigInt(us % 1e6);
+    const b = new Uint8Array(tv.buffer);
+    if (
+      c.setsockopt(this.fd, SOL_SOCKET, SO_RCVTIMEO, b, b.length) < 0 ||
+      c.setsockopt(this.fd, SOL_SOCKET, SO_SNDTIMEO, b, b.length) < 0
+    ) return false;
+    const fl = c.fcntl_int(this.fd, F_GETFL, 0);
+    return fl >= 0 && c.fcntl_int(this.fd, F_SETFL, fl & ~O_NONBLOCK) === 0;
   }
 
   /** TCP: sends the rest of the probe. */
@@ -420,8 +456,8 @@ export class Prober {
         this.#classify(frame, now);
       }
       // Level-triggered: anything still queued makes the next poll(2) return at once, so
-      // no second recv(2) just to hear EAGAIN.
-      if (n < RBUF_SIZE) return null;
+      // no second recv(2) just to hear EAGAIN (nor one that would block).
+      if (n < RBUF_SIZE || this.blocking) return null;
     }
   }
 

@@ -7,7 +7,12 @@
  * and reading from it stops until EPOLLOUT has flushed them: the peer's send window, not
  * our memory, absorbs a slow reader (backpressure).
  *
- * usage: epoll_echo PORT [HOST]   (HOST defaults to 127.0.0.1)
+ * usage: epoll_echo PORT [HOST [sockperf]]   (HOST defaults to 127.0.0.1)
+ *
+ * With "sockperf", each echoed message of sockperf's protocol goes back marked as the
+ * server's (the client flag, bit 0 of the 16-bit big-endian flags at offset 8 of its
+ * header, cleared; the 32-bit big-endian message length at offset 10 finds the next
+ * header), so `sockperf ping-pong --tcp` can measure against this same server.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -30,9 +35,21 @@ struct conn {
     int fd;
     char *pending;       /* BUFSZ bytes, allocated when a write first blocks */
     size_t off, len;     /* unsent bytes: pending[off .. off + len) */
+    uint32_t pos, mlen;  /* sockperf mode: offset in the current message, its length */
 };
 
 static char buf[BUFSZ];
+static int sockperf_mode;
+
+/* sockperf mode: marks the messages in buf[0 .. n) as the server's (see the top). */
+static void sockperf_reply(struct conn *c, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t p = c->pos++;
+        if (p == 9) buf[i] &= ~1;
+        else if (p >= 10 && p < 14) c->mlen = (c->mlen << 8) | (uint8_t)buf[i];
+        if (p >= 13 && c->pos >= c->mlen) c->pos = c->mlen = 0;
+    }
+}
 
 static void conn_close(struct conn *c) {
     close(c->fd); /* also leaves the epoll set */
@@ -105,6 +122,7 @@ static void on_event(struct conn *c, uint32_t events) {
             if (errno != EAGAIN) conn_close(c);
             return;
         }
+        if (sockperf_mode) sockperf_reply(c, (size_t)r);
         if (echo(c, (size_t)r) != 0) return;
         /* A short read drained the socket; with EPOLLET a later arrival is a new event,
          * so the read that would only return EAGAIN is skipped. Once the FIN has been
@@ -139,6 +157,7 @@ static void accept_all(int lfd, int ep) {
 int main(int argc, char **argv) {
     const char *port = argc > 1 ? argv[1] : "7777";
     const char *host = argc > 2 ? argv[2] : "127.0.0.1";
+    sockperf_mode = argc > 3 && strcmp(argv[3], "sockperf") == 0;
     signal(SIGPIPE, SIG_IGN); /* a peer that resets must not end the server */
 
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
