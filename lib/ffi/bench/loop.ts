@@ -29,8 +29,9 @@ export type Post = (m: BenchWorkerMessage) => void;
 
 /** Ready fds taken per wait. */
 export const MAX_EVENTS = 256;
-/** How often (at most) in-flight messages are checked against the timeout, ns. */
-const HOUSEKEEPING_NS = 5e6;
+/** How often (at most) in-flight messages are checked against the timeout, ms. */
+export const HOUSEKEEPING_MS = 5;
+const HOUSEKEEPING_NS = HOUSEKEEPING_MS * 1e6;
 
 /** Something the rate heap orders by its next scheduled send. */
 export interface Scheduled {

@@ -21,16 +21,11 @@ import {
   EPOLL_CTL_ADD,
   EPOLL_CTL_MOD,
   ERRNO,
-  F_GETFL,
-  F_SETFL,
   IPPROTO_TCP,
   MSG_NOSIGNAL,
-  O_NONBLOCK,
   POLLIN,
   POLLOUT,
   SO_ERROR,
-  SO_RCVTIMEO,
-  SO_SNDTIMEO,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
@@ -47,9 +42,8 @@ import {
   EPOLL_EVENT,
   POLLFD,
   SOCKADDR_STORAGE,
-  TIMEVAL,
 } from "../structs.ts";
-import { errnoCell, monoNs } from "../bench/sys.ts";
+import { blockWithTimeout, errnoCell, monoNs } from "../bench/sys.ts";
 import {
   type ProbeOutcome,
   type ProberConfig,
@@ -274,7 +268,8 @@ export class Prober {
     const timeoutNs = cfg.timeoutMs * 1e6, intervalNs = cfg.intervalMs * 1e6;
     // Back to back (-i 0): wait for each echo in recv(2) itself, as a blocking socket with a
     // receive timeout, which saves the epoll_wait(2) per probe (see #blocking).
-    this.blocking = intervalNs === 0 && this.#setBlocking(Math.min(cfg.timeoutMs, MAX_WAIT_MS));
+    this.blocking = intervalNs === 0 &&
+      blockWithTimeout(c, this.fd, Math.min(cfg.timeoutMs, MAX_WAIT_MS));
     const started = monoNs();
     const where = { address: this.address, port: cfg.port };
     let seq = 0, sent = 0, nextSend = started;
@@ -374,24 +369,9 @@ export class Prober {
   /**
    * Back-to-back probes on a blocking socket: recv(2) waits for the echo itself and gives up
    * after SO_RCVTIMEO (send(2) after SO_SNDTIMEO), so the loop still sees deadlines and the
-   * stop word at least every `ms`. False, and the socket left non-blocking, when refused.
+   * stop word at least every MAX_WAIT_MS.
    */
   blocking = false;
-  #setBlocking(ms: number): boolean {
-    const c = this.c;
-    // A zero timeval would mean "wait forever": at least 1 µs.
-    const us = Math.max(1, Math.round(ms * 1000));
-    const tv = new BigInt64Array(TIMEVAL.size / 8);
-    tv[TIMEVAL.sec / 8] = BigInt(Math.floor(us / 1e6));
-    tv[TIMEVAL.usec / 8] = BigInt(us % 1e6);
-    const b = new Uint8Array(tv.buffer);
-    if (
-      c.setsockopt(this.fd, SOL_SOCKET, SO_RCVTIMEO, b, b.length) < 0 ||
-      c.setsockopt(this.fd, SOL_SOCKET, SO_SNDTIMEO, b, b.length) < 0
-    ) return false;
-    const fl = c.fcntl_int(this.fd, F_GETFL, 0);
-    return fl >= 0 && c.fcntl_int(this.fd, F_SETFL, fl & ~O_NONBLOCK) === 0;
-  }
 
   /** TCP: sends the rest of the probe. */
   #sendRest(): ProberError | null {
