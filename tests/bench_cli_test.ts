@@ -53,6 +53,17 @@ async function bench(args: string[], timeoutMs = 60_000): Promise<BenchRun> {
   };
 }
 
+/** `PROTO 127.0.0.1 PORT` and then each of `flags` as `--NAME VALUE`, in order. */
+function loopback(proto: string, port: number | string, flags: Record<string, string>): string[] {
+  const rest = Object.entries(flags).flatMap(([name, value]) => [`--${name}`, value]);
+  return [proto, "127.0.0.1", String(port), ...rest];
+}
+
+/** `sockbox serve PROTO` on a port of 127.0.0.1 the kernel picks, read as NDJSON. */
+function serveLoopback(proto: "tcp" | "udp"): SockboxProcess {
+  return new SockboxProcess(["serve", proto, "0", "--host", "127.0.0.1", "--json"]);
+}
+
 const lat = (s: Ev) => s.latency_us as Record<string, number>;
 
 /** Checks what every healthy run shows: echoes, no errors of any kind, a consistent summary. */
@@ -77,21 +88,11 @@ function assertClean(r: BenchRun, what: string): void {
 // --- sockbox's own servers ------------------------------------------------------------
 
 Deno.test("bench tcp loads sockbox serve tcp: every field of the summary, intervals each second", async () => {
-  await using srv = new SockboxProcess(["serve", "tcp", "0", "--host", "127.0.0.1", "--json"]);
+  await using srv = serveLoopback("tcp");
   const { port } = await srv.listening();
-  const r = await bench([
-    "tcp",
-    "127.0.0.1",
-    String(port),
-    "--conns",
-    "8",
-    "--duration",
-    "2s",
-    "--warmup",
-    "300ms",
-    "--threads",
-    "2",
-  ]);
+  const r = await bench(
+    loopback("tcp", port, { conns: "8", duration: "2s", warmup: "300ms", threads: "2" }),
+  );
   assertClean(r, "tcp");
   const s = r.summary;
   for (
@@ -121,21 +122,11 @@ Deno.test("bench tcp loads sockbox serve tcp: every field of the summary, interv
 });
 
 Deno.test("bench udp loads sockbox serve udp with sockets and varying sizes", async () => {
-  await using srv = new SockboxProcess(["serve", "udp", "0", "--host", "127.0.0.1", "--json"]);
+  await using srv = serveLoopback("udp");
   const { port } = await srv.listening();
-  const r = await bench([
-    "udp",
-    "127.0.0.1",
-    String(port),
-    "--conns",
-    "4",
-    "--size",
-    "8-1400",
-    "--duration",
-    "1s",
-    "--warmup",
-    "200ms",
-  ]);
+  const r = await bench(
+    loopback("udp", port, { conns: "4", size: "8-1400", duration: "1s", warmup: "200ms" }),
+  );
   const s = r.summary;
   assert.equal(r.code, 0, r.stderr);
   assert.ok((s.round_trips as number) > 0);
@@ -147,21 +138,11 @@ Deno.test("bench udp loads sockbox serve udp with sockets and varying sizes", as
 });
 
 Deno.test("bench tcp --mode stream moves MiB both ways and checks every byte", async () => {
-  await using srv = new SockboxProcess(["serve", "tcp", "0", "--host", "127.0.0.1", "--json"]);
+  await using srv = serveLoopback("tcp");
   const { port } = await srv.listening();
-  const r = await bench([
-    "tcp",
-    "127.0.0.1",
-    String(port),
-    "--mode",
-    "stream",
-    "--conns",
-    "2",
-    "--duration",
-    "1s",
-    "--warmup",
-    "200ms",
-  ]);
+  const r = await bench(
+    loopback("tcp", port, { mode: "stream", conns: "2", duration: "1s", warmup: "200ms" }),
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.summary.mode, "stream");
   assert.equal(r.summary.mismatches, 0);
@@ -178,17 +159,7 @@ Deno.test(requires(["socat"], {
       { read: "stderr" },
     );
     const m = await p.out.until(/listening on AF=\d+ \S*:(\d+)/) as RegExpExecArray;
-    const r = await bench([
-      "tcp",
-      "127.0.0.1",
-      m[1]!,
-      "--conns",
-      "16",
-      "--duration",
-      "1s",
-      "--warmup",
-      "300ms",
-    ]);
+    const r = await bench(loopback("tcp", m[1]!, { conns: "16", duration: "1s", warmup: "300ms" }));
     assertClean(r, "socat");
     assert.equal(r.summary.connected, 16);
   },
@@ -235,17 +206,9 @@ function anchorsDir(): string | null {
           probe.close();
           await using srv = new TextProcess([`${build}/${exe}`, String(port)]);
           await bound(proto, port);
-          const r = await bench([
-            proto,
-            "127.0.0.1",
-            String(port),
-            "--conns",
-            "8",
-            "--duration",
-            "1s",
-            "--warmup",
-            "200ms",
-          ]);
+          const r = await bench(
+            loopback(proto, port, { conns: "8", duration: "1s", warmup: "200ms" }),
+          );
           assertClean(r, exe);
           void srv;
         }
@@ -347,17 +310,9 @@ Deno.test(requires(["python3"], {
   name: "bench counts every 50th echo corrupted as a mismatch, never as a round trip, exit 1",
   async fn() {
     await using srv = await pyServer(CORRUPT_EVERY_50TH);
-    const r = await bench([
-      "tcp",
-      "127.0.0.1",
-      String(srv.port),
-      "--conns",
-      "2",
-      "--duration",
-      "1s",
-      "--warmup",
-      "200ms",
-    ]);
+    const r = await bench(
+      loopback("tcp", srv.port, { conns: "2", duration: "1s", warmup: "200ms" }),
+    );
     const s = r.summary;
     assert.equal(r.code, 1);
     const mism = s.mismatches as number, rt = s.round_trips as number;
@@ -378,19 +333,9 @@ Deno.test(requires(["python3"], {
   name: "bench udp counts every 10th datagram dropped as lost, and latency does not see them",
   async fn() {
     await using srv = await pyServer(DROP_EVERY_10TH);
-    const r = await bench([
-      "udp",
-      "127.0.0.1",
-      String(srv.port),
-      "--conns",
-      "4",
-      "--timeout",
-      "100ms",
-      "--duration",
-      "2s",
-      "--warmup",
-      "200ms",
-    ]);
+    const r = await bench(
+      loopback("udp", srv.port, { conns: "4", timeout: "100ms", duration: "2s", warmup: "200ms" }),
+    );
     const s = r.summary;
     assert.equal(r.code, 0, r.stderr);
     const lost = s.lost as number, rt = s.round_trips as number;
@@ -405,17 +350,8 @@ Deno.test(requires(["python3"], {
 Deno.test(requires(["python3"], {
   name: "a 500 ms stall shows in the closed-loop max and in the open-loop p99",
   async fn() {
-    const args = (port: number) => [
-      "tcp",
-      "127.0.0.1",
-      String(port),
-      "--conns",
-      "1",
-      "--duration",
-      "2s",
-      "--warmup",
-      "200ms",
-    ];
+    const args = (port: number) =>
+      loopback("tcp", port, { conns: "1", duration: "2s", warmup: "200ms" });
     {
       await using srv = await pyServer(STALL_ONCE);
       const r = await bench(args(srv.port));
@@ -491,19 +427,9 @@ Deno.test(requires(["python3"], {
   name: "bench udp to a port that never answers counts every datagram lost, exit 1",
   async fn() {
     await using p = await silentPort("udp"); // bound, never reads: no echo, no ICMP
-    const r = await bench([
-      "udp",
-      "127.0.0.1",
-      String(p.port),
-      "--conns",
-      "2",
-      "--timeout",
-      "100ms",
-      "--duration",
-      "1s",
-      "--warmup",
-      "0",
-    ]);
+    const r = await bench(
+      loopback("udp", p.port, { conns: "2", timeout: "100ms", duration: "1s", warmup: "0" }),
+    );
     assert.equal(r.code, 1);
     assert.equal(r.summary.round_trips, 0);
     assert.ok((r.summary.lost as number) >= 10, `lost ${r.summary.lost}`);
@@ -512,21 +438,10 @@ Deno.test(requires(["python3"], {
 }));
 
 Deno.test("bench stops on SIGINT with the summary of what it measured, exit 130", async () => {
-  await using srv = new SockboxProcess(["serve", "tcp", "0", "--host", "127.0.0.1", "--json"]);
+  await using srv = serveLoopback("tcp");
   const { port } = await srv.listening();
-  await using b = new SockboxProcess([
-    "bench",
-    "tcp",
-    "127.0.0.1",
-    String(port),
-    "--conns",
-    "2",
-    "--duration",
-    "60s",
-    "--warmup",
-    "100ms",
-    "--json",
-  ]);
+  const args = loopback("tcp", port, { conns: "2", duration: "60s", warmup: "100ms" });
+  await using b = new SockboxProcess(["bench", ...args, "--json"]);
   await b.next((e) => e.event === "interval");
   const { code, rest } = await b.stop("SIGINT");
   assert.equal(code, 130);
@@ -539,7 +454,7 @@ Deno.test("bench stops on SIGINT with the summary of what it measured, exit 130"
 Deno.test(requires(["script"], {
   name: "on a terminal, bench rewrites one progress line on stderr about once a second",
   async fn() {
-    await using srv = new SockboxProcess(["serve", "tcp", "0", "--host", "127.0.0.1", "--json"]);
+    await using srv = serveLoopback("tcp");
     const { port } = await srv.listening();
     const cmd =
       `${sockboxShell()} bench tcp 127.0.0.1 ${port} --conns 2 --duration 2s --warmup 300ms`;
@@ -686,16 +601,9 @@ class Browser implements AsyncDisposable {
     async fn() {
       const dir = await Deno.makeTempDir({ prefix: "sockbox-report-" });
       try {
-        await using srv = new SockboxProcess([
-          "serve",
-          "tcp",
-          "0",
-          "--host",
-          "127.0.0.1",
-          "--json",
-        ]);
+        await using srv = serveLoopback("tcp");
         const { port } = await srv.listening();
-        const common = ["tcp", "127.0.0.1", String(port), "--duration", "2s", "--warmup", "200ms"];
+        const common = loopback("tcp", port, { duration: "2s", warmup: "200ms" });
         const a = await runSockbox([
           "bench",
           ...common,

@@ -30,6 +30,44 @@ function runIn(lan: Lan, i: number, args: string[]) {
   return lan.sockbox(i, args);
 }
 
+/** `sockbox mcast send GROUP PORT ARGS` from host 0, run to the end. */
+function sendFrom0(lan: Lan, group: string, port: number, args: string[], stdin?: string) {
+  const argv = ["mcast", "send", group, String(port), ...args];
+  return lan.sockbox(0, argv, stdin === undefined ? {} : { stdin });
+}
+
+/** `sockbox mcast listen GROUP PORT --iface e0 FLAGS --json` inside host `i`. */
+function listener(lan: Lan, i: number, group: string, port: number, flags: string[]) {
+  const argv = ["mcast", "listen", group, String(port), "--iface", "e0", ...flags];
+  return sockbox(lan, i, [...argv, "--json"]);
+}
+
+/**
+ * The python3 peer in host `i`, joined to `group` on e0 and ready to print the first `count`
+ * datagrams to `port` (it gives up after 20 s).
+ */
+async function receiver(
+  lan: Lan,
+  i: number,
+  group: string,
+  port: number,
+  count: number,
+): Promise<JsonProcess> {
+  const p = python(lan, i, ["recv", group, String(port), "e0", String(count), "20"]);
+  try {
+    await p.next((e) => e.event === "ready");
+    return p;
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+}
+
+/** The data of every datagram `p` (a python3 receiver) has printed so far. */
+function datagrams(p: JsonProcess): unknown[] {
+  return p.events.filter((e) => e.event === "datagram").map((e) => e.data);
+}
+
 Deno.test("mcast rejects bad input with exit 2 naming the flag", async () => {
   const cases: [string[], string][] = [
     [
@@ -84,17 +122,7 @@ Deno.test(requires(LAN, {
   async fn() {
     await using lan = await Lan.create(2);
     for (const group of ["239.7.7.7", "ff15::7:7"]) {
-      await using rx = sockbox(lan, 1, [
-        "mcast",
-        "listen",
-        group,
-        "0",
-        "--iface",
-        "e0",
-        "--count",
-        "2",
-        "--json",
-      ]);
+      await using rx = listener(lan, 1, group, 0, ["--count", "2"]);
       const joined = await rx.next((e) => e.event === "joined");
       assert.equal(joined.iface, "e0");
       const { port } = await rx.listening();
@@ -137,20 +165,8 @@ Deno.test(requires(LAN, {
     ];
     for (const [group, flags, ttl] of cases) {
       const port = randomPort();
-      await using rx = python(lan, 1, ["recv", group, String(port), "e0", "2", "20"]);
-      await rx.next((e) => e.event === "ready");
-      const r = await runIn(lan, 0, [
-        "mcast",
-        "send",
-        group,
-        String(port),
-        "one",
-        "two",
-        "-i",
-        "50ms",
-        ...flags,
-        "--json",
-      ]);
+      await using rx = await receiver(lan, 1, group, port, 2);
+      const r = await sendFrom0(lan, group, port, ["one", "two", "-i", "50ms", ...flags, "--json"]);
       assert.equal(r.code, 0, r.stderr);
       const sent = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
       assert.deepEqual(sent.map((e) => [e.event, e.to, e.data]), [["sent", group, "one"], [
@@ -177,16 +193,7 @@ Deno.test(requires(LAN, {
     await using lan = await Lan.create(3);
     for (const group of ["239.9.9.9", "ff02::9:9"]) {
       const port = randomPort();
-      await using r1 = sockbox(lan, 1, [
-        "mcast",
-        "listen",
-        group,
-        String(port),
-        "--iface",
-        "e0",
-        "--echo",
-        "--json",
-      ]);
+      await using r1 = listener(lan, 1, group, port, ["--echo"]);
       await r1.listening();
       await using r2 = python(lan, 2, ["echo", group, String(port), "e0", "60"]);
       await r2.next((e) => e.event === "ready");
@@ -270,19 +277,7 @@ Deno.test(requires(LAN, {
   async fn() {
     await using lan = await Lan.create(3);
     const group = "232.1.1.1";
-    await using rx = sockbox(lan, 1, [
-      "mcast",
-      "listen",
-      group,
-      "0",
-      "--iface",
-      "e0",
-      "--source",
-      lan.v4(0),
-      "--count",
-      "1",
-      "--json",
-    ]);
+    await using rx = listener(lan, 1, group, 0, ["--source", lan.v4(0), "--count", "1"]);
     const joined = await rx.next((e) => e.event === "joined");
     assert.equal(joined.source, lan.v4(0));
     const { port } = await rx.listening();
@@ -303,21 +298,10 @@ Deno.test(requires(LAN, {
     const group = "239.6.6.6";
     const port = randomPort();
     // "here" (the sender's host) takes the first datagram that reaches it; "there" both.
-    await using here = python(lan, 0, ["recv", group, String(port), "e0", "1", "20"]);
-    await using there = python(lan, 1, ["recv", group, String(port), "e0", "2", "20"]);
-    await here.next((e) => e.event === "ready");
-    await there.next((e) => e.event === "ready");
+    await using here = await receiver(lan, 0, group, port, 1);
+    await using there = await receiver(lan, 1, group, port, 2);
     for (const [loop, text] of [["--no-loop", "unlooped"], ["--loop", "looped"]]) {
-      const r = await runIn(lan, 0, [
-        "mcast",
-        "send",
-        group,
-        String(port),
-        text!,
-        "--iface",
-        "e0",
-        loop!,
-      ]);
+      const r = await sendFrom0(lan, group, port, [text!, "--iface", "e0", loop!]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         r.stdout,
@@ -327,14 +311,9 @@ Deno.test(requires(LAN, {
     // The --no-loop datagram left first; had it looped back, it would be here before the
     // --loop one. The neighbour got both, in order.
     assert.equal((await here.next((e) => e.event === "done")).received, 1);
-    assert.deepEqual(here.events.filter((e) => e.event === "datagram").map((e) => e.data), [
-      "looped",
-    ]);
+    assert.deepEqual(datagrams(here), ["looped"]);
     assert.equal((await there.next((e) => e.event === "done")).received, 2);
-    assert.deepEqual(there.events.filter((e) => e.event === "datagram").map((e) => e.data), [
-      "unlooped",
-      "looped",
-    ]);
+    assert.deepEqual(datagrams(there), ["unlooped", "looped"]);
   },
 }));
 
@@ -385,21 +364,9 @@ Deno.test(requires(LAN, {
     await using lan = await Lan.create(2);
     const group = "239.4.4.4";
     const port = randomPort();
-    await using rx = python(lan, 1, ["recv", group, String(port), "e0", "4", "20"]);
-    await rx.next((e) => e.event === "ready");
-    const r = await lan.sockbox(0, [
-      "mcast",
-      "send",
-      group,
-      String(port),
-      "--iface",
-      "e0",
-      "-c",
-      "2",
-      "-i",
-      "0",
-      "--json",
-    ], { stdin: "one\n\ntwo\n" });
+    await using rx = await receiver(lan, 1, group, port, 4);
+    const args = ["--iface", "e0", "-c", "2", "-i", "0", "--json"];
+    const r = await sendFrom0(lan, group, port, args, "one\n\ntwo\n");
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(jsonLines(r.stdout).map((e) => [e.event, e.data]), [
       ["sent", "one"],
@@ -408,11 +375,6 @@ Deno.test(requires(LAN, {
       ["sent", "two"],
     ]);
     assert.equal((await rx.next((e) => e.event === "done")).received, 4);
-    assert.deepEqual(rx.events.filter((e) => e.event === "datagram").map((e) => e.data), [
-      "one",
-      "two",
-      "one",
-      "two",
-    ]);
+    assert.deepEqual(datagrams(rx), ["one", "two", "one", "two"]);
   },
 }));

@@ -11,126 +11,17 @@ import assert from "node:assert/strict";
 import {
   jsonLines,
   JsonProcess,
+  pyEchoPeer,
   requires,
   runSockbox,
-  sh,
+  socatEcho,
   SockboxProcess,
-  TextProcess,
 } from "./helpers.ts";
-
-/**
- * A python3 echo peer: `PROTO FAMILY MODE`, MODE `echo` or `drop3` (UDP: every third
- * datagram is not answered). Prints `{"port": N}`, then `{"peer": ADDR, "port": N}` for
- * each new peer (TCP: each connection).
- */
-const PY_PEER = String.raw`
-import json, socket, sys, threading
-proto, fam, mode = sys.argv[1:4]
-af = socket.AF_INET6 if fam == "6" else socket.AF_INET
-host = "::1" if fam == "6" else "127.0.0.1"
-def say(**kw):
-    print(json.dumps(kw), flush=True)
-if proto == "udp":
-    s = socket.socket(af, socket.SOCK_DGRAM)
-    s.bind((host, 0))
-    say(port=s.getsockname()[1])
-    n, seen = 0, set()
-    while True:
-        d, a = s.recvfrom(65536)
-        if a[:2] not in seen:
-            seen.add(a[:2])
-            say(peer=a[0], peer_port=a[1])
-        n += 1
-        if mode == "drop3" and n % 3 == 0:
-            continue
-        s.sendto(d, a)
-else:
-    s = socket.socket(af, socket.SOCK_STREAM)
-    s.bind((host, 0))
-    s.listen(8)
-    say(port=s.getsockname()[1])
-    def serve(c, a):
-        say(peer=a[0], peer_port=a[1])
-        while True:
-            d = c.recv(65536)
-            if not d:
-                break
-            c.sendall(d)
-        c.close()
-    while True:
-        c, a = s.accept()
-        threading.Thread(target=serve, args=(c, a), daemon=True).start()
-`;
-
-/** Starts the python3 peer; its port, and the process (to read `peer` lines from). */
-async function pyPeer(
-  proto: "tcp" | "udp",
-  family: 4 | 6,
-  mode: "echo" | "drop3" = "echo",
-): Promise<{ port: number; proc: JsonProcess } & AsyncDisposable> {
-  const proc = new JsonProcess(["python3", "-c", PY_PEER, proto, String(family), mode]);
-  const ev = await proc.next((e) => typeof e.port === "number");
-  return {
-    port: ev.port as number,
-    proc,
-    [Symbol.asyncDispose]: async () => void await proc.stop("SIGKILL"),
-  };
-}
-
-type Kind = "tcp4" | "tcp6" | "udp4" | "udp6";
-
-/** A socat echo server on a port the kernel picks (TCP: its log line; UDP: `ss -p`). */
-async function socatEcho(kind: Kind): Promise<{ port: number } & AsyncDisposable> {
-  const addr = {
-    tcp4: "TCP4-LISTEN:0,bind=127.0.0.1,fork",
-    tcp6: "TCP6-LISTEN:0,bind=[::1],fork",
-    udp4: "UDP4-RECVFROM:0,bind=127.0.0.1,fork",
-    udp6: "UDP6-RECVFROM:0,bind=[::1],fork",
-  }[kind];
-  const p = new TextProcess(["socat", "-d", "-d", "-b", "65536", addr, "PIPE"], {
-    read: "stderr",
-  });
-  try {
-    let port = 0;
-    if (kind.startsWith("tcp")) {
-      const m = await p.out.until(/listening on AF=\d+ \S*:(\d+)/) as RegExpExecArray;
-      port = Number(m[1]);
-    } else {
-      await p.out.until("receiving on");
-      const deadline = Date.now() + 10_000;
-      while (port === 0) {
-        const r = await sh("ss", ["-H", "-uanp"]);
-        const line = r.stdout.split("\n").find((l) => l.includes(`pid=${p.child.pid},`));
-        const m = line && /[\]:.](\d+)\s+\S+\s*users:/.exec(line);
-        if (m) port = Number(m[1]);
-        else if (Date.now() > deadline) throw new Error(`no UDP socket of socat: ${r.stdout}`);
-        else await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    return { port, [Symbol.asyncDispose]: () => p[Symbol.asyncDispose]() };
-  } catch (e) {
-    await p.stop("SIGKILL");
-    throw e;
-  }
-}
 
 /** Pings `host:port` 5 times on the ffi engine and checks every probe and the summary. */
 async function pingAll(proto: "tcp" | "udp", host: string, port: number, label: string) {
-  const r = await runSockbox([
-    "ping",
-    proto,
-    host,
-    String(port),
-    "-c",
-    "5",
-    "-i",
-    "10ms",
-    "-s",
-    "100",
-    "--engine",
-    "ffi",
-    "--json",
-  ]);
+  const flags = ["-c", "5", "-i", "10ms", "-s", "100", "--engine", "ffi", "--json"];
+  const r = await runSockbox(["ping", proto, host, String(port), ...flags]);
   assert.equal(r.code, 0, `${label}: ${r.stderr}`);
   const evs = jsonLines(r.stdout);
   assert.deepEqual(evs.slice(0, 2).map((e) => e.event), ["start", "connected"], label);
@@ -156,7 +47,7 @@ Deno.test(requires(["python3"], {
   name: "ping --engine ffi gets every echo from python3 peers over TCP and UDP, IPv4",
   async fn() {
     for (const proto of ["tcp", "udp"] as const) {
-      await using peer = await pyPeer(proto, 4);
+      await using peer = await pyEchoPeer(proto);
       await pingAll(proto, "127.0.0.1", peer.port, `python3 ${proto}4`);
     }
   },
@@ -166,7 +57,7 @@ Deno.test(requires(["python3", "ipv6"], {
   name: "ping --engine ffi gets every echo from python3 peers over TCP and UDP, IPv6",
   async fn() {
     for (const proto of ["tcp", "udp"] as const) {
-      await using peer = await pyPeer(proto, 6);
+      await using peer = await pyEchoPeer(proto, { host: "::1" });
       await pingAll(proto, "::1", peer.port, `python3 ${proto}6`);
     }
   },
@@ -186,7 +77,7 @@ Deno.test(requires(["socat", "ss", "ipv6"], {
 Deno.test(requires(["python3"], {
   name: "ping counts the datagrams a python3 peer drops as lost, one timeout line each",
   async fn() {
-    await using peer = await pyPeer("udp", 4, "drop3");
+    await using peer = await pyEchoPeer("udp", { mode: "drop3" });
     const args = ["ping", "udp", "127.0.0.1", String(peer.port), "-c", "6", "-i", "0"];
     const r = await runSockbox([...args, "--timeout", "300ms", "--json"]);
     assert.equal(r.code, 0, r.stderr);
@@ -214,19 +105,8 @@ Deno.test("ping --engine ffi counts probes to a UDP port where nothing listens a
   const hold = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
   const port = (hold.addr as Deno.NetAddr).port;
   hold.close();
-  const r = await runSockbox([
-    "ping",
-    "udp",
-    "127.0.0.1",
-    String(port),
-    "-c",
-    "3",
-    "-i",
-    "50ms",
-    "--engine",
-    "ffi",
-    "--json",
-  ]);
+  const flags = ["-c", "3", "-i", "50ms", "--engine", "ffi", "--json"];
+  const r = await runSockbox(["ping", "udp", "127.0.0.1", String(port), ...flags]);
   assert.equal(r.code, 1);
   const evs = jsonLines(r.stdout);
   assert.deepEqual(evs.filter((e) => e.event === "refused").map((e) => e.seq), [1, 2, 3]);
@@ -250,18 +130,9 @@ Deno.test(requires(["python3"], {
   name: "ping --engine ffi without -c stops on SIGINT, prints the summary and exits 0",
   async fn() {
     for (const proto of ["udp", "tcp"] as const) {
-      await using peer = await pyPeer(proto, 4);
-      await using p = new SockboxProcess([
-        "ping",
-        proto,
-        "127.0.0.1",
-        String(peer.port),
-        "-i",
-        "20ms",
-        "--engine",
-        "ffi",
-        "--json",
-      ]);
+      await using peer = await pyEchoPeer(proto);
+      const flags = ["-i", "20ms", "--engine", "ffi", "--json"];
+      await using p = new SockboxProcess(["ping", proto, "127.0.0.1", String(peer.port), ...flags]);
       await p.next((e) => e.event === "reply" && e.seq === 3, 30_000);
       const { code, rest, stderr } = await p.stop("SIGINT");
       assert.equal(code, 0, stderr);
@@ -277,30 +148,19 @@ Deno.test(requires(["python3"], {
   name: "ping --bind sends from that address and port, as the python3 peer sees it",
   async fn() {
     for (const proto of ["udp", "tcp"] as const) {
-      await using peer = await pyPeer(proto, 4);
+      await using peer = await pyEchoPeer(proto);
       // A free port on 127.0.0.2 (the kernel's pick, released just before).
       const probe = proto === "udp"
         ? Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.2", port: 0 })
         : Deno.listen({ hostname: "127.0.0.2", port: 0 });
       const src = (probe.addr as Deno.NetAddr).port;
       probe.close();
-      const r = await runSockbox([
-        "ping",
-        proto,
-        "127.0.0.1",
-        String(peer.port),
-        "-c",
-        "2",
-        "-i",
-        "0",
-        "--bind",
-        `127.0.0.2:${src}`,
-        "--json",
-      ]);
+      const flags = ["-c", "2", "-i", "0", "--bind", `127.0.0.2:${src}`, "--json"];
+      const r = await runSockbox(["ping", proto, "127.0.0.1", String(peer.port), ...flags]);
       assert.equal(r.code, 0, r.stderr);
       const c = jsonLines(r.stdout).find((e) => e.event === "connected")!;
       assert.deepEqual([c.local, c.local_port], ["127.0.0.2", src], proto);
-      const seen = await peer.proc.next((e) => e.peer !== undefined);
+      const seen = await peer.next((e) => e.peer !== undefined);
       assert.deepEqual([seen.peer, seen.peer_port], ["127.0.0.2", src], proto);
     }
   },
@@ -309,22 +169,9 @@ Deno.test(requires(["python3"], {
 Deno.test(requires(["python3"], {
   name: "ping reads the socket options back in its connected event, and -v prints them",
   async fn() {
-    await using u = await pyPeer("udp", 4);
-    const r = await runSockbox([
-      "ping",
-      "udp",
-      "127.0.0.1",
-      String(u.port),
-      "-c",
-      "1",
-      "--ttl",
-      "7",
-      "--tos",
-      "ef",
-      "--rcvbuf",
-      "65536",
-      "--json",
-    ]);
+    await using u = await pyEchoPeer("udp");
+    const flags = ["-c", "1", "--ttl", "7", "--tos", "ef", "--rcvbuf", "65536", "--json"];
+    const r = await runSockbox(["ping", "udp", "127.0.0.1", String(u.port), ...flags]);
     assert.equal(r.code, 0, r.stderr);
     const o = jsonLines(r.stdout).find((e) => e.event === "connected")!.options as Record<
       string,
@@ -333,7 +180,7 @@ Deno.test(requires(["python3"], {
     // socket(7): the kernel doubles SO_RCVBUF.
     assert.deepEqual([o.ttl, o.tos, o.rcvbuf, o.nodelay], [7, 184, 131072, undefined]);
 
-    await using t = await pyPeer("tcp", 4);
+    await using t = await pyEchoPeer("tcp");
     const args = ["ping", "tcp", "127.0.0.1", String(t.port), "-c", "1"];
     const d = await runSockbox([...args, "--json"]);
     const dflt = jsonLines(d.stdout).find((e) => e.event === "connected")!.options as Record<
@@ -362,20 +209,9 @@ Deno.test(requires(["python3"], {
   name: "ping --engine deno (Deno's sockets) still pings and reports the same events",
   async fn() {
     for (const proto of ["udp", "tcp"] as const) {
-      await using peer = await pyPeer(proto, 4);
-      const r = await runSockbox([
-        "ping",
-        proto,
-        "127.0.0.1",
-        String(peer.port),
-        "-c",
-        "3",
-        "-i",
-        "0",
-        "--engine",
-        "deno",
-        "--json",
-      ]);
+      await using peer = await pyEchoPeer(proto);
+      const flags = ["-c", "3", "-i", "0", "--engine", "deno", "--json"];
+      const r = await runSockbox(["ping", proto, "127.0.0.1", String(peer.port), ...flags]);
       assert.equal(r.code, 0, r.stderr);
       const evs = jsonLines(r.stdout);
       assert.deepEqual(evs.map((e) => e.event), ["start", "reply", "reply", "reply", "summary"]);
@@ -398,19 +234,8 @@ import time; time.sleep(30)
 `;
     await using p = new JsonProcess(["python3", "-c", py]);
     const port = (await p.next((e) => typeof e.port === "number")).port as number;
-    const r = await runSockbox([
-      "ping",
-      "tcp",
-      "127.0.0.1",
-      String(port),
-      "-c",
-      "5",
-      "-i",
-      "20ms",
-      "--engine",
-      "ffi",
-      "--json",
-    ]);
+    const flags = ["-c", "5", "-i", "20ms", "--engine", "ffi", "--json"];
+    const r = await runSockbox(["ping", "tcp", "127.0.0.1", String(port), ...flags]);
     assert.equal(r.code, 1);
     assert.equal(r.stderr, `sockbox: 127.0.0.1:${port} closed the connection\n`);
     const evs = jsonLines(r.stdout);

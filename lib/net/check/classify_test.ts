@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { classify, errorText, type QueuedError } from "./classify.ts";
+import { classify, errorText, type Failure, type QueuedError } from "./classify.ts";
 
 function icmp(type: number, code: number, offender: string | null, info = 0): QueuedError {
   return { errno: "EHOSTUNREACH", origin: "icmp", type, code, info, offender };
@@ -32,49 +32,36 @@ Deno.test("errorText names ICMP and ICMPv6 errors as nftables does", () => {
 });
 
 Deno.test("classify maps queued ICMP errors to refused, rejected or no-route", () => {
-  assert.deepEqual(classify("udp", null, icmp(3, 3, "192.0.2.7")), {
-    result: "refused",
-    reason: "ICMP port-unreachable",
-    from: "192.0.2.7",
-  });
-  assert.deepEqual(
-    classify("udp", { syscall: "recv", code: "ECONNREFUSED" }, icmp6(1, 4, "2001:db8::7")),
-    {
-      result: "refused",
-      reason: "ICMPv6 port-unreachable",
-      from: "2001:db8::7",
-    },
-  );
-  assert.deepEqual(
-    classify("tcp", { syscall: "connect", code: "EHOSTUNREACH" }, icmp(3, 13, "192.0.2.1")),
-    {
-      result: "rejected",
-      reason: "ICMP admin-prohibited",
-      from: "192.0.2.1",
-    },
-  );
-  assert.deepEqual(
-    classify("tcp", { syscall: "connect", code: "EACCES" }, icmp6(1, 1, "2001:db8::1")),
-    {
-      result: "rejected",
-      reason: "ICMPv6 admin-prohibited",
-      from: "2001:db8::1",
-    },
-  );
-  // Host unreachable from this host itself: ARP / neighbour discovery got no answer.
-  assert.deepEqual(
-    classify(
-      "tcp",
-      { syscall: "connect", code: "EHOSTUNREACH" },
-      icmp(3, 1, "192.0.2.5"),
-      "192.0.2.5",
-    ),
-    {
-      result: "no-route",
-      reason: "ICMP host-unreachable: the next hop did not answer",
-      from: "192.0.2.5",
-    },
-  );
+  const cases: [Parameters<typeof classify>, Failure][] = [
+    [
+      ["udp", null, icmp(3, 3, "192.0.2.7")],
+      { result: "refused", reason: "ICMP port-unreachable", from: "192.0.2.7" },
+    ],
+    [
+      ["udp", { syscall: "recv", code: "ECONNREFUSED" }, icmp6(1, 4, "2001:db8::7")],
+      { result: "refused", reason: "ICMPv6 port-unreachable", from: "2001:db8::7" },
+    ],
+    [
+      ["tcp", { syscall: "connect", code: "EHOSTUNREACH" }, icmp(3, 13, "192.0.2.1")],
+      { result: "rejected", reason: "ICMP admin-prohibited", from: "192.0.2.1" },
+    ],
+    [
+      ["tcp", { syscall: "connect", code: "EACCES" }, icmp6(1, 1, "2001:db8::1")],
+      { result: "rejected", reason: "ICMPv6 admin-prohibited", from: "2001:db8::1" },
+    ],
+    // Host unreachable from this host itself: ARP / neighbour discovery got no answer.
+    [
+      ["tcp", { syscall: "connect", code: "EHOSTUNREACH" }, icmp(3, 1, "192.0.2.5"), "192.0.2.5"],
+      {
+        result: "no-route",
+        reason: "ICMP host-unreachable: the next hop did not answer",
+        from: "192.0.2.5",
+      },
+    ],
+  ];
+  for (const [args, want] of cases) {
+    assert.deepEqual(classify(...args), want, JSON.stringify(args));
+  }
   assert.equal(classify("tcp", null, icmp(3, 1, "192.0.2.1"), "192.0.2.5").result, "rejected");
 });
 
