@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { formatEndpoint } from "./errors.ts";
 import type { RefusalReason } from "./refusals.ts";
 
 /** An echo server event about one peer, connection or datagram (not `listening`/`summary`). */
@@ -84,3 +85,32 @@ export type EchoConnectionEvent =
     /** In-band bytes received on the connection before the urgent mark (SIOCATMARK). */
     offset: number;
   };
+
+/**
+ * The `reject` event of {@link EchoConnectionEvent} (a peer a server turned away), as every
+ * server reports it: the inetd services, exec and SCTP too. `P` names the protocols and `R`
+ * the reasons a server can give; the fields and the text stay those of the echo servers.
+ */
+export type RejectEvent<
+  P extends string = "tcp" | "udp",
+  R extends string = RefusalReason | "ipv4-peer",
+> = Omit<Extract<EchoConnectionEvent, { event: "reject" }>, "proto" | "reason"> & {
+  /** The protocol. */
+  proto: P;
+  /** `ipv4-peer`: an IPv4-mapped peer under `-6`; the rest: see {@link RefusalReason}. */
+  reason: R;
+};
+
+/**
+ * The human line of a `reject` event, the same for every server.
+ *
+ * @example
+ * ```ts
+ * import { rejectEventText } from "./echo_events.ts";
+ * rejectEventText({ event: "reject", proto: "tcp", peer: "::1", port: 5000, reason: "max-conns" });
+ * // "reject [::1]:5000 (max-conns)"
+ * ```
+ */
+export function rejectEventText(ev: RejectEvent<string, string>): string {
+  return `reject ${formatEndpoint(ev.peer, ev.port)} (${ev.reason})`;
+}

@@ -15,31 +15,22 @@
  *
  * @module
  */
-import { formatEndpoint, toSysError } from "../../base/errors.ts";
+import { toSysError } from "../../base/errors.ts";
 import { unmapV4 } from "../../base/ip.ts";
 import {
-  DEFAULT_REFLECT_GUARD,
-  guardWithPort,
-  type ReflectDrop,
-  reflectDrop,
-} from "../../base/reflect.ts";
-import {
-  bindDatagram,
   closeQuietly,
   type CloseReason,
   type InetdEvent,
   type InetdServer,
   type ListenOptions,
   newTotals,
-  refusesMapped,
+  serveDatagrams,
   serveStream,
   type Session,
   type SessionEnd,
-  summaryOf,
   type Totals,
   writeFully,
 } from "../services/listener.ts";
-import { receiveDatagrams } from "../echo/server.ts";
 import { type ChildExit, type ExecChild, spawnChild } from "./child.ts";
 import { type ExecContext, execEnv } from "./env.ts";
 
@@ -238,33 +229,17 @@ export function spawnError(argv: string[], err: unknown): string {
 
 function serveExecDatagrams(o: ExecOptions): InetdServer {
   const emit = o.onEvent ?? (() => {});
-  const { sock, address, port } = bindDatagram(o, "exec", o.command ?? o.argv);
-  // Never answer a reflector's or amplifier's port, port 0, a broadcast or multicast source.
-  const guard = guardWithPort(DEFAULT_REFLECT_GUARD, port);
-  const started = performance.now();
-  const totals: Totals = newTotals();
-  const max = o.maxConns ?? DEFAULT_UDP_CHILDREN;
-  const stopAll = new AbortController();
-  const running = new Set<Promise<void>>();
-  let stopping = false;
-  const stop = () => {
-    stopping = true;
-    closeQuietly(sock);
-    stopAll.abort();
-  };
-  if (o.signal.aborted) stop();
-  else o.signal.addEventListener("abort", stop, { once: true });
-
-  const one = async (data: Uint8Array, to: Deno.NetAddr, peer: string) => {
+  const extra = { command: o.command ?? o.argv, maxRunning: o.maxConns ?? DEFAULT_UDP_CHILDREN };
+  return serveDatagrams(o, "exec", extra, async ({ data, from: to, peer }, srv) => {
     const t0 = performance.now();
     const where = { address: peer, port: to.port };
     const ctx: ExecContext = {
       proto: "udp",
       remote: { address: peer, port: to.port },
-      local: { address: unmapV4(address), port },
+      local: { address: unmapV4(srv.address), port: srv.port },
     };
     const at = { proto: "udp", peer, port: to.port } as const;
-    const { child, error: failed } = startChild(o, execEnv(ctx), at, emit, totals);
+    const { child, error: failed } = startChild(o, execEnv(ctx), at, emit, srv.totals);
     if (!child) {
       emit({
         event: "close",
@@ -285,15 +260,15 @@ function serveExecDatagrams(o: ExecOptions): InetdServer {
     const deliver = async (chunk: Uint8Array) => {
       for (let off = 0; off < chunk.length; off += MAX_DATAGRAM) {
         try {
-          bytesOut += await sock.send(chunk.subarray(off, off + MAX_DATAGRAM), to);
+          bytesOut += await srv.sock.send(chunk.subarray(off, off + MAX_DATAGRAM), to);
         } catch (err) {
-          if (stopping) throw err;
+          if (srv.signal.aborted) throw err;
           error ??= toSysError(err, "sendto", where).message;
         }
       }
     };
-    const { reason, exit } = await converse(child, o, stopAll.signal, feed, deliver);
-    totals.bytes_out += bytesOut;
+    const { reason, exit } = await converse(child, o, srv.signal, feed, deliver);
+    srv.totals.bytes_out += bytesOut;
     emit({
       event: "close",
       proto: "udp",
@@ -306,40 +281,5 @@ function serveExecDatagrams(o: ExecOptions): InetdServer {
       ...(error !== undefined ? { error } : {}),
       ...exitFields(child.pid, exit),
     });
-  };
-
-  const loop = async () => {
-    const datagrams = receiveDatagrams<ReflectDrop>({
-      sock,
-      refuseMapped: refusesMapped(o),
-      verbose: o.verbose,
-      stopping: () => stopping,
-      drop: (peer, peerPort) => reflectDrop(guard, peer, peerPort),
-      full: () => running.size >= max,
-      refused: (count) => totals[count]++,
-      totals,
-      emit,
-    });
-    for await (const { data, from: ra, peer } of datagrams) {
-      const p = one(data.slice(), ra, peer).catch((err) =>
-        emit({
-          event: "error",
-          proto: "udp",
-          peer,
-          port: ra.port,
-          error: `${formatEndpoint(peer, ra.port)}: ${(err as Error).message}`,
-        })
-      );
-      running.add(p);
-      p.finally(() => running.delete(p));
-    }
-  };
-  const finished = loop().then(async () => {
-    while (running.size) await Promise.all(running);
-    o.signal.removeEventListener("abort", stop);
-    const summary = summaryOf("udp", "exec", totals, started);
-    emit(summary);
-    return summary;
   });
-  return { address, port, finished };
 }

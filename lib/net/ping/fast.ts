@@ -4,18 +4,26 @@
  * the outcomes come back here in batches to become the same events and summary the
  * Deno-socket transport (./ping.ts) gives. The source address (`--bind`) and socket
  * options are set on the socket before it connects; a `connected` event (the one `send`
- * has: lib/net/sockopt/) reports the local address and every option as read back.
+ * has: lib/net/sockopt/) reports the local address and every option as read back. What
+ * does no I/O (outcomes to events, addresses, the run's end) is in ./fast_events.ts.
  *
  * @module
  */
-import { formatEndpoint, RuntimeError, SysError, UsageError } from "../../base/errors.ts";
+import { RuntimeError, SysError } from "../../base/errors.ts";
 import { ipFamily } from "../../base/ip.ts";
 import { resolveHost } from "../../sys/resolver.ts";
 import { interfaceIndex } from "../../sys/interfaces.ts";
-import { type ProbeOutcome, proberUnavailable, runProber } from "../../ffi/ping/client.ts";
+import { proberUnavailable, runProber } from "../../ffi/ping/client.ts";
 import { type ConnectedEvent, connectedEvent, type SockoptRequest } from "../sockopt/sockopt.ts";
 import { maxUdpPayload } from "../echo/client.ts";
 import { type PingEvent, type PingSummary, PingTally, type ProbeSchedule } from "./ping.ts";
+import {
+  connectedAddress,
+  finishRun,
+  proberAddresses,
+  tallyOutcomes,
+  udpSizeError,
+} from "./fast_events.ts";
 
 /** Why the libc prober cannot run here, or null when it can. */
 export function fastPingUnavailable(): string | null {
@@ -53,50 +61,13 @@ export async function fastPing(o: FastPingOptions): Promise<PingSummary> {
   }
   if (o.proto === "udp") {
     const a = resolved[0]!;
-    const max = maxUdpPayload(a.family);
-    if (o.size > max) {
-      throw new UsageError(
-        `invalid --size "${o.size}": must be 12-${max} (${o.host} is IPv${a.family} ${a.address})`,
-      );
-    }
+    const tooBig = udpSizeError(o.size, maxUdpPayload(a.family), o.host, a);
+    if (tooBig) throw tooBig;
   }
-  const addresses = resolved.map((a) => {
-    const [text, zone] = a.address.split("%");
-    const scopeId = zone === undefined || zone === ""
-      ? 0
-      : /^\d+$/.test(zone)
-      ? Number(zone)
-      : interfaceIndex(zone);
-    return { address: zone === undefined ? a.address : text!, family: a.family, scopeId };
-  });
+  const addresses = proberAddresses(resolved, interfaceIndex);
   let tally: PingTally | undefined;
   let address = resolved[0]!.address;
   const session = (Math.random() * 0xffffffff) >>> 0;
-  const onOutcomes = (batch: ProbeOutcome[]) => {
-    const t = tally!;
-    for (const x of batch) {
-      switch (x.k) {
-        case "reply":
-          t.verdict({ kind: "reply", seq: x.seq, rtt: x.rttNs / 1e6 }, x.bytes);
-          break;
-        case "late":
-          t.verdict({ kind: "late", seq: x.seq, rtt: x.rttNs / 1e6 }, 0);
-          break;
-        case "duplicate":
-          t.verdict({ kind: "duplicate", seq: x.seq }, 0);
-          break;
-        case "corrupt":
-          t.verdict({ kind: "corrupt", seq: x.seq, reason: x.reason }, x.bytes);
-          break;
-        case "timeout":
-          t.timeout(x.seq);
-          break;
-        case "refused":
-          t.refused(x.seq);
-          break;
-      }
-    }
-  };
   const done = await runProber({
     proto: o.proto,
     addresses,
@@ -110,7 +81,7 @@ export async function fastPing(o: FastPingOptions): Promise<PingSummary> {
     session,
     signal: o.signal,
     onConnected: (c) => {
-      address = addresses.find((a) => a.address === c.address) ? c.address : address;
+      address = connectedAddress(addresses, c.address, address);
       tally = new PingTally({
         proto: o.proto,
         address,
@@ -120,7 +91,7 @@ export async function fastPing(o: FastPingOptions): Promise<PingSummary> {
       });
       o.onConnected?.(connectedEvent(o.proto, { ...c, address, port: o.port }));
     },
-    onOutcomes,
+    onOutcomes: (batch) => tallyOutcomes(tally!, batch),
   }).catch((err) => {
     if (o.signal.aborted && err instanceof SysError && err.code === "ECANCELED") return null;
     throw err;
@@ -128,13 +99,7 @@ export async function fastPing(o: FastPingOptions): Promise<PingSummary> {
   if (done === null || tally === undefined) {
     throw new RuntimeError(`stopped before ${o.host} answered the connect`);
   }
-  tally.sent = done.sent;
-  const summary = tally.finish(done.elapsedMs);
-  if (done.error) {
-    if (done.error.code === "EOF") {
-      throw new RuntimeError(`${formatEndpoint(address, o.port)} closed the connection`);
-    }
-    throw done.error;
-  }
+  const { summary, error } = finishRun(tally, done, address, o.port);
+  if (error) throw error;
   return summary;
 }

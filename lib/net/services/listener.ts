@@ -1,7 +1,7 @@
 /**
  * What the built-in services and the exec engine share, as inetd(8) shares it between
- * its services: the TCP (or TLS) accept loop with its limits, the UDP socket, one event
- * union for everything they report, and its human text.
+ * its services: the TCP (or TLS) accept loop with its limits, the UDP socket and its
+ * receive loop, one event union for everything they report, and its human text.
  *
  * A stream server accepts, refuses what is over `maxConns` (or an IPv4 peer under `-6`),
  * runs the TLS handshake when there is one (a failed handshake is a `close` event and the
@@ -9,11 +9,24 @@
  *
  * @module
  */
+import { type RejectEvent, rejectEventText } from "../../base/echo_events.ts";
 import { formatEndpoint, toSysError } from "../../base/errors.ts";
-import type { ReflectDrop } from "../../base/reflect.ts";
+import {
+  DEFAULT_REFLECT_GUARD,
+  guardWithPort,
+  type ReflectDrop,
+  reflectDrop,
+} from "../../base/reflect.ts";
 import { unmapV4 } from "../../base/ip.ts";
-import { bindCandidates, isMapped, listenWithFallback } from "../echo/server.ts";
+import {
+  bindCandidates,
+  type Datagram,
+  isMapped,
+  listenWithFallback,
+  receiveDatagrams,
+} from "../echo/server.ts";
 import { listenTls, type TlsServerConfig } from "../tls/server.ts";
+import type { Service } from "./names.ts";
 
 /** Where and how a service or exec server listens. */
 export interface ListenOptions {
@@ -38,7 +51,7 @@ export interface ListenOptions {
 }
 
 /** What a server runs: a built-in service, or a program (exec). */
-export type ServiceName = "echo" | "discard" | "chargen" | "daytime" | "time" | "qotd" | "exec";
+export type ServiceName = Service | "exec";
 
 /** Why a connection (or a UDP child) ended. */
 export type CloseReason =
@@ -77,13 +90,7 @@ export type InetdEvent =
     /** The ALPN protocol agreed, or null (Deno's TLS server reports no TLS version). */
     alpn: string | null;
   }
-  | {
-    event: "reject";
-    proto: "tcp" | "udp" | "sctp";
-    peer: string;
-    port: number;
-    reason: "max-conns" | "ipv4-peer";
-  }
+  | RejectEvent<"tcp" | "udp" | "sctp", "max-conns" | "ipv4-peer">
   | { event: "read"; proto: "tcp" | "udp" | "sctp"; peer: string; port: number; bytes: number }
   | {
     event: "drop";
@@ -475,6 +482,108 @@ export function bindDatagram(
   return { sock, address: host, port };
 }
 
+/** A UDP service or exec server, as its datagram handler sees it. */
+export interface DatagramServer {
+  sock: Deno.DatagramConn;
+  /** The bound address and port. */
+  address: string;
+  port: number;
+  /** Counters the summary reports; the receive loop counts datagrams and bytes in. */
+  totals: Totals;
+  /** Aborted when the server stops (its socket is closed by then). */
+  signal: AbortSignal;
+  /** Reports an event. */
+  emit(ev: InetdEvent): void;
+}
+
+/**
+ * Binds the UDP socket of a service or exec server (see {@link bindDatagram}) and runs
+ * its receive loop until `opts.signal` aborts: a datagram from an IPv4-mapped peer under
+ * `-6` is refused (`reject`), one from a reflector's or amplifier's port, port 0, a
+ * broadcast or multicast source is dropped (lib/base/reflect.ts), and each other one goes
+ * to `handle`. By default `handle` is awaited before the next datagram is read (`data` is
+ * a view of the receive buffer); with `maxRunning`, up to that many run at once, each on
+ * its own copy of the data, and a datagram beyond them is refused (`reject`, `max-conns`).
+ * A handler that throws is reported as an `error` event naming its peer. The summary comes
+ * once the loop has ended and every handler has settled.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveDatagrams } from "./listener.ts";
+ * const ac = new AbortController();
+ * const srv = serveDatagrams({ port: 0, signal: ac.signal }, "echo", {}, async (d, s) => {
+ *   s.totals.bytes_out += await s.sock.send(d.data, d.from);
+ * });
+ * ```
+ */
+export function serveDatagrams(
+  opts: ListenOptions,
+  service: ServiceName,
+  extra: { command?: string[] | undefined; maxRunning?: number | undefined },
+  handle: (d: Datagram, srv: DatagramServer) => Promise<void>,
+): InetdServer {
+  const emit = opts.onEvent ?? (() => {});
+  const { sock, address, port } = bindDatagram(opts, service, extra.command);
+  // Never answer a reflector's or amplifier's port, port 0, a broadcast or multicast source.
+  const guard = guardWithPort(DEFAULT_REFLECT_GUARD, port);
+  const started = performance.now();
+  const totals = newTotals();
+  const stopAll = new AbortController();
+  const running = new Set<Promise<void>>();
+  const max = extra.maxRunning;
+  let stopping = false;
+  const stop = () => {
+    stopping = true;
+    closeQuietly(sock);
+    stopAll.abort();
+  };
+  if (opts.signal.aborted) stop();
+  else opts.signal.addEventListener("abort", stop, { once: true });
+  const srv: DatagramServer = { sock, address, port, totals, signal: stopAll.signal, emit };
+
+  const run = (d: Datagram) =>
+    handle(d, srv).catch((err) =>
+      emit({
+        event: "error",
+        proto: "udp",
+        peer: d.peer,
+        port: d.from.port,
+        error: `${formatEndpoint(d.peer, d.from.port)}: ${(err as Error).message}`,
+      })
+    );
+
+  const loop = async () => {
+    const datagrams = receiveDatagrams<ReflectDrop>({
+      sock,
+      refuseMapped: refusesMapped(opts),
+      verbose: opts.verbose,
+      stopping: () => stopping,
+      drop: (peer, peerPort) => reflectDrop(guard, peer, peerPort),
+      ...(max !== undefined ? { full: () => running.size >= max } : {}),
+      refused: (count) => totals[count]++,
+      totals,
+      emit,
+    });
+    for await (const d of datagrams) {
+      if (max === undefined) {
+        await run(d);
+        continue;
+      }
+      const p = run({ ...d, data: d.data.slice() });
+      running.add(p);
+      p.finally(() => running.delete(p));
+    }
+  };
+  const finished = loop().then(async () => {
+    while (running.size) await Promise.all(running);
+    opts.signal.removeEventListener("abort", stop);
+    const summary = summaryOf("udp", service, totals, started);
+    emit(summary);
+    return summary;
+  });
+  return { address, port, finished };
+}
+
 /** Whether IPv4-mapped peers are refused: under `-6` with no host to bind. */
 export function refusesMapped(opts: ListenOptions): boolean {
   return opts.family === 6 && opts.host === undefined;
@@ -503,7 +612,7 @@ export function inetdEventText(ev: InetdEvent): string | null {
     case "handshake":
       return `tls ${formatEndpoint(ev.peer, ev.port)} alpn=${ev.alpn ?? "none"}`;
     case "reject":
-      return `reject ${formatEndpoint(ev.peer, ev.port)} (${ev.reason})`;
+      return rejectEventText(ev);
     case "read":
       return `Received ${ev.bytes} bytes from ${formatEndpoint(ev.peer, ev.port)}`;
     case "drop":

@@ -18,3 +18,18 @@ export const SERVICES: readonly Service[] = [
   "time",
   "qotd",
 ];
+
+/**
+ * Whether `name` is a built-in service, spelled exactly (`--service` takes no other case or
+ * abbreviation).
+ *
+ * @example
+ * ```ts
+ * import { isService } from "./names.ts";
+ * isService("daytime"); // true
+ * isService("exec"); // false: a program, not a built-in service
+ * ```
+ */
+export function isService(name: string): name is Service {
+  return (SERVICES as readonly string[]).includes(name);
+}

@@ -11,30 +11,20 @@
  * @module
  */
 import { toSysError } from "../../base/errors.ts";
-import {
-  DEFAULT_REFLECT_GUARD,
-  guardWithPort,
-  type ReflectDrop,
-  reflectDrop,
-} from "../../base/reflect.ts";
 import { chargenDatagram, ChargenRing, PERIOD } from "./chargen.ts";
 import { daytimeReply } from "./daytime.ts";
 import {
-  bindDatagram,
   closeQuietly,
-  type InetdEvent,
   type InetdServer,
   type ListenOptions,
-  newTotals,
-  refusesMapped,
+  serveDatagrams,
   serveStream,
   type Session,
   type SessionEnd,
   sessionError,
-  summaryOf,
+  type Totals,
   writeFully,
 } from "./listener.ts";
-import { receiveDatagrams } from "../echo/server.ts";
 import { BUILTIN_QUOTE, quoteBytes } from "./qotd.ts";
 import { encodeTime } from "./time.ts";
 import type { Service } from "./names.ts";
@@ -247,22 +237,15 @@ class Bucket {
 
 function serveDatagramService(o: ServiceOptions): InetdServer {
   const emit = o.onEvent ?? (() => {});
-  const { sock, address, port } = bindDatagram(o, o.service);
-  const started = performance.now();
-  const totals = newTotals();
   const bucket = new Bucket(o.chargenRate ?? 20);
-  // Never answer a reflector's or amplifier's port, port 0, a broadcast or multicast source.
-  const guard = guardWithPort(DEFAULT_REFLECT_GUARD, port);
-  let stopping = false;
   let turn = 0;
-  const stop = () => {
-    stopping = true;
-    closeQuietly(sock);
-  };
-  if (o.signal.aborted) stop();
-  else o.signal.addEventListener("abort", stop, { once: true });
 
-  const answer = (data: Uint8Array, peer: string, peerPort: number): Uint8Array | null => {
+  const answer = (
+    data: Uint8Array,
+    peer: string,
+    peerPort: number,
+    totals: Totals,
+  ): Uint8Array | null => {
     const drop = (reason: "amplification" | "rate-limit") => {
       totals.dropped++;
       if (o.verbose) {
@@ -287,41 +270,20 @@ function serveDatagramService(o: ServiceOptions): InetdServer {
     }
   };
 
-  const loop = async () => {
-    const datagrams = receiveDatagrams<ReflectDrop>({
-      sock,
-      refuseMapped: refusesMapped(o),
-      verbose: o.verbose,
-      stopping: () => stopping,
-      drop: (peer, peerPort) => reflectDrop(guard, peer, peerPort),
-      refused: (count) => totals[count]++,
-      totals,
-      emit,
-    });
-    for await (const { data, from: ra, peer } of datagrams) {
-      const reply = answer(data, peer, ra.port);
-      if (reply === null) continue;
-      try {
-        totals.bytes_out += await sock.send(reply, ra);
-      } catch (err) {
-        if (stopping) break;
-        emit(
-          {
-            event: "error",
-            proto: "udp",
-            peer,
-            port: ra.port,
-            error: toSysError(err, "sendto", { address: peer, port: ra.port }).message,
-          } satisfies InetdEvent,
-        );
-      }
+  return serveDatagrams(o, o.service, {}, async ({ data, from: ra, peer }, srv) => {
+    const reply = answer(data, peer, ra.port, srv.totals);
+    if (reply === null) return;
+    try {
+      srv.totals.bytes_out += await srv.sock.send(reply, ra);
+    } catch (err) {
+      if (srv.signal.aborted) return;
+      emit({
+        event: "error",
+        proto: "udp",
+        peer,
+        port: ra.port,
+        error: toSysError(err, "sendto", { address: peer, port: ra.port }).message,
+      });
     }
-  };
-  const finished = loop().then(() => {
-    o.signal.removeEventListener("abort", stop);
-    const summary = summaryOf("udp", o.service, totals, started);
-    emit(summary);
-    return summary;
   });
-  return { address, port, finished };
 }
