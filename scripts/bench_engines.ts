@@ -4,8 +4,10 @@
  * bulk, UDP, idle memory, start-up, every server pinned to CPU 1 and the load client to
  * CPU 0) with these servers:
  *
- * - `c-epoll` / `c-udp`: the C anchors; `deno-loop`: a bare `Deno.listen` script (the
- *   start-up reference);
+ * - `c-epoll` / `c-udp`: the C anchors; `c-splice`: a C epoll server that echoes with
+ *   splice(2) through a pipe per connection (scripts/bench/anchors/splice_echo.c), the
+ *   reference for what splice itself gives on this kernel; `deno-loop`: a bare
+ *   `Deno.listen` script (the start-up reference);
  * - `sockbox-deno`: `serve --engine deno`; `sockbox-ffi`: `serve --engine ffi` (its default
  *   worker count, which is 1 on one pinned CPU); `sockbox-ffi-rw`: the same with
  *   `SOCKBOX_SPLICE=0` (read/write instead of splice for bulk);
@@ -69,7 +71,7 @@ async function harness(
     DENO,
     REPS: String(REPS),
     TESTS: tests,
-    TCP_SERVERS: "c-epoll deno-loop sockbox-deno sockbox-ffi sockbox-ffi-rw",
+    TCP_SERVERS: "c-epoll c-splice deno-loop sockbox-deno sockbox-ffi sockbox-ffi-rw",
     UDP_SERVERS: "c-udp sockbox-deno-udp sockbox-ffi-udp",
     IDLE_SERVERS: "c-epoll sockbox-deno sockbox-ffi",
     TCP_CMD_sockbox_deno: sockbox("tcp", "deno"),
@@ -458,7 +460,14 @@ if (import.meta.main) {
     const v = (g2 - g) / (idleMore - idleConns);
     return { med: v, min: v, max: v };
   };
-  const TCP = ["c-epoll", "deno-loop", "sockbox-deno", "sockbox-ffi", "sockbox-ffi-rw"];
+  const TCP = [
+    "c-epoll",
+    "c-splice",
+    "deno-loop",
+    "sockbox-deno",
+    "sockbox-ffi",
+    "sockbox-ffi-rw",
+  ];
   const row = (
     label: string,
     target: string,
@@ -494,6 +503,20 @@ if (import.meta.main) {
       1,
     ),
     row("TCP bulk MiB/s", "≥ 1.2× C", (r) => r >= 1.2, (n) => s(n, "bulk", "mib_s"), ffiC),
+    row(
+      "TCP bulk MiB/s, against the C splice(2) server",
+      "",
+      () => true,
+      (n) => s(n, "bulk", "mib_s"),
+      ["sockbox-ffi", "c-splice"],
+    ),
+    row(
+      "TCP bulk MiB/s, C splice(2) server against C read/write",
+      "",
+      () => true,
+      (n) => s(n, "bulk", "mib_s"),
+      ["c-splice", "c-epoll"],
+    ),
     row(
       "UDP 64 B ping-pong rt/s",
       "≥ 0.95× C",

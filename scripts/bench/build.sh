@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # build.sh DIR: compiles the benchmark's C programs into DIR with the system's C compiler
-# ($CC, default cc): the anchors epoll_echo, iter_echo and udp_echo (anchors/*.c) and the
+# ($CC, default cc): the anchors epoll_echo, iter_echo, splice_echo and udp_echo (anchors/*.c) and the
 # load client echoload (client/echoload.c), every time (a second, and no stale binary from
 # another checkout). Exit status 1, with one line saying what to install, when there is no
 # compiler.

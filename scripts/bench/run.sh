@@ -92,6 +92,7 @@ server_cmd() {
   case $name in
     c-epoll)      CMD=("$BUILD/epoll_echo" "$port" "$HOST") ;;
     c-iter)       CMD=("$BUILD/iter_echo" "$port" "$HOST") ;;
+    c-splice)     CMD=("$BUILD/splice_echo" "$port" "$HOST") ;;
     node)         CMD=("$NODE" "$HERE/anchors/node_tcp_echo.mjs" "$port" "$HOST") ;;
     deno-loop)    CMD=("$DENO" run --no-config "--allow-net=$BRHOST" "$HERE/anchors/deno_tcp_echo.ts" "$port" loop "$HOST") ;;
     deno-pipe)    CMD=("$DENO" run --no-config "--allow-net=$BRHOST" "$HERE/anchors/deno_tcp_echo.ts" "$port" pipe "$HOST") ;;
