@@ -287,6 +287,211 @@ print(ok)
       assert.deepEqual(rest.at(-1)!.refused, { "max-bytes": 1 });
     },
   }));
+
+  Deno.test(requires(["python3"], {
+    name: `serve tcp --engine ${engine} --max-bytes closes gracefully on a peer still sending: ` +
+      "the whole echo, then EOF, no reset",
+    async fn() {
+      await using p = limitedServer(engine, ["--max-bytes", "65536"]);
+      const { port } = await p.listening();
+      // The peer sends 1 MiB blocks until it has read EOF, then half-closes: the server
+      // reads and drops all of it, so its close is a FIN, not a RST (RFC 1122 4.2.2.13).
+      const r = await py(`
+import os, socket, threading
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.settimeout(10)
+block = os.urandom(1 << 20)
+state = {"sent": 0, "error": None}
+done = threading.Event()
+def send():
+    try:
+        while not done.is_set():
+            s.sendall(block)
+            state["sent"] += len(block)
+        s.shutdown(socket.SHUT_WR)
+    except OSError as e:
+        state["error"] = e.__class__.__name__
+t = threading.Thread(target=send)
+t.start()
+got = b""
+end = "eof"
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except OSError as e:
+    end = e.__class__.__name__
+done.set()
+t.join()
+s.close()
+print(len(got), got == block[:65536], end, state["error"], state["sent"])
+`);
+      assert.equal(r.code, 0, r.stderr);
+      const [got, same, end, sendError, sent] = r.stdout.trim().split(" ");
+      assert.deepEqual([got, same, end, sendError], ["65536", "True", "eof", "None"]);
+      const close = await p.next((e) => e.event === "close");
+      assert.equal(close.reason, "max-bytes");
+      assert.equal(close.bytes_out, 65536);
+      // The linger read everything up to the peer's FIN.
+      assert.equal(close.bytes_in, Number(sent));
+      assert.equal(close.bytes_dropped, Number(sent) - 65536);
+      const { rest } = await p.stop();
+      const summary = rest.at(-1)!;
+      assert.deepEqual(
+        [summary.connections, summary.bytes_in, summary.bytes_out, summary.refused],
+        [1, Number(sent), 65536, { "max-bytes": 1 }],
+      );
+    },
+  }));
+
+  Deno.test(requires(["python3"], {
+    name: `serve tcp --engine ${engine} --max-bytes: a lingering connection keeps its ` +
+      "--max-conns place, and --drain ends it",
+    async fn() {
+      await using p = limitedServer(engine, [
+        ...["--max-bytes", "1000", "--max-conns", "1", "--drain", "300ms"],
+      ]);
+      const { port } = await p.listening();
+      // A sends until the server closes it; once A has its echo and EOF, B is refused
+      // (A's place is still taken), and the stop ends A's linger at the drain deadline.
+      const peers = py(`
+import socket, sys, threading
+a = socket.create_connection(("127.0.0.1", ${port}))
+a.settimeout(10)
+state = {"error": None}
+def send():
+    try:
+        while True:
+            a.sendall(b"a" * 65536)
+    except OSError as e:
+        state["error"] = e.__class__.__name__
+t = threading.Thread(target=send, daemon=True)
+t.start()
+got = 0
+while True:
+    b = a.recv(65536)
+    if not b:
+        break
+    got += len(b)
+b = socket.create_connection(("127.0.0.1", ${port}))
+b.settimeout(5)
+print(got, b.recv(100) == b"")
+sys.stdout.flush()
+t.join(10)
+print(state["error"])
+`);
+      const reject = await p.next((e) => e.event === "reject");
+      assert.equal(reject.reason, "max-conns");
+      const { code, rest } = await p.stop();
+      const r = await peers;
+      assert.equal(r.code, 0, r.stderr);
+      const [first, sendError] = r.stdout.trim().split("\n");
+      assert.equal(first, "1000 True");
+      // A was still sending when the drain closed it: that close resets it.
+      assert.match(sendError!, /^(ConnectionResetError|BrokenPipeError)$/);
+      assert.equal(code, 0);
+      const close = p.events.find((e) => e.event === "close")!;
+      assert.equal(close.reason, "max-bytes");
+      assert.equal(close.bytes_out, 1000);
+      assert.equal(close.bytes_in, 1000 + (close.bytes_dropped as number));
+      // The drain ended it, not the linger's 2 s.
+      assert.ok((close.duration_ms as number) < 2000, `closed after ${close.duration_ms} ms`);
+      assert.deepEqual(rest.at(-1)!.refused, { "max-bytes": 1, "max-conns": 1 });
+    },
+  }));
+
+  Deno.test(requires(["python3"], {
+    name: `serve tcp --engine ${engine} --max-bytes: a peer that stops sending but stays ` +
+      "open is closed once quiet, with FIN",
+    async fn() {
+      await using p = limitedServer(engine, ["--max-bytes", "65536"]);
+      const { port } = await p.listening();
+      // 100000 bytes at once, then nothing, and the socket left open for a second: the
+      // server drops the rest and closes after its quiet time (no reset: nothing unread).
+      const r = await py(`
+import os, socket, time
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.settimeout(5)
+data = os.urandom(100000)
+s.sendall(data)
+got = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+time.sleep(1)
+try:
+    after = "eof" if s.recv(1) == b"" else "data"
+except OSError as e:
+    after = e.__class__.__name__
+print(len(got), got == data[:65536], after)
+s.close()
+`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "65536 True eof\n");
+      const close = await p.next((e) => e.event === "close");
+      assert.deepEqual([close.reason, close.bytes_in, close.bytes_out, close.bytes_dropped], [
+        "max-bytes",
+        100000,
+        65536,
+        34464,
+      ]);
+      // Closed by the quiet time (100 ms), long before the peer's second was up.
+      assert.ok((close.duration_ms as number) < 900, `closed after ${close.duration_ms} ms`);
+    },
+  }));
+
+  Deno.test(requires(["python3"], {
+    name:
+      `serve tcp --engine ${engine} --max-bytes N: a peer that sends N gets them, then EOF at once`,
+    async fn() {
+      await using p = limitedServer(engine, ["--max-bytes", "65536"]);
+      const { port } = await p.listening();
+      // The peer neither half-closes nor sends more: the FIN must follow the N-th byte, not
+      // the linger's quiet time or the peer's next byte.
+      const r = await py(`
+import os, socket, time
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.settimeout(5)
+data = os.urandom(65536)
+s.sendall(data)
+got = b""
+while len(got) < len(data):
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+t0 = time.monotonic()
+try:
+    eof = s.recv(1) == b""
+except socket.timeout:
+    eof = False
+print(len(got), got == data, eof, round((time.monotonic() - t0) * 1000))
+s.close()
+`);
+      assert.equal(r.code, 0, r.stderr);
+      const [got, same, eof, waitedMs] = r.stdout.trim().split(" ");
+      assert.deepEqual([got, same, eof], ["65536", "True", "True"]);
+      // The linger's quiet time (100 ms) is not waited for: the FIN comes with the echo.
+      assert.ok(Number(waitedMs) < 80, `EOF came ${waitedMs} ms after the echo`);
+      const close = await p.next((e) => e.event === "close");
+      assert.deepEqual([close.reason, close.bytes_in, close.bytes_out, close.bytes_dropped], [
+        "max-bytes",
+        65536,
+        65536,
+        undefined,
+      ]);
+      const { rest } = await p.stop();
+      const summary = rest.at(-1)!;
+      assert.deepEqual(
+        [summary.connections, summary.bytes_in, summary.bytes_out, summary.refused],
+        [1, 65536, 65536, { "max-bytes": 1 }],
+      );
+    },
+  }));
 }
 
 // --- the UDP reflection guard ----------------------------------------------------------

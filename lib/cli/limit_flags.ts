@@ -35,8 +35,10 @@ Access control and limits (checked before a byte is read or echoed; each refusal
   --rate R[/s]        tcp connections, udp datagrams or sctp associations a second from
                       one source address (a token bucket of R); beyond it they are
                       refused/dropped
-  --max-bytes N       tcp: echo at most N bytes per connection, then close it
-                      ("max-bytes"; the close line counts the bytes dropped)
+  --max-bytes N       tcp: echo at most N bytes per connection; after the N-th, send FIN,
+                      read and drop what the peer still sends until it closes, is quiet
+                      for 100ms or 2s pass, then close ("max-bytes"; the close line counts
+                      the bytes dropped; meanwhile it keeps its --max-conns place)
   --reflect-guard LIST|off  udp: never answer datagrams from these source ports
                       (default: 7,13,17,19,37,53,111,123,137-138,161,389,1900,5353,11211
                       and the server's own port; "default,PORT" adds to it), from port 0

@@ -18,7 +18,11 @@
  *   reported with its stream offset, and it is not echoed.
  * - Admission (./admission.ts): right after accept(2), before a byte is read, the lists,
  *   the count and the rate per source decide; `maxBytes` caps what a connection gets
- *   echoed (read/write only, so the cap is exact), then closes it (`max-bytes`).
+ *   echoed (read/write only, so the cap is exact), then closes it (`max-bytes`) the way
+ *   HTTP servers do, a lingering close: FIN once the last allowed byte is out, then what
+ *   the peer still sends is read and dropped until its EOF, {@link DRAIN_QUIET_MS} without
+ *   a byte, or {@link LINGER_MS}; closing with unread bytes would send RST instead
+ *   (RFC 1122 4.2.2.13, tcp(7)), which may cost the peer the end of its echo.
  * - Stop (drain): the listener is taken out of the loop (the pool has already stopped it
  *   listening); connections keep being served, and each one closes (`shutdown`) once its
  *   echo is out and its peer has sent nothing for {@link DRAIN_QUIET_MS}, as on the
@@ -32,6 +36,7 @@ import {
   EPOLL_CLOEXEC,
   EPOLL_CTL_ADD,
   EPOLL_CTL_DEL,
+  EPOLL_CTL_MOD,
   EPOLLERR,
   EPOLLET,
   EPOLLEXCLUSIVE,
@@ -89,6 +94,16 @@ const FLUSH_EVENTS = 1024;
  * here: lib/ffi does not import lib/net).
  */
 export const DRAIN_QUIET_MS = 100;
+/**
+ * A capped connection lingers at most this long (ms) before it is closed: the value
+ * lib/net/echo/server.ts uses.
+ */
+export const LINGER_MS = 2000;
+/**
+ * A lingering connection is read at most this many times (of {@link BUF_SIZE}) a turn, so
+ * a peer that floods it cannot hold the loop.
+ */
+const LINGER_READS = 16;
 /** After EMFILE and friends, stop accepting for this long (ms), as the Deno engine does. */
 const ACCEPT_BACKOFF_MS = 100;
 const CONN_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
@@ -118,8 +133,10 @@ interface Conn extends IdleLink {
   eof: boolean;
   /** EPOLLPRI seen: an urgent byte waits at the mark. */
   urgent: boolean;
-  /** `maxBytes` reached: close (`max-bytes`) once the allowed echo is out. */
+  /** `maxBytes` reached: FIN and linger (`max-bytes`) once the allowed echo is out. */
   capped: boolean;
+  /** Capped, the echo out and FIN sent: when the linger ends at the latest (0: not yet). */
+  lingerUntil: number;
 }
 
 /** Milliseconds on a clock every thread shares (each Worker has its own `timeOrigin`). */
@@ -192,6 +209,9 @@ export class TcpEchoLoop {
   done = false;
   /** Connections open in this loop. */
   open = 0;
+  /** Capped connections in their lingering close, and when one may have ended (ms). */
+  readonly lingering = new Set<Conn>();
+  lingerCheck = 0;
   /** The lists, counts and rates per source (null: everyone is served). */
   readonly gate: SharedAdmission | null;
   /** TCP `maxBytes` (Infinity: no cap). */
@@ -317,6 +337,7 @@ export class TcpEchoLoop {
     if (this.abortedSince > 0 && this.cfg.verbose) at(this.abortedToldAt + 1000 - now);
     if (this.out.length) at(this.flushAt - now);
     if (this.draining) at(Math.min(this.quietCheck, this.drainUntil) - now);
+    if (this.lingering.size) at(this.lingerCheck - now);
     return t;
   }
 
@@ -334,7 +355,7 @@ export class TcpEchoLoop {
       if (this.done) return 0;
     }
     let timeout = this.idle || this.acceptPausedUntil > 0 || this.out.length || this.paused ||
-        this.abortedSince > 0 || this.draining
+        this.abortedSince > 0 || this.draining || this.lingering.size
       ? this.#timeout()
       : -1;
     if (maxWaitMs >= 0 && (timeout < 0 || timeout > maxWaitMs)) timeout = maxWaitMs;
@@ -357,6 +378,7 @@ export class TcpEchoLoop {
       }
     }
     if (this.idle) this.#expire();
+    if (this.lingering.size && performance.now() >= this.lingerCheck) this.#checkLingering();
     if (this.paused !== null || this.abortedSince > 0) {
       const now = performance.now();
       if (this.paused?.okSince && now - this.paused.okSince >= 1000) this.#endEpisode();
@@ -520,6 +542,7 @@ export class TcpEchoLoop {
         eof: false,
         urgent: false,
         capped: false,
+        lingerUntil: 0,
         idlePrev: null,
         idleNext: null,
         lastActive: now,
@@ -541,6 +564,10 @@ export class TcpEchoLoop {
 
   /** Handles readiness `ev` on `conn`. */
   #service(conn: Conn, ev: number): void {
+    if (conn.lingerUntil > 0) {
+      if (ev & INPUT) this.#discard(conn);
+      return;
+    }
     if (ev & EPOLLPRI) conn.urgent = true;
     if (conn.pending !== null || conn.piped > 0) {
       if (!this.#drain(conn)) return; // still blocked (or closed)
@@ -593,8 +620,10 @@ export class TcpEchoLoop {
       if (n > 0) {
         this.#received(conn, n);
         // --max-bytes: echo what the cap still allows of this read, then close.
+        // The cap is reached with its last byte, not with the read after it: a peer that
+        // sends exactly maxBytes gets them and then the FIN at once.
         const take = Math.max(0, Math.min(n, this.maxBytes - (conn.bytesIn - n)));
-        if (take < n) conn.capped = true;
+        if (conn.bytesIn >= this.maxBytes) conn.capped = true;
         let off = 0;
         while (off < take) {
           const w = Number(c.write(fd, buf.subarray(off, take), BigInt(take - off)));
@@ -632,7 +661,7 @@ export class TcpEchoLoop {
     conn.bytesIn += n;
     this.totals.bytes_in += n;
     if (this.idle) this.idle.touch(conn, performance.now());
-    else if (this.draining) conn.lastActive = performance.now();
+    else if (this.draining || conn.lingerUntil > 0) conn.lastActive = performance.now();
     if (this.cfg.verbose) {
       this.out.push({ event: "read", proto: "tcp", peer: conn.peer, port: conn.port, bytes: n });
     }
@@ -743,11 +772,58 @@ export class TcpEchoLoop {
     this.totals.bytes_out += n;
   }
 
-  /** The cap is reached and the allowed echo is out: half-close, close, count it. */
+  /**
+   * The cap is reached and the allowed echo is out: count it, half-close (the peer reads
+   * the echo, then EOF) and linger (see the module doc).
+   */
   #capped(conn: Conn): void {
-    this.c.shutdown(conn.fd, SHUT_WR);
     this.refusals.add("max-bytes");
-    this.#finish(conn, "max-bytes");
+    this.c.shutdown(conn.fd, SHUT_WR);
+    const now = performance.now();
+    conn.lingerUntil = now + LINGER_MS;
+    conn.lastActive = now;
+    this.lingering.add(conn);
+    this.lingerCheck = Math.min(this.lingerCheck, now + DRAIN_QUIET_MS);
+    this.#discard(conn);
+  }
+
+  /**
+   * Lingering: reads and drops what the peer still sends (in `bytes_in`, so in
+   * `bytes_dropped`) and closes at its EOF. After {@link LINGER_READS} reads the rest waits
+   * for the next turn: EPOLL_CTL_MOD queues a ready fd again (fs/eventpoll.c, ep_modify),
+   * behind the connections already ready.
+   */
+  #discard(conn: Conn): void {
+    const { c, buf } = this;
+    for (let i = 0; i < LINGER_READS; i++) {
+      const n = Number(c.read(conn.fd, buf, BUF_SIZE_N));
+      if (n > 0) {
+        this.#received(conn, n);
+        continue;
+      }
+      if (n === 0) return this.#finish(conn, "max-bytes");
+      const e = this.err[0]!;
+      if (e === ERRNO.EAGAIN) return;
+      if (e === ERRNO.EINTR) continue;
+      return this.#finish(conn, "max-bytes"); // reset by the peer once it had the echo
+    }
+    try {
+      this.#ctl(EPOLL_CTL_MOD, conn.fd, CONN_EVENTS);
+    } catch {
+      this.#finish(conn, "max-bytes");
+    }
+  }
+
+  /** Closes the lingering connections quiet for DRAIN_QUIET_MS or past LINGER_MS. */
+  #checkLingering(): void {
+    const now = performance.now();
+    let next = Infinity;
+    for (const conn of this.lingering) {
+      const endAt = Math.min(conn.lastActive + DRAIN_QUIET_MS, conn.lingerUntil);
+      if (endAt <= now) this.#finish(conn, "max-bytes");
+      else next = Math.min(next, endAt);
+    }
+    this.lingerCheck = next;
   }
 
   #eof(conn: Conn): void {
@@ -760,9 +836,17 @@ export class TcpEchoLoop {
     this.#finish(conn, "error", error);
   }
 
-  /** Closes `conn` (closing an fd also takes it out of the epoll set) and reports it. */
+  /**
+   * Closes `conn` (closing an fd also takes it out of the epoll set) and reports it. A
+   * lingering connection closes as `max-bytes`, whatever ends the linger (its peer, the
+   * quiet time, the idle timeout, the drain).
+   */
   #finish(conn: Conn, reason: CloseReason, error?: string): void {
     const c = this.c;
+    if (conn.lingerUntil > 0) {
+      this.lingering.delete(conn);
+      reason = "max-bytes";
+    }
     this.conns[conn.fd] = undefined;
     this.open--;
     this.idle?.remove(conn);

@@ -38,7 +38,8 @@ export interface EchoServerOptions {
    * in-flight echoes. A connection closes once it has echoed everything it read and its
    * peer has sent nothing for {@link DRAIN_QUIET_MS} (closing with unread bytes would reset
    * it); at the deadline the rest close (reason `shutdown`, unechoed bytes in
-   * `bytes_dropped`).
+   * `bytes_dropped`; a connection in its `maxBytes` lingering close, see {@link LINGER_MS},
+   * keeps reason `max-bytes`).
    * Default 5000; 0 closes every connection at once.
    */
   drainMs?: number | undefined;
@@ -252,6 +253,16 @@ export const DEFAULT_DRAIN_MS = 5000;
  */
 export const DRAIN_QUIET_MS = 100;
 
+/**
+ * A connection that has had its `maxBytes` echoed closes gracefully, as HTTP servers do
+ * ("lingering close", RFC 9112 section 9.6): FIN after the last byte of the echo, then
+ * whatever the peer still sends is read and dropped until it closes or has sent nothing
+ * for {@link DRAIN_QUIET_MS}, for at most this long (ms). Closing at once with unread
+ * bytes would send RST (RFC 1122 4.2.2.13, tcp(7)), and a peer that receives it may lose
+ * the end of the echo it has not read yet.
+ */
+export const LINGER_MS = 2000;
+
 /** One TCP connection's byte counts and its part in a drain (see {@link DRAIN_QUIET_MS}). */
 class Draining {
   bytesIn = 0;
@@ -352,11 +363,35 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
       if (opts.idleTimeoutMs === undefined) return;
       clearTimeout(timer);
       timer = setTimeout(() => {
-        reason = "idle-timeout";
+        if (reason !== "max-bytes") reason = "idle-timeout";
         try {
           conn.close();
         } catch { /* closed */ }
       }, opts.idleTimeoutMs);
+    };
+    /**
+     * The lingering close of a capped connection (see {@link LINGER_MS}): FIN, then read
+     * and drop (counted in `bytes_in`, so in `bytes_dropped`) until the peer closes, has
+     * been quiet for DRAIN_QUIET_MS, or LINGER_MS have passed; the idle timeout and the
+     * drain end it too, by closing `conn`. The connection keeps its place in `maxConns`.
+     */
+    const linger = async (buf: Uint8Array) => {
+      const until = performance.now() + LINGER_MS;
+      try {
+        await conn.closeWrite();
+        while (performance.now() < until) {
+          d.reading = true;
+          d.quiet(conn);
+          const n = await conn.read(buf);
+          d.reading = false;
+          d.settle();
+          if (n === null) return;
+          arm();
+          d.bytesIn += n;
+          if (opts.verbose) emit({ event: "read", proto: "tcp", peer, port: peerPort, bytes: n });
+          if (n === buf.length && buf.length < 256 * 1024) buf = new Uint8Array(buf.length * 4);
+        }
+      } catch { /* closed (quiet, idle, drained), or reset by the peer after the echo */ }
     };
     try {
       conn.setNoDelay(true);
@@ -380,16 +415,19 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
           off += w;
           d.bytesOut += w;
         }
-        if (take < n) {
+        // The cap is reached with its last byte echoed, not with the next read: a peer
+        // that sends exactly maxBytes gets them and then the FIN at once.
+        if (take < n || gate.allowance(d.bytesOut, 1) === 0) {
           reason = "max-bytes";
           gate.refusals.add("max-bytes");
+          await linger(buf);
           break;
         }
         // A full buffer means a bulk sender: read bigger chunks from now on.
         if (n === buf.length && buf.length < 256 * 1024) buf = new Uint8Array(buf.length * 4);
       }
       clearTimeout(timer);
-      await conn.closeWrite().catch(() => {});
+      if (reason === "eof") await conn.closeWrite().catch(() => {});
     } catch (err) {
       if (stopping && reason === "eof") reason = "shutdown";
       else if (reason !== "idle-timeout") {
