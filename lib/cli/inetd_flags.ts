@@ -11,7 +11,7 @@ import { ipFamily } from "../base/ip.ts";
 import { payloadText } from "../base/text.ts";
 import { type ExecSpec, probePath, resolveProgram, specArgv } from "../net/exec/argv.ts";
 import type { InetdEvent } from "../net/services/listener.ts";
-import { type Service, SERVICES } from "../net/services/names.ts";
+import { isService, type Service, SERVICES } from "../net/services/names.ts";
 import type { RecvEvent } from "../net/services/recv.ts";
 import type { TlsServerFiles } from "../net/tls/server.ts";
 import type { SctpTuning } from "../net/sctp/events.ts";
@@ -156,7 +156,7 @@ export function parseServeInetd(
   const out: InetdServeOptions = { ...parseExec(v) };
   const service = str(v, "service");
   if (service !== undefined) {
-    if (!(SERVICES as readonly string[]).includes(service)) {
+    if (!isService(service)) {
       throw new UsageError(
         `invalid --service "${service}": must be ${SERVICES.slice(0, -1).join(", ")} or qotd`,
       );
@@ -166,7 +166,7 @@ export function parseServeInetd(
         `${out.exec.kind === "exec" ? "--exec" : "--sh-exec"} cannot be used with --service`,
       );
     }
-    out.service = service as Service;
+    out.service = service;
   }
   const quote = str(v, "quote-file");
   if (quote !== undefined) {

@@ -9,7 +9,7 @@ import { readAllLines } from "../../base/lines.ts";
 import { ipFamily, stripBrackets } from "../../base/ip.ts";
 import { formatEndpoint, RuntimeError, UsageError } from "../../base/errors.ts";
 import { noExtra, parseDuration, parseFlags, parseInteger, parsePort } from "../args.ts";
-import { command, type CommandModule, wordTable } from "../command.ts";
+import { command, type CommandModule, type FlagSpec, wordTable } from "../command.ts";
 import { type Io, Reporter } from "../output.ts";
 import {
   type Group,
@@ -143,6 +143,23 @@ function parseHops(v: { ttl?: string | undefined; hops?: string | undefined }): 
   return 1;
 }
 
+/** What `send` and `ping` parse alike, in this order: hops, COUNT (default `count`), INTERVAL. */
+function parseSending(
+  v: {
+    ttl?: string | undefined;
+    hops?: string | undefined;
+    count?: string | undefined;
+    interval?: string | undefined;
+  },
+  count: number,
+): { hops: number; count: number; intervalMs: number } {
+  return {
+    hops: parseHops(v),
+    count: v.count === undefined ? count : parseInteger("-c", v.count, 1, 1_000_000),
+    intervalMs: v.interval === undefined ? 1000 : parseDuration("-i", v.interval, 0, 3_600_000),
+  };
+}
+
 function parseSource(value: string, group: Group): string {
   const a = stripBrackets(value);
   const f = ipFamily(a);
@@ -220,9 +237,7 @@ export function parseSendArgs(args: string[]): SendArgs {
   const o: SendArgs = {
     group,
     port,
-    hops: parseHops(v),
-    count: v.count === undefined ? 1 : parseInteger("-c", v.count, 1, 1_000_000),
-    intervalMs: v.interval === undefined ? 1000 : parseDuration("-i", v.interval, 0, 3_600_000),
+    ...parseSending(v, 1),
     messages: msgs.length > 0 ? msgs.map((m) => enc.encode(m)) : undefined,
     json: v.json ?? false,
   };
@@ -241,9 +256,7 @@ export function parsePingArgs(args: string[]): PingArgs {
   const o: PingArgs = {
     group,
     port,
-    hops: parseHops(v),
-    count: v.count === undefined ? 5 : parseInteger("-c", v.count, 1, 1_000_000),
-    intervalMs: v.interval === undefined ? 1000 : parseDuration("-i", v.interval, 0, 3_600_000),
+    ...parseSending(v, 5),
     waitMs: v.wait === undefined ? 2000 : parseDuration("--wait", v.wait, 0, 3_600_000),
     json: v.json ?? false,
   };
@@ -302,32 +315,31 @@ export async function runPing(o: PingArgs, io: Io): Promise<number> {
   return 0;
 }
 
+/** What each verb does, in one line (its module's summary). */
+const VERB_SUMMARY: Record<Verb, string> = {
+  listen: "join a multicast group and print what arrives",
+  send: "send datagrams to a multicast group",
+  ping: "probe a multicast group and measure every responder's round trips",
+};
+
+/** The module of `mcast VERB`: its summary, and its own part of {@link usage} as its help. */
+function verbModule<O>(
+  verb: Verb,
+  flags: FlagSpec,
+  parse: (args: string[]) => O,
+  run: (options: O, io: Io) => Promise<number>,
+): CommandModule<O> {
+  return { summary: VERB_SUMMARY[verb], usage: usageOf([verb]), flags, parse, run };
+}
+
 /** `mcast listen`. */
-export const mcastListenModule = {
-  summary: "join a multicast group and print what arrives",
-  usage: usageOf(["listen"]),
-  flags: LISTEN_FLAGS,
-  parse: parseListenArgs,
-  run: runListen,
-} satisfies CommandModule<ListenArgs>;
+export const mcastListenModule = verbModule("listen", LISTEN_FLAGS, parseListenArgs, runListen);
 
 /** `mcast send`. */
-export const mcastSendModule = {
-  summary: "send datagrams to a multicast group",
-  usage: usageOf(["send"]),
-  flags: SEND_FLAGS,
-  parse: parseSendArgs,
-  run: runSend,
-} satisfies CommandModule<SendArgs>;
+export const mcastSendModule = verbModule("send", SEND_FLAGS, parseSendArgs, runSend);
 
 /** `mcast ping`. */
-export const mcastPingModule = {
-  summary: "probe a multicast group and measure every responder's round trips",
-  usage: usageOf(["ping"]),
-  flags: PING_FLAGS,
-  parse: parsePingArgs,
-  run: runPing,
-} satisfies CommandModule<PingArgs>;
+export const mcastPingModule = verbModule("ping", PING_FLAGS, parsePingArgs, runPing);
 
 /** `mcast`: the verb table. */
 export const cmd = wordTable({

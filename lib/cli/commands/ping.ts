@@ -230,23 +230,22 @@ export async function runPing(opts: PingCommandOptions, io: Io): Promise<number>
   });
 }
 
+/** `ping tcp` and `ping udp`: one usage, flag set and runner. */
+function tcpUdpModule(proto: "tcp" | "udp", summary: string) {
+  return {
+    summary,
+    usage: TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE,
+    flags: FLAGS,
+    parse: (args) => parsePing(proto, args),
+    run: runPing,
+  } satisfies CommandModule<PingCommandOptions>;
+}
+
 /** `ping tcp`. */
-export const pingTcpModule = {
-  summary: "measure round trips over one TCP connection",
-  usage: TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE,
-  flags: FLAGS,
-  parse: (args) => parsePing("tcp", args),
-  run: runPing,
-} satisfies CommandModule<PingCommandOptions>;
+export const pingTcpModule = tcpUdpModule("tcp", "measure round trips over one TCP connection");
 
 /** `ping udp`. */
-export const pingUdpModule = {
-  summary: "measure round trips with UDP datagrams",
-  usage: TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE,
-  flags: FLAGS,
-  parse: (args) => parsePing("udp", args),
-  run: runPing,
-} satisfies CommandModule<PingCommandOptions>;
+export const pingUdpModule = tcpUdpModule("udp", "measure round trips with UDP datagrams");
 
 /** `ping`: the protocol table. */
 export const cmd = protocolTable({

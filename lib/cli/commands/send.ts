@@ -289,23 +289,22 @@ export async function runSend(opts: SendOptions | BroadcastSendOptions, io: Io):
   return r.aborted ? interruptedCode(io.signal) : 0;
 }
 
+/** `send tcp` and `send udp` (`send udp --broadcast` too): one usage, flag set and runner. */
+function tcpUdpModule(proto: "tcp" | "udp", summary: string) {
+  return {
+    summary,
+    usage: TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
+    flags: FLAGS,
+    parse: (args) => parseSend(proto, args),
+    run: runSend,
+  } satisfies CommandModule<SendOptions | BroadcastSendOptions>;
+}
+
 /** `send tcp`. */
-export const sendTcpModule = {
-  summary: "send messages over TCP and check the echoes",
-  usage: TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
-  flags: FLAGS,
-  parse: (args) => parseSend("tcp", args),
-  run: runSend,
-} satisfies CommandModule<SendOptions | BroadcastSendOptions>;
+export const sendTcpModule = tcpUdpModule("tcp", "send messages over TCP and check the echoes");
 
 /** `send udp` (and `send udp --broadcast`). */
-export const sendUdpModule = {
-  summary: "send UDP datagrams and check the echoes",
-  usage: TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
-  flags: FLAGS,
-  parse: (args) => parseSend("udp", args),
-  run: runSend,
-} satisfies CommandModule<SendOptions | BroadcastSendOptions>;
+export const sendUdpModule = tcpUdpModule("udp", "send UDP datagrams and check the echoes");
 
 /** `send`: the protocol table. */
 export const cmd = protocolTable({

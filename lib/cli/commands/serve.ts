@@ -269,23 +269,22 @@ export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
   return 0;
 }
 
+/** `serve tcp` and `serve udp`: one usage, flag set and runner. */
+function tcpUdpModule(proto: "tcp" | "udp", summary: string) {
+  return {
+    summary,
+    usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE,
+    flags: FLAGS,
+    parse: (args) => parseServe(proto, args),
+    run: runServe,
+  } satisfies CommandModule<ServeOptions>;
+}
+
 /** `serve tcp`. */
-export const serveTcpModule = {
-  summary: "run a TCP echo server",
-  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE,
-  flags: FLAGS,
-  parse: (args) => parseServe("tcp", args),
-  run: runServe,
-} satisfies CommandModule<ServeOptions>;
+export const serveTcpModule = tcpUdpModule("tcp", "run a TCP echo server");
 
 /** `serve udp`. */
-export const serveUdpModule = {
-  summary: "run a UDP echo server",
-  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE,
-  flags: FLAGS,
-  parse: (args) => parseServe("udp", args),
-  run: runServe,
-} satisfies CommandModule<ServeOptions>;
+export const serveUdpModule = tcpUdpModule("udp", "run a UDP echo server");
 
 /** `serve`: the protocol table. */
 export const cmd = protocolTable({

@@ -2,15 +2,17 @@
  * What the TCP and UDP bench loops share: the synchronous epoll(7) set with a nanosecond
  * wait (epoll_pwait2(2), or epoll_wait(2) where the C library lacks it), the clock, the
  * run's phases (warm-up, measurement, the ticks at which counters and latencies are posted
- * to the main thread), the payload pattern, and a min-heap of connections waiting for
- * their scheduled send time (`rate` mode).
+ * to the main thread), the payload pattern, a min-heap of connections waiting for their
+ * scheduled send time (`rate` mode), and the run loop itself ({@link BenchLoop.run}), which
+ * hands each protocol its sends, its housekeeping and its ready list.
  *
  * @module
  */
+import { formatEndpoint } from "../../base/errors.ts";
 import { Histogram } from "../../base/histogram.ts";
-import { sysError } from "../errno.ts";
-import { CLOCK_MONOTONIC, EPOLL_CLOEXEC, ERRNO } from "../constants.ts";
-import { EPOLL_EVENT } from "../structs.ts";
+import { errnoName, sysError } from "../errno.ts";
+import { AF_INET, AF_INET6, CLOCK_MONOTONIC, EPOLL_CLOEXEC, ERRNO } from "../constants.ts";
+import { encodeSockAddr, EPOLL_EVENT } from "../structs.ts";
 import { benchLibc, errnoCell } from "./sys.ts";
 import {
   type BenchWorkerConfig,
@@ -40,6 +42,22 @@ export interface Scheduled {
   /** Its place in the heap, or -1. */
   heapPos: number;
 }
+
+/** A connection (UDP: a connected socket) of a loop. */
+export interface Member extends Scheduled {
+  /** Its index in {@link BenchLoop.conns}, and its epoll data. */
+  i: number;
+  fd: number;
+  /** {@link IDLE}, {@link BUSY}, {@link DOWN}, or a state of the protocol's own. */
+  state: number;
+}
+
+/** Ready to send. */
+export const IDLE = 0;
+/** A message in flight. */
+export const BUSY = 1;
+/** Closed (TCP) or refused (UDP): waiting to connect or send again. */
+export const DOWN = 2;
 
 /** A binary min-heap of {@link Scheduled} items by `next`. */
 export class ScheduleHeap<T extends Scheduled> {
@@ -118,7 +136,7 @@ export class ScheduleHeap<T extends Scheduled> {
 }
 
 /** The base of one thread's bench loop (see the module doc). */
-export abstract class BenchLoop {
+export abstract class BenchLoop<T extends Member> {
   readonly cfg: BenchWorkerConfig;
   readonly post: Post;
   readonly c = benchLibc();
@@ -156,10 +174,35 @@ export abstract class BenchLoop {
   nextHousekeeping = 0;
   /** xorshift32 state for message sizes. */
   #rand: number;
+  readonly conns: T[] = [];
+  /** `rate`: the members waiting for their scheduled send. */
+  readonly heap = new ScheduleHeap<T>();
+  /** The server: its address family, sockaddr and text. */
+  readonly family: number;
+  readonly sa: Uint8Array;
+  readonly where: string;
+  readonly rate: boolean;
+  /** `rate`: ns between two messages of one member. */
+  readonly period: number;
+  /** The run has begun (the setup is over). */
+  running = false;
+  /**
+   * The one `pingpong` member of this worker, when it has one: its socket is made blocking
+   * (blockWithTimeout in sys.ts) so that a round waits for its echo in recv(2) itself
+   * ({@link awaitSolo}), one system call fewer per round trip than epoll_wait(2) then recv(2).
+   */
+  solo: T | null = null;
+  /** The first failure of the setup, as a SysError's syscall, code and message. */
+  setupError: { syscall: string; code: string; message: string } | undefined;
 
   constructor(cfg: BenchWorkerConfig, post: Post, patternSize: number) {
     this.cfg = cfg;
     this.post = post;
+    this.rate = cfg.mode === "rate";
+    this.period = this.rate ? 1e9 / cfg.ratePerConn : 0;
+    this.family = cfg.address.includes(":") ? AF_INET6 : AF_INET;
+    this.sa = encodeSockAddr(cfg.address, cfg.port);
+    this.where = formatEndpoint(cfg.address, cfg.port);
     this.ctl = new Int32Array(cfg.control, 0, CONTROL.length);
     this.ctlTime = new Float64Array(cfg.control);
     this.#rand = (0x9e3779b9 ^ (cfg.index * 0x85ebca6b)) >>> 0 || 1;
@@ -290,10 +333,83 @@ export abstract class BenchLoop {
     };
   }
 
+  /** Keeps the first failure of the setup (`syscall` failed with errno `e`). */
+  setupFailed(syscall: string, e: number): void {
+    const code = errnoName(e);
+    this.setupError ??= { syscall, code, message: `${syscall} ${code} ${this.where}` };
+  }
+
+  /** The `ready` message: how the setup went. */
+  ready(connected: number, failed: number): BenchWorkerMessage {
+    return {
+      type: "ready",
+      connected,
+      failed,
+      ...(this.setupError ? { error: this.setupError } : {}),
+    };
+  }
+
+  /**
+   * Runs from the start time to the end (or a stop): starts every idle member (in `rate`
+   * mode spread over one period), then, round after round, posts the ticks that are due,
+   * does the housekeeping, sends what the schedule says is due, and either waits for the
+   * solo member's echo in recv(2) or waits on the epoll set and handles what is ready.
+   */
+  run(): void {
+    if (!this.awaitGo()) return;
+    this.running = true;
+    const heap = this.heap;
+    for (const k of this.conns) {
+      if (k.state !== IDLE) continue;
+      if (this.rate) {
+        // Spread over one period, so the run's messages leave evenly.
+        k.next = this.start + this.period * ((this.cfg.connBase + k.i) / this.cfg.connsTotal);
+        heap.push(k);
+      } else this.begin(k, this.now());
+    }
+    for (;;) {
+      const now = this.now();
+      if (now >= this.end || this.stopAsked()) break;
+      if (now >= this.nextTick) this.ticks(now);
+      if (this.housekeepingDue(now)) this.housekeeping(now);
+      // Scheduled sends that are due.
+      for (let top = heap.peek(); top !== undefined && top.next <= now; top = heap.peek()) {
+        heap.pop();
+        this.send(top, now);
+      }
+      const solo = this.solo;
+      if (solo !== null && solo.state === BUSY && this.awaitSolo(solo)) continue;
+      let until = Math.min(this.end, this.nextTick, this.nextHousekeeping);
+      const top = heap.peek();
+      if (top !== undefined && top.next < until) until = top.next;
+      this.handleReady(this.wait(until - now));
+    }
+    this.ticks(this.now()); // the tick at the end, when the end was reached
+  }
+
+  /** Closes every fd. */
+  close(): void {
+    for (const k of this.conns) {
+      if (k.fd >= 0) this.c.close(k.fd);
+      k.fd = -1;
+    }
+    if (this.ep >= 0) this.c.close(this.ep);
+    this.ep = -1;
+  }
+
   /** Connects (setup phase) and says how it went. */
   abstract setup(): BenchWorkerMessage;
-  /** Runs from the start time to the end (or a stop). */
-  abstract run(): void;
-  /** Closes every fd. */
-  abstract close(): void;
+  /** Starts the traffic of idle `k` when the run begins (not in `rate` mode). */
+  protected abstract begin(k: T, now: number): void;
+  /** Sends the next message on idle `k`. */
+  protected abstract send(k: T, now: number): void;
+  /** Timeouts, and members due to connect or send again. */
+  protected abstract housekeeping(now: number): void;
+  /**
+   * The solo member has a message in flight: waits for its echo in recv(2), at most
+   * HOUSEKEEPING_MS, and says so; false when the round must wait on the epoll set instead.
+   */
+  protected abstract awaitSolo(k: T): boolean;
+  /** Handles the `n` ready fds the last wait left in {@link events}. */
+  protected abstract handleReady(n: number): void;
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { SparseHistogram } from "../../base/histogram.ts";
+import { addCounts } from "../counts.ts";
 
 /**
  * How a connection sends: `pingpong` (one message in flight, the next as soon as its echo
@@ -113,17 +114,7 @@ export function noCounters(): Counters {
 
 /** Adds `b` into `a` and returns `a`. */
 export function addCounters(a: Counters, b: Counters): Counters {
-  a.roundTrips += b.roundTrips;
-  a.bytes += b.bytes;
-  a.sent += b.sent;
-  a.mismatches += b.mismatches;
-  a.short += b.short;
-  a.resets += b.resets;
-  a.timeouts += b.timeouts;
-  a.lost += b.lost;
-  a.late += b.late;
-  a.errors += b.errors;
-  return a;
+  return addCounts(a, b);
 }
 
 /** A message from a worker to the main thread. */

@@ -23,10 +23,7 @@
  * @module
  */
 import { errnoName } from "../errno.ts";
-import { formatEndpoint } from "../../base/errors.ts";
 import {
-  AF_INET,
-  AF_INET6,
   EPOLL_CTL_ADD,
   EPOLL_CTL_MOD,
   EPOLLERR,
@@ -43,8 +40,7 @@ import {
   SOL_SOCKET,
   TCP_NODELAY,
 } from "../constants.ts";
-import { encodeSockAddr } from "../structs.ts";
-import { BenchLoop, HOUSEKEEPING_MS, type Post, type Scheduled, ScheduleHeap } from "./loop.ts";
+import { BenchLoop, BUSY, DOWN, HOUSEKEEPING_MS, IDLE, type Member, type Post } from "./loop.ts";
 import { blockWithTimeout } from "./sys.ts";
 import { type BenchWorkerConfig, type BenchWorkerMessage, PATTERN_PERIOD } from "./protocol.ts";
 
@@ -56,13 +52,11 @@ const CONNECT_WINDOW = 16;
 /** After a failed reconnect, wait this long before the next, ns. */
 const RETRY_NS = 100e6;
 
-const CONNECTING = 0, IDLE = 1, BUSY = 2, DOWN = 3;
+/** A connect in progress (the other states are the loop's). */
+const CONNECTING = 3;
 
 /** One connection. */
-interface Conn extends Scheduled {
-  i: number;
-  fd: number;
-  state: number;
+interface Conn extends Member {
   /** The message in flight: size, pattern offset, bytes sent and received, a bad byte. */
   size: number;
   off: number;
@@ -88,38 +82,22 @@ interface Conn extends Scheduled {
 }
 
 /** One thread's TCP bench loop. */
-export class TcpBenchLoop extends BenchLoop {
+export class TcpBenchLoop extends BenchLoop<Conn> {
   readonly rbuf = new Uint8Array(RBUF_SIZE);
-  readonly conns: Conn[] = [];
-  readonly heap = new ScheduleHeap<Conn>();
-  readonly sa: Uint8Array;
-  readonly where: string;
   readonly intOut = new Int32Array(1);
   readonly lenOut = new Uint32Array([4]);
   readonly one = new Int32Array([1]);
-  readonly family: number;
   readonly stream: boolean;
-  readonly rate: boolean;
-  /** `rate`: ns between two messages of one connection. */
-  readonly period: number;
   /** The largest message size as a bigint (the usual length argument, made once). */
   readonly maxN: bigint;
-  running = false;
-  /** The one `pingpong` connection of this worker, when it has one (see the module doc). */
-  readonly solo: Conn | null;
-  /** {@link solo}'s socket is blocking now. */
+  /** {@link solo}'s socket is blocking now (set again at each connect, see the module doc). */
   soloBlocking = false;
 
   constructor(cfg: BenchWorkerConfig, post: Post) {
     const stream = cfg.mode === "stream";
     super(cfg, post, stream ? Math.max(cfg.sizeMax, RBUF_SIZE) : cfg.sizeMax);
     this.stream = stream;
-    this.rate = cfg.mode === "rate";
-    this.period = this.rate ? 1e9 / cfg.ratePerConn : 0;
     this.maxN = BigInt(cfg.sizeMax);
-    this.family = cfg.address.includes(":") ? AF_INET6 : AF_INET;
-    this.sa = encodeSockAddr(cfg.address, cfg.port);
-    this.where = formatEndpoint(cfg.address, cfg.port);
     for (let i = 0; i < cfg.conns; i++) {
       this.conns.push({
         i,
@@ -171,19 +149,14 @@ export class TcpBenchLoop extends BenchLoop {
     return true;
   }
 
-  /** First failure of each setup, by syscall and code. */
-  setupError: { syscall: string; code: string; message: string } | undefined;
-
   #connectFailed(k: Conn, syscall: string, e: number, now: number): false {
     k.state = DOWN;
     k.fd = -1;
     k.retryAt = now + RETRY_NS;
-    const code = errnoName(e);
-    const message = `${syscall} ${code} ${this.where}`;
-    if (!this.running) this.setupError ??= { syscall, code, message };
+    if (!this.running) this.setupFailed(syscall, e);
     else if (now >= this.warmEnd) {
       this.counters.errors++;
-      this.noteError(message);
+      this.noteError(`${syscall} ${errnoName(e)} ${this.where}`);
     }
     return false;
   }
@@ -236,66 +209,40 @@ export class TcpBenchLoop extends BenchLoop {
         }
       }
     }
-    return {
-      type: "ready",
-      connected,
-      failed,
-      ...(this.setupError ? { error: this.setupError } : {}),
-    };
+    return this.ready(connected, failed);
   }
 
-  run(): void {
-    if (!this.awaitGo()) return;
-    this.running = true;
-    const { conns, heap, ev32, evStride, evFlags, evData } = this;
-    for (const k of conns) {
-      if (k.state !== IDLE) continue;
-      if (this.rate) {
-        // Spread over one period, so the run's messages leave evenly.
-        k.next = this.start + this.period * ((this.cfg.connBase + k.i) / this.cfg.connsTotal);
-        heap.push(k);
-      } else if (this.stream) this.#fill(k, this.now());
-      else this.#send(k, this.now());
-    }
-    for (;;) {
-      let now = this.now();
-      if (now >= this.end || this.stopAsked()) break;
-      if (now >= this.nextTick) this.ticks(now);
-      if (this.housekeepingDue(now)) this.#housekeeping(now);
-      // Scheduled sends that are due.
-      for (let top = heap.peek(); top !== undefined && top.next <= now; top = heap.peek()) {
-        heap.pop();
-        this.#send(top, now);
-      }
-      const solo = this.solo;
-      if (solo !== null && this.soloBlocking && solo.state === BUSY && solo.sent >= solo.size) {
-        this.#read(solo); // waits in recv(2), at most HOUSEKEEPING_MS
+  protected begin(k: Conn, now: number): void {
+    if (this.stream) this.#fill(k, now);
+    else this.send(k, now);
+  }
+
+  protected awaitSolo(k: Conn): boolean {
+    if (!this.soloBlocking || k.sent < k.size) return false;
+    this.#read(k); // waits in recv(2), at most HOUSEKEEPING_MS
+    return true;
+  }
+
+  protected handleReady(n: number): void {
+    const { conns, ev32, evStride, evFlags, evData } = this;
+    for (let j = 0; j < n; j++) {
+      const base = j * evStride;
+      const k = conns[ev32[base + evData]!]!;
+      const flags = ev32[base + evFlags]!;
+      if (k.state === CONNECTING) {
+        const now = this.now();
+        if (this.#connected(k, now)) this.#start(k, now);
         continue;
       }
-      let until = Math.min(this.end, this.nextTick, this.nextHousekeeping);
-      const top = heap.peek();
-      if (top !== undefined && top.next < until) until = top.next;
-      const n = this.wait(until - now);
-      for (let j = 0; j < n; j++) {
-        const base = j * evStride;
-        const k = conns[ev32[base + evData]!]!;
-        const flags = ev32[base + evFlags]!;
-        if (k.state === CONNECTING) {
-          now = this.now();
-          if (this.#connected(k, now)) this.#start(k, now);
-          continue;
-        }
-        if (k.fd < 0) continue;
-        if (this.stream) {
-          if (flags & (EPOLLIN | EPOLLHUP | EPOLLERR)) this.#readStream(k);
-          if (k.fd >= 0 && (flags & EPOLLOUT)) this.#fill(k, this.now());
-          continue;
-        }
-        if ((flags & EPOLLOUT) && k.state === BUSY && k.sent < k.size) this.#write(k);
-        if (k.fd >= 0 && (flags & (EPOLLIN | EPOLLHUP | EPOLLERR))) this.#read(k);
+      if (k.fd < 0) continue;
+      if (this.stream) {
+        if (flags & (EPOLLIN | EPOLLHUP | EPOLLERR)) this.#readStream(k);
+        if (k.fd >= 0 && (flags & EPOLLOUT)) this.#fill(k, this.now());
+        continue;
       }
+      if ((flags & EPOLLOUT) && k.state === BUSY && k.sent < k.size) this.#write(k);
+      if (k.fd >= 0 && (flags & (EPOLLIN | EPOLLHUP | EPOLLERR))) this.#read(k);
     }
-    this.ticks(this.now()); // the tick at the end, when the end was reached
   }
 
   /** A connection (re)opened while running starts its traffic. */
@@ -304,12 +251,11 @@ export class TcpBenchLoop extends BenchLoop {
       // Messages it owes since it went down are skipped: the schedule resumes now.
       if (k.next < now) k.next = now;
       this.heap.push(k);
-    } else if (this.stream) this.#fill(k, now);
-    else this.#send(k, now);
+    } else this.begin(k, now);
   }
 
   /** Timeouts, and reconnects that are due. */
-  #housekeeping(now: number): void {
+  protected housekeeping(now: number): void {
     for (const k of this.conns) {
       const late = k.state === BUSY
         ? now > k.deadline
@@ -368,7 +314,7 @@ export class TcpBenchLoop extends BenchLoop {
   }
 
   /** Sends the next message on an idle connection (pingpong, rate). */
-  #send(k: Conn, now: number): void {
+  protected send(k: Conn, now: number): void {
     k.size = this.nextSize();
     k.off = (k.msgs * 61 + k.i * 7) % PATTERN_PERIOD;
     k.msgs++;
@@ -407,16 +353,18 @@ export class TcpBenchLoop extends BenchLoop {
     }
   }
 
+  /** recv(2) on `k` returned `n` <= 0: the server closed it, or it failed (or would block). */
+  #recvEnded(k: Conn, n: number): void {
+    if (n === 0) return this.#eof(k, this.now());
+    const e = this.err[0]!;
+    if (e !== ERRNO.EAGAIN && e !== ERRNO.EINTR) this.#fail(k, "recv", e, this.now());
+  }
+
   /** Reads the echo of the message in flight (pingpong, rate). */
   #read(k: Conn): void {
     const c = this.c, rbuf = this.rbuf;
     const n = Number(c.recv(k.fd, rbuf, RBUF_N, 0));
-    if (n <= 0) {
-      if (n === 0) return this.#eof(k, this.now());
-      const e = this.err[0]!;
-      if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return;
-      return this.#fail(k, "recv", e, this.now());
-    }
+    if (n <= 0) return this.#recvEnded(k, n);
     if (k.state !== BUSY) {
       // Bytes nobody asked for: the server sent more than the last echo.
       const now = this.now();
@@ -445,8 +393,8 @@ export class TcpBenchLoop extends BenchLoop {
     }
     k.state = IDLE;
     if (now >= this.end) return;
-    if (!this.rate) return this.#send(k, now);
-    if (k.next <= now) this.#send(k, now);
+    if (!this.rate) return this.send(k, now);
+    if (k.next <= now) this.send(k, now);
     else this.heap.push(k);
   }
 
@@ -486,12 +434,7 @@ export class TcpBenchLoop extends BenchLoop {
   #readStream(k: Conn): void {
     const c = this.c, rbuf = this.rbuf;
     const n = Number(c.recv(k.fd, rbuf, RBUF_N, 0));
-    if (n <= 0) {
-      if (n === 0) return this.#eof(k, this.now());
-      const e = this.err[0]!;
-      if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return;
-      return this.#fail(k, "recv", e, this.now());
-    }
+    if (n <= 0) return this.#recvEnded(k, n);
     const now = this.now();
     const measuring = now >= this.warmEnd;
     const ct = this.counters;
@@ -518,14 +461,5 @@ export class TcpBenchLoop extends BenchLoop {
       k.mHead = (k.mHead + 1) % (len / 2);
       k.mLen--;
     }
-  }
-
-  close(): void {
-    for (const k of this.conns) {
-      if (k.fd >= 0) this.c.close(k.fd);
-      k.fd = -1;
-    }
-    if (this.ep >= 0) this.c.close(this.ep);
-    this.ep = -1;
   }
 }

@@ -10,10 +10,7 @@
  * @module
  */
 import { errnoName } from "../errno.ts";
-import { formatEndpoint } from "../../base/errors.ts";
 import {
-  AF_INET,
-  AF_INET6,
   EPOLL_CTL_ADD,
   EPOLLIN,
   ERRNO,
@@ -21,8 +18,7 @@ import {
   SOCK_DGRAM,
   SOCK_NONBLOCK,
 } from "../constants.ts";
-import { encodeSockAddr } from "../structs.ts";
-import { BenchLoop, HOUSEKEEPING_MS, type Post, type Scheduled, ScheduleHeap } from "./loop.ts";
+import { BenchLoop, BUSY, DOWN, HOUSEKEEPING_MS, IDLE, type Member, type Post } from "./loop.ts";
 import { blockWithTimeout } from "./sys.ts";
 import { type BenchWorkerConfig, type BenchWorkerMessage, PATTERN_PERIOD } from "./protocol.ts";
 
@@ -34,13 +30,8 @@ const RBUF_N = BigInt(RBUF_SIZE);
 /** After ECONNREFUSED, wait this long before sending again on that socket, ns. */
 const RETRY_NS = 100e6;
 
-const IDLE = 0, BUSY = 1, DOWN = 2;
-
 /** One socket. */
-interface Sock extends Scheduled {
-  i: number;
-  fd: number;
-  state: number;
+interface Sock extends Member {
   /** The datagram: header, then the pattern from this socket's offset. */
   buf: Uint8Array;
   head: Uint32Array;
@@ -53,32 +44,18 @@ interface Sock extends Scheduled {
 }
 
 /** One thread's UDP bench loop. */
-export class UdpBenchLoop extends BenchLoop {
+export class UdpBenchLoop extends BenchLoop<Sock> {
   readonly rbuf = new Uint8Array(RBUF_SIZE);
   readonly rhead = new Uint32Array(this.rbuf.buffer, 0, 2);
   readonly rtail = this.rbuf.subarray(UDP_HEADER);
-  readonly socks: Sock[] = [];
-  readonly heap = new ScheduleHeap<Sock>();
-  readonly where: string;
-  readonly rate: boolean;
-  readonly period: number;
-  /**
-   * The one `pingpong` socket of this worker, when it has one: blocking once set up, its
-   * echoes waited for in recv(2) itself (see {@link blockWithTimeout}), one system call
-   * fewer per round trip than epoll_wait(2) then recv(2).
-   */
-  solo: Sock | null = null;
 
   constructor(cfg: BenchWorkerConfig, post: Post) {
     super(cfg, post, cfg.sizeMax);
-    this.rate = cfg.mode === "rate";
-    this.period = this.rate ? 1e9 / cfg.ratePerConn : 0;
-    this.where = formatEndpoint(cfg.address, cfg.port);
     for (let i = 0; i < cfg.conns; i++) {
       const buf = new Uint8Array(Math.max(cfg.sizeMax, UDP_HEADER));
       const off = ((cfg.connBase + i) * 61) % PATTERN_PERIOD;
       buf.set(this.pattern.subarray(off, off + buf.length));
-      this.socks.push({
+      this.conns.push({
         i,
         fd: -1,
         state: DOWN,
@@ -96,104 +73,73 @@ export class UdpBenchLoop extends BenchLoop {
     }
   }
 
-  setupError: { syscall: string; code: string; message: string } | undefined;
-
-  #setupFailed(syscall: string, e: number): void {
-    const code = errnoName(e);
-    this.setupError ??= { syscall, code, message: `${syscall} ${code} ${this.where}` };
-  }
-
   /**
    * Opens and connects every socket, then sends each one datagram and waits (at most the
    * timeout) for its echo: a socket whose datagram is refused (nothing listens) fails;
    * one whose datagram is lost still runs.
    */
   setup(): BenchWorkerMessage {
-    const c = this.c;
-    const sa = encodeSockAddr(this.cfg.address, this.cfg.port);
-    const family = this.cfg.address.includes(":") ? AF_INET6 : AF_INET;
+    const { c, sa } = this;
     let failed = 0;
     let now = this.now();
-    for (const s of this.socks) {
-      const fd = c.socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    for (const s of this.conns) {
+      const fd = c.socket(this.family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) {
-        this.#setupFailed("socket", this.err[0]!);
+        this.setupFailed("socket", this.err[0]!);
         failed++;
         continue;
       }
       if (c.connect(fd, sa, sa.length) < 0 || !this.ctlOp(EPOLL_CTL_ADD, fd, EPOLLIN, s.i)) {
-        this.#setupFailed("connect", this.err[0]!);
+        this.setupFailed("connect", this.err[0]!);
         c.close(fd);
         failed++;
         continue;
       }
       s.fd = fd;
-      this.#send(s, now);
+      this.send(s, now);
     }
-    let waiting = this.socks.filter((s) => s.state === BUSY).length;
+    let waiting = this.conns.filter((s) => s.state === BUSY).length;
     const deadline = now + this.cfg.timeoutMs * 1e6;
     while (waiting > 0 && now < deadline && !this.stopAsked()) {
       const n = this.wait(Math.min(deadline - now, 10e6));
       for (let j = 0; j < n; j++) {
-        const s = this.socks[this.ev32[j * this.evStride + this.evData]!]!;
+        const s = this.conns[this.ev32[j * this.evStride + this.evData]!]!;
         const r = this.#drain(s, false);
         if (r === "echo" || r === "refused") waiting--;
         if (r === "refused") failed++;
       }
       now = this.now();
     }
-    for (const s of this.socks) if (s.state === BUSY) s.state = IDLE; // lost: still runs
-    const only = this.socks[0]!;
+    for (const s of this.conns) if (s.state === BUSY) s.state = IDLE; // lost: still runs
+    // The one pingpong socket is the solo when it could be made blocking.
+    const only = this.conns[0]!;
     if (
-      this.socks.length === 1 && this.cfg.mode === "pingpong" && only.fd >= 0 &&
+      this.conns.length === 1 && this.cfg.mode === "pingpong" && only.fd >= 0 &&
       blockWithTimeout(c, only.fd, Math.min(this.cfg.timeoutMs, HOUSEKEEPING_MS))
     ) this.solo = only;
-    return {
-      type: "ready",
-      connected: this.socks.length - failed,
-      failed,
-      ...(this.setupError ? { error: this.setupError } : {}),
-    };
+    return this.ready(this.conns.length - failed, failed);
   }
 
-  run(): void {
-    if (!this.awaitGo()) return;
-    const { socks, heap, ev32, evStride, evData } = this;
-    for (const s of socks) {
-      if (s.state !== IDLE) continue;
-      if (this.rate) {
-        s.next = this.start + this.period * ((this.cfg.connBase + s.i) / this.cfg.connsTotal);
-        heap.push(s);
-      } else this.#send(s, this.now());
+  protected begin(s: Sock, now: number): void {
+    this.send(s, now);
+  }
+
+  protected awaitSolo(s: Sock): boolean {
+    this.#drain(s, true); // waits in recv(2), at most HOUSEKEEPING_MS
+    return true;
+  }
+
+  protected handleReady(n: number): void {
+    const { conns, ev32, evStride, evData } = this;
+    for (let j = 0; j < n; j++) {
+      const s = conns[ev32[j * evStride + evData]!]!;
+      if (s.fd >= 0) this.#drain(s, true);
     }
-    for (;;) {
-      const now = this.now();
-      if (now >= this.end || this.stopAsked()) break;
-      if (now >= this.nextTick) this.ticks(now);
-      if (this.housekeepingDue(now)) this.#housekeeping(now);
-      for (let top = heap.peek(); top !== undefined && top.next <= now; top = heap.peek()) {
-        heap.pop();
-        this.#send(top, now);
-      }
-      if (this.solo !== null && this.solo.state === BUSY) {
-        this.#drain(this.solo, true); // waits in recv(2), at most HOUSEKEEPING_MS
-        continue;
-      }
-      let until = Math.min(this.end, this.nextTick, this.nextHousekeeping);
-      const top = heap.peek();
-      if (top !== undefined && top.next < until) until = top.next;
-      const n = this.wait(until - now);
-      for (let j = 0; j < n; j++) {
-        const s = socks[ev32[j * evStride + evData]!]!;
-        if (s.fd >= 0) this.#drain(s, true);
-      }
-    }
-    this.ticks(this.now()); // the tick at the end, when the end was reached
   }
 
   /** Lost datagrams, and sockets whose back-off after a refusal is over. */
-  #housekeeping(now: number): void {
-    for (const s of this.socks) {
+  protected housekeeping(now: number): void {
+    for (const s of this.conns) {
       if (s.state === BUSY && now > s.deadline) {
         if (now >= this.warmEnd && s.t0 >= this.warmEnd) this.counters.lost++;
         s.state = IDLE;
@@ -208,11 +154,11 @@ export class UdpBenchLoop extends BenchLoop {
   /** The socket is free: send now (pingpong, or rate when due) or wait for its time. */
   #next(s: Sock, now: number): void {
     if (now >= this.end) return;
-    if (!this.rate || s.next <= now) this.#send(s, now);
+    if (!this.rate || s.next <= now) this.send(s, now);
     else this.heap.push(s);
   }
 
-  #send(s: Sock, now: number): void {
+  protected send(s: Sock, now: number): void {
     const seq = (s.seq + 1) >>> 0;
     s.seq = seq;
     s.head[0] = seq;
@@ -259,7 +205,7 @@ export class UdpBenchLoop extends BenchLoop {
         if (e === ERRNO.EAGAIN) return "none";
         if (e === ERRNO.EINTR) continue;
         const now = this.now();
-        if (!counting) this.#setupFailed("recv", e);
+        if (!counting) this.setupFailed("recv", e);
         this.#refusedOrFailed(s, "recv", e, counting ? now : 0);
         return "refused";
       }
@@ -294,14 +240,5 @@ export class UdpBenchLoop extends BenchLoop {
       // level-triggered, so anything else queued raises readiness again.
       return "echo";
     }
-  }
-
-  close(): void {
-    for (const s of this.socks) {
-      if (s.fd >= 0) this.c.close(s.fd);
-      s.fd = -1;
-    }
-    if (this.ep >= 0) this.c.close(this.ep);
-    this.ep = -1;
   }
 }

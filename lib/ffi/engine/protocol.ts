@@ -9,6 +9,7 @@
 import type { EchoConnectionEvent } from "../../base/echo_events.ts";
 import type { AdmissionSpec } from "../../base/gate.ts";
 import { REFUSAL_REASONS, type RefusalCounts } from "../../base/refusals.ts";
+import { addCounts } from "../counts.ts";
 
 /** Settings one worker runs with. The fds belong to the pool; the worker never closes them. */
 export interface WorkerConfig {
@@ -92,18 +93,8 @@ export function noTotals(): Totals {
 
 /** Adds `b` into `a` and returns `a`. */
 export function addTotals(a: Totals, b: Totals): Totals {
-  a.connections += b.connections;
-  a.datagrams += b.datagrams;
-  a.bytes_in += b.bytes_in;
-  a.bytes_out += b.bytes_out;
-  a.max_conns += b.max_conns;
-  a.aborted += b.aborted;
-  if (b.refused) {
-    const r: RefusalCounts = a.refused ??= {};
-    for (const [k, n] of Object.entries(b.refused) as [keyof RefusalCounts, number][]) {
-      r[k] = (r[k] ?? 0) + n;
-    }
-  }
+  addCounts(a, b);
+  if (b.refused) addCounts(a.refused ??= {}, b.refused);
   return a;
 }
 

@@ -155,6 +155,25 @@ export interface BenchSummaryEvent extends BenchParams, ErrorCounts {
   histogram: { unit: "us"; buckets: [number, number, number][] };
 }
 
+/**
+ * The summary fields that saved runs are read by (`bench report`, lib/cli/bench_run.ts;
+ * scripts/bench_agree.ts): every summary has them.
+ */
+export const SUMMARY_FIELDS = [
+  "round_trips",
+  "round_trips_per_s",
+  "bytes",
+  "mib_per_s",
+  "latency_us",
+  "errors",
+  "mismatches",
+  "timeouts",
+  "lost",
+  "conns",
+  "duration_s",
+  "histogram",
+] as const satisfies readonly (keyof BenchSummaryEvent)[];
+
 /** Every event of a bench run. */
 export type BenchEvent = BenchStartEvent | BenchIntervalEvent | BenchSummaryEvent;
 

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { type RejectEvent, rejectEventText } from "../../base/echo_events.ts";
 import { formatEndpoint } from "../../base/errors.ts";
 import { type RefusalCounts, type RefusalReason, refusalsText } from "../../base/refusals.ts";
 import type { SctpSocket, SctpStyle } from "../../ffi/sctp.ts";
@@ -273,19 +274,9 @@ export type SctpServerSummary = {
 /**
  * An association the server refused (access lists and limits): one-to-one closes the
  * accepted socket at once, one-to-many aborts the association (RFC 9260 ABORT) once up.
+ * `peer` is the peer's primary address; the fields and the text are the echo servers'.
  */
-export type SctpRejectEvent = {
-  /** The event name. */
-  event: "reject";
-  /** The protocol. */
-  proto: "sctp";
-  /** The peer's (primary) address. */
-  peer: string;
-  /** The peer's port. */
-  port: number;
-  /** Why. */
-  reason: RefusalReason;
-};
+export type SctpRejectEvent = RejectEvent<"sctp", RefusalReason>;
 
 /** The events the server reports while it runs. */
 export type SctpServerEvent = SctpNotificationEvent | SctpMessageEvent | SctpRejectEvent;
@@ -366,7 +357,7 @@ export function sctpEventText(ev: SctpEvent): string {
     case "message":
       return `got ${ev.bytes} bytes on stream ${ev.stream} ppid ${ev.ppid}`;
     case "reject":
-      return `reject ${formatEndpoint(ev.peer, ev.port)} (${ev.reason})`;
+      return rejectEventText(ev);
     case "summary":
       return `${ev.running ? "running" : "stopped"}: ${ev.associations} associations, ` +
         `${ev.messages} messages, ${ev.bytes} bytes echoed` +

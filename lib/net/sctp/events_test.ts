@@ -22,6 +22,31 @@ const up: SctpNotification = {
   instreams: 12,
   assocId: 3,
 };
+const paddr: SctpNotification = {
+  type: "paddr_change",
+  typeCode: 0x8002,
+  address: "10.0.0.2",
+  state: "ADDR_UNREACHABLE",
+  error: 110,
+  assocId: 3,
+};
+const sendFailed: SctpNotification = {
+  type: "send_failed",
+  typeCode: 0x8003,
+  error: 1,
+  length: 5,
+  stream: 2,
+  ppid: 9,
+  context: 0,
+  assocId: 3,
+};
+const remoteError: SctpNotification = {
+  type: "remote_error",
+  typeCode: 0x8004,
+  error: 1,
+  length: 20,
+  assocId: 3,
+};
 
 Deno.test("notificationEvent keeps the JSON field names and order", () => {
   const ev = notificationEvent(up, { address: "127.0.0.1", port: 4000 }, ["127.0.0.1", "::1"]);
@@ -50,34 +75,9 @@ Deno.test("notificationEvent keeps the JSON field names and order", () => {
   // Without a sender there is no peer field at all.
   assert.equal("peer" in notificationEvent(up), false);
   const cases: [SctpNotification, string[]][] = [
-    [
-      {
-        type: "paddr_change",
-        typeCode: 0x8002,
-        address: "10.0.0.2",
-        state: "ADDR_UNREACHABLE",
-        error: 110,
-        assocId: 3,
-      },
-      ["event", "type_code", "assoc", "address", "state", "error"],
-    ],
-    [
-      {
-        type: "send_failed",
-        typeCode: 0x8003,
-        error: 1,
-        length: 5,
-        stream: 2,
-        ppid: 9,
-        context: 0,
-        assocId: 3,
-      },
-      ["event", "type_code", "assoc", "error", "length", "stream", "ppid", "context"],
-    ],
-    [
-      { type: "remote_error", typeCode: 0x8004, error: 1, length: 20, assocId: 3 },
-      ["event", "type_code", "assoc", "error", "length"],
-    ],
+    [paddr, ["event", "type_code", "assoc", "address", "state", "error"]],
+    [sendFailed, ["event", "type_code", "assoc", "error", "length", "stream", "ppid", "context"]],
+    [remoteError, ["event", "type_code", "assoc", "error", "length"]],
     [
       { type: "shutdown_event", typeCode: 0x8005, assocId: 3 },
       ["event", "type_code", "assoc"],
@@ -101,40 +101,9 @@ Deno.test("sctpEventText prints one line per event", () => {
       notificationEvent({ ...up, state: "COMM_LOST", error: 5 }),
       "assoc_change state=COMM_LOST instr=12 outstr=10 error=5",
     ],
-    [
-      notificationEvent({
-        type: "paddr_change",
-        typeCode: 0x8002,
-        address: "10.0.0.2",
-        state: "ADDR_UNREACHABLE",
-        error: 110,
-        assocId: 3,
-      }),
-      "paddr_change addr=10.0.0.2 state=ADDR_UNREACHABLE error=110",
-    ],
-    [
-      notificationEvent({
-        type: "send_failed",
-        typeCode: 0x8003,
-        error: 1,
-        length: 5,
-        stream: 2,
-        ppid: 9,
-        context: 0,
-        assocId: 3,
-      }),
-      "send_failed error=1 len=5 stream=2 ppid=9",
-    ],
-    [
-      notificationEvent({
-        type: "remote_error",
-        typeCode: 0x8004,
-        error: 1,
-        length: 20,
-        assocId: 3,
-      }),
-      "remote_error error=1 len=20",
-    ],
+    [notificationEvent(paddr), "paddr_change addr=10.0.0.2 state=ADDR_UNREACHABLE error=110"],
+    [notificationEvent(sendFailed), "send_failed error=1 len=5 stream=2 ppid=9"],
+    [notificationEvent(remoteError), "remote_error error=1 len=20"],
     [notificationEvent({ type: "shutdown_event", typeCode: 0x8005, assocId: 3 }), "shutdown_event"],
     [notificationEvent({ type: "sender_dry", typeCode: 0x8009, assocId: 3 }), "sender_dry"],
     [notificationEvent({ type: "type 32800", typeCode: 0x8020, assocId: 0 }), "type 32800"],
