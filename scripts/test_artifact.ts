@@ -6,12 +6,24 @@
  *   new directory outside the repository (no deno.json, no lib/ beside it) and runs
  *   `deno test` over the repository's tests/ from that directory, with `SOCKBOX_BIN`
  *   naming the copy (tests/helpers.ts), so every test starts it through its own `#!` line.
- *   Left to `deno task test`, as they check engine code that is the same in the artifact
- *   and take the longest: the stress and limit tests ({@link SOURCE_ONLY_FILES}),
- *   whatever runs inside User-Mode Linux (the SCTP cases, bench sctp), and the engine
- *   matrix (tests/serve_engines_test.ts re-running the serve suite per engine);
- *   tests/sctp_test.ts's argument checks, which load the lazily imported SCTP command
- *   from the artifact, still run. The tests are not type-checked again (`--no-check`).
+ *   Left to `deno task test`, as they prove nothing new about the artifact:
+ *   - the test files that never start it ({@link SOURCE_ONLY_FILES}: they import lib/ or
+ *     scripts/ in-process, or run main.ts or build a bundle from the source tree
+ *     themselves), and the stress and limit tests (tests/hardening_test.ts), which load
+ *     the servers through engine code that is the same in the artifact;
+ *   - within files, decided there with `ARTIFACT_RUN` (tests/helpers.ts), what re-checks
+ *     code that is the same in the artifact on another engine or against other peers:
+ *     whatever runs inside User-Mode Linux (the SCTP cases, bench sctp), the engine matrix
+ *     (tests/serve_engines_test.ts re-running the serve suite per engine, its 200 MiB
+ *     stream on the read/write fallback and the deno engine, tests/lifecycle_test.ts on
+ *     the deno engine), and bench's counting against servers other than sockbox's own
+ *     (tests/bench_cli_test.ts).
+ *
+ *   What stays still starts every command from the artifact, both engines, the echo, ping
+ *   and bench Workers, and every lazily imported module but those that run only on a
+ *   kernel with SCTP (the SCTP clients, `serve sctp --exec`), found here inside User-Mode
+ *   Linux: tests/sctp_test.ts's argument checks load the SCTP command, and `serve all`
+ *   the SCTP server. The tests are not type-checked again (`--no-check`).
  * - `compiled`: the same with `deno compile` output (the flags of `deno task compile`), or
  *   with `--bin FILE`, a binary built before (the release workflow passes the one it
  *   ships). `deno compile` needs denort, the runtime it copies, for the target: named by
@@ -73,13 +85,32 @@ export function parseArtifactArgs(args: string[]): ArtifactArgs {
   return out;
 }
 
+/** Test files an artifact run leaves to `deno task test`, each with the reason. */
+const SOURCE_ONLY: Readonly<Record<string, string>> = {
+  // The servers under load (10000 connections, slowloris, out of fds, limits): the same
+  // engine code the source run checks, and the longest file.
+  "tests/hardening_test.ts": "stress and limits of engine code that is the same",
+  // These never start the artifact, whatever SOCKBOX_BIN names.
+  "tests/fuzz_argv_test.ts": "runs main.ts from the source tree in-process",
+  "tests/release_test.ts": "scripts/release.ts builds its own bundle from the source tree",
+  "tests/packaging_test.ts": "deno.json's tasks, and `deno task bundle` from the source tree",
+  "tests/startup_graph_test.ts": "`deno info` over the source modules",
+  "tests/layers_test.ts": "the imports of lib/",
+  "tests/ffi_structs_test.ts": "lib/ffi in-process",
+  "tests/sockopt_test.ts": "lib/ffi in-process",
+  "tests/mod_test.ts": "the library API (mod.ts) in-process",
+  "tests/bench_test.ts": "the benchmark scripts' parsers and tables",
+  "tests/bench_scale_test.ts": "the benchmark scripts' parsers and tables",
+  "tests/junit_test.ts": "the test helpers' JUnit reader",
+};
+
 /**
- * Test files an artifact run leaves to `deno task test` by default: they load the servers
- * (10000 connections, slowloris, out of fds, limits) through the same engine code the
- * source run checks, and take the longest. The UML SCTP cases and the engine matrix stay
- * out too, decided in their files (`ARTIFACT_RUN` in tests/helpers.ts).
+ * Test files an artifact run leaves to `deno task test`: the stress and limit tests, and
+ * the files that never start the artifact (the reasons are in `SOURCE_ONLY` above). The
+ * UML SCTP cases, the engine matrix and bench's checks against other servers stay out
+ * too, decided in their files (`ARTIFACT_RUN` in tests/helpers.ts).
  */
-export const SOURCE_ONLY_FILES: readonly string[] = ["tests/hardening_test.ts"];
+export const SOURCE_ONLY_FILES: readonly string[] = Object.keys(SOURCE_ONLY);
 
 /** The repository-relative test files of an artifact run: tests/ but {@link SOURCE_ONLY_FILES}. */
 export async function artifactTestFiles(): Promise<string[]> {

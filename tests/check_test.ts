@@ -1,10 +1,11 @@
 /**
- * `sockbox check` and `sockbox serve all` end to end. The network tests build a chain of
- * three namespaces, client -- router -- server, joined by veth pairs with IPv4 and IPv6
- * addresses; the router's link to the server has MTU 1400 and nftables on the router
- * drops UDP to one port, rejects SCTP to it with admin-prohibited, and rejects TCP and UDP
- * to another port the same way. Nothing leaves the namespaces. The SCTP ok/refused cases
- * need a kernel with SCTP and live in tests/sctp/cases.ts; here SCTP is `unsupported`.
+ * `sockbox check` and `sockbox serve all` end to end. The network tests share a chain of
+ * three namespaces, built once, client -- router -- server, joined by veth pairs with
+ * IPv4 and IPv6 addresses; the router's link to the server has MTU 1400 and nftables on
+ * the router drops UDP to one port, rejects SCTP to it with admin-prohibited, and rejects
+ * TCP and UDP to another port the same way. Nothing leaves the namespaces. The SCTP
+ * ok/refused cases need a kernel with SCTP and live in tests/sctp/cases.ts; here SCTP is
+ * `unsupported`.
  *
  * @module
  */
@@ -228,6 +229,20 @@ for addr in sys.argv[1:]:
     this.#created = [];
     await Deno.remove(`/etc/netns/${this.client}`, { recursive: true }).catch(() => {});
   }
+
+  /** The same, synchronously (when the test module unloads). */
+  disposeSync(): void {
+    for (const ns of this.#created.reverse()) {
+      try {
+        new Deno.Command("ip", { args: ["netns", "del", ns], stdout: "null", stderr: "null" })
+          .outputSync();
+      } catch { /* gone */ }
+    }
+    this.#created = [];
+    try {
+      Deno.removeSync(`/etc/netns/${this.client}`, { recursive: true });
+    } catch { /* gone */ }
+  }
 }
 
 /** What the namespace tests need. */
@@ -243,6 +258,23 @@ const RULES = [
   `tcp dport ${P_REJECTED} reject with icmpx type admin-prohibited`,
   `udp dport ${P_REJECTED} reject with icmpx type admin-prohibited`,
 ];
+
+let chainMade: Promise<Chain> | undefined;
+
+/**
+ * The chain the namespace tests share, with {@link RULES} on the router: built by the first
+ * of them (about 2 s, most of it the first packets waiting on neighbour discovery), torn
+ * down when this module unloads. Each test stops the servers it started on it.
+ */
+function sharedChain(): Promise<Chain> {
+  return chainMade ??= Chain.create(RULES).then((c) => {
+    globalThis.addEventListener("unload", () => c.disposeSync());
+    return c;
+  }, (e) => {
+    chainMade = undefined; // the next test tries again
+    throw e;
+  });
+}
 
 function cells(out: string): Map<string, Ev> {
   const m = new Map<string, Ev>();
@@ -266,7 +298,7 @@ function assertCell(
 Deno.test(requires(CHAIN_NEEDS, {
   name: "check names the reason for every failure between client and server",
   fn: async () => {
-    await using chain = await Chain.create(RULES);
+    const chain = await sharedChain();
     const server = new SockboxProcess(["serve", "all", String(P_FILTERED), "--json"], {
       wrap: chain.wrapServer,
     });
@@ -382,7 +414,7 @@ Deno.test(requires(CHAIN_NEEDS, {
 Deno.test(requires([...CHAIN_NEEDS, "socat"], {
   name: "check --mtu finds 1400 on both families and names the router (socat PIPE, serve all)",
   fn: async () => {
-    await using chain = await Chain.create(RULES);
+    const chain = await sharedChain();
     const peers = [
       chain.spawnInServer(["socat", `TCP6-LISTEN:${P_SOCAT},fork,reuseaddr`, "PIPE"]),
       chain.spawnInServer(["socat", `UDP4-RECVFROM:${P_SOCAT},fork`, "PIPE"]),
@@ -478,7 +510,7 @@ async function waitForUdp(chain: Chain, port: number): Promise<void> {
 Deno.test(requires(CHAIN_NEEDS, {
   name: "check --hosts probes a fleet concurrently and counts ok / partly / unreachable",
   fn: async () => {
-    await using chain = await Chain.create(RULES);
+    const chain = await sharedChain();
     const a = new SockboxProcess(["serve", "all", String(P_ALL), "--json"], {
       wrap: chain.wrapServer,
     });

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  delay,
   JsonProcess,
   pyEchoPeer,
   REPO_ROOT,
@@ -14,6 +15,7 @@ import {
   run,
   runSockbox,
   sh,
+  shellQuote,
   sockboxCommand,
   SockboxProcess,
   sockboxShell,
@@ -57,8 +59,13 @@ Deno.test(requires(["python3"], {
   async fn() {
     await using srv = await pyEchoPeer("tcp");
     const send = `${sockboxShell()} send tcp 127.0.0.1 ${srv.port} --timeout 500ms`;
-    for (const json of ["", " --json"]) {
-      const r = await sh("sh", ["-c", `(sleep 1.5; printf hi) | ${send}${json}`]);
+    // Text and JSON side by side: each idles 1.5 s, three timeouts' worth.
+    const modes = ["", " --json"];
+    const runs = await Promise.all(
+      modes.map((json) => sh("sh", ["-c", `(sleep 1.5; printf hi) | ${send}${json}`])),
+    );
+    for (const [i, r] of runs.entries()) {
+      const json = modes[i]!;
       assert.equal(r.code, 0, `${json}: ${r.stderr}`);
       if (json) {
         const evs = ndjson(r.stdout);
@@ -251,7 +258,7 @@ Deno.test(requires(["ipnetns", "python3"], {
     await rx.next((e) => e.event === "ready");
     const r = await lan.sockbox(0, [
       ...["send", "udp", "--broadcast", "255.255.255.255", String(port), "hi"],
-      ...["--iface", "e0", "--timeout", "2s", "--json"],
+      ...["--iface", "e0", "--timeout", "1s", "--json"],
     ]);
     assert.equal(r.code, 0, r.stderr);
     const evs = ndjson(r.stdout);
@@ -341,18 +348,37 @@ for s in socks:
 Deno.test(requires(["python3"], {
   name: "10: out of fds, serve says so once when it starts and once when it ends",
   async fn() {
-    const serve = `${sockboxShell()} serve tcp 0 --host 127.0.0.1 --engine deno`;
-    await using p = new TextProcess(["sh", "-c", `ulimit -n 60; exec ${serve}`]);
-    const m = await p.out.until(/listening tcp 127\.0\.0\.1:(\d+)\n/) as RegExpExecArray;
-    await sh("python3", ["-c", PY_MANY, m[1]!, "150"]);
-    // The backlog drains as fds come back; then accept has to work for a second.
-    await new Promise((r) => setTimeout(r, 3000));
-    const { stdout, stderr } = await p.stop("SIGTERM");
-    assert.match(stdout, /\nsummary tcp: 150 connections, /);
-    const lines = stderr.trim().split("\n");
-    assert.equal(lines.length, 2, stderr);
-    assert.match(lines[0]!, /^sockbox: accept EMFILE: out of resources, deferring accepts/);
-    assert.match(lines[1]!, /^sockbox: accept works again after \d+ms; \d+ accepts? deferred$/);
+    // stderr goes to a file, so the test can wait for its second line.
+    const errFile = await Deno.makeTempFile({ prefix: "sockbox-emfile-" });
+    try {
+      const serve = `${sockboxShell()} serve tcp 0 --host 127.0.0.1 --engine deno`;
+      await using p = new TextProcess([
+        "sh",
+        "-c",
+        `ulimit -n 60; exec ${serve} 2>${shellQuote(errFile)}`,
+      ]);
+      const m = await p.out.until(/listening tcp 127\.0\.0\.1:(\d+)\n/) as RegExpExecArray;
+      await sh("python3", ["-c", PY_MANY, m[1]!, "150"]);
+      // The backlog drains as fds come back; then accept has to work for a second before
+      // the second line.
+      const deadline = Date.now() + 15_000;
+      while (!/accept works again/.test(await Deno.readTextFile(errFile))) {
+        assert.ok(Date.now() < deadline, `no second line: ${await Deno.readTextFile(errFile)}`);
+        await delay(50);
+      }
+      const { stdout } = await p.stop("SIGTERM");
+      const stderr = await Deno.readTextFile(errFile);
+      assert.match(stdout, /\nsummary tcp: 150 connections, /);
+      const lines = stderr.trim().split("\n");
+      assert.equal(lines.length, 2, stderr);
+      assert.match(lines[0]!, /^sockbox: accept EMFILE: out of resources, deferring accepts/);
+      assert.match(
+        lines[1]!,
+        /^sockbox: accept works again after \d+ms; \d+ accepts? deferred$/,
+      );
+    } finally {
+      await Deno.remove(errFile);
+    }
   },
 }));
 
@@ -392,12 +418,14 @@ Deno.test("11: UDP to a closed port fails at once with ECONNREFUSED; ping udp co
 Deno.test(requires(["python3"], {
   name: "13: send stopped by SIGTERM exits 143, by SIGINT 130",
   async fn() {
-    // A TCP server that accepts and never echoes.
+    // A TCP server that accepts, says when the first byte arrived, and never echoes.
     const hold = String.raw`
 import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(4)
 print('{"port": %d}' % s.getsockname()[1], flush=True)
 c, _ = s.accept()
+c.recv(1)
+print('{"got": 1}', flush=True)
 import time; time.sleep(60)
 `;
     for (const [signal, want] of [["SIGTERM", 143], ["SIGINT", 130]] as const) {
@@ -405,7 +433,7 @@ import time; time.sleep(60)
       const { port } = await peer.next((e) => typeof e.port === "number") as { port: number };
       const { cmd, args } = sockboxCommand(["send", "tcp", "127.0.0.1", String(port), "x"]);
       await using p = new TextProcess([cmd, ...args]);
-      await new Promise((r) => setTimeout(r, 1500)); // connected, waiting for the echo
+      await peer.next((e) => e.got === 1); // connected, sent, waiting for the echo
       const { code } = await p.stop(signal);
       assert.equal(code, want, signal);
     }
@@ -439,12 +467,17 @@ for (const json of [false, true]) {
       await using first = new TextProcess([cmd, ...args], { stdin: "piped" });
       await srv.next((e) => e.event === "accept");
       // stdin stays open and empty: nothing was sent when the server closes.
-      const send = `${sockboxShell()} send tcp 127.0.0.1 ${port}${json ? " --json" : ""}`;
-      const r = await sh("sh", ["-c", `sleep 3 | ${send}`]);
+      const second = sockboxCommand([
+        ...["send", "tcp", "127.0.0.1", String(port)],
+        ...(json ? ["--json"] : []),
+      ]);
+      await using p = new TextProcess([second.cmd, ...second.args], { stdin: "piped" });
+      const r = await p.finish(); // it ends by itself, its stdin still open
       assert.deepEqual(
         [r.code, r.stderr],
         [1, `sockbox: 127.0.0.1:${port} closed the connection before anything was sent\n`],
       );
+      await p.child.stdin.close().catch(() => {});
       await first.child.stdin.close().catch(() => {});
       await first.stop();
     },

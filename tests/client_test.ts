@@ -191,7 +191,11 @@ Deno.test(requires(["python3"], {
     await using py = new JsonProcess(["python3", "-c", PY_UNRELIABLE]);
     const port = (await py.next((e) => typeof e.port === "number")).port as number;
     const args = ["ping", "udp", "127.0.0.1", String(port), "-c", "4", "-i", "500ms"];
-    const r = await runSockbox([...args, "--timeout", "300ms", "--json"]);
+    // JSON and text side by side (the responder answers each by its own address).
+    const [r, t] = await Promise.all([
+      runSockbox([...args, "--timeout", "300ms", "--json"]),
+      runSockbox([...args, "--timeout", "300ms"]),
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const evs = jsonLines(r.stdout);
     const seen = evs.filter((e) => e.event !== "start").map((e) => `${e.event}:${e.seq ?? ""}`);
@@ -208,7 +212,6 @@ Deno.test(requires(["python3"], {
       [sum.event, sum.sent, sum.received, sum.lost, sum.late, sum.duplicates, sum.loss_pct],
       ["summary", 4, 3, 1, 1, 1, 25],
     );
-    const t = await runSockbox([...args, "--timeout", "300ms"]);
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /^duplicate echo for seq=1$/m);
     assert.match(t.stdout, /^late echo for seq=2 after \d+\.\d{3} ms \(counted as lost\)$/m);

@@ -6,7 +6,17 @@
  * exec case runs with the other SCTP cases (tests/sctp/cases.ts).
  */
 import assert from "node:assert/strict";
-import { delay, hasCommand, requires, runSockbox, sh, skipped, SockboxProcess } from "./helpers.ts";
+import {
+  delay,
+  hasCommand,
+  killGroup,
+  requires,
+  runSockbox,
+  sh,
+  skipped,
+  SockboxProcess,
+  spawnGroup,
+} from "./helpers.ts";
 
 // --- peers and fixtures ---------------------------------------------------------------
 
@@ -344,23 +354,32 @@ Deno.test(
     { name: "a client that resets ends a child that never writes" },
     async () => {
       const { p, port } = await serve(["tcp", "0", "--exec", "sleep 30"]);
-      try {
-        await py(
-          `
-import socket, struct, sys, time
+      const client = spawnGroup("python3", [
+        "-c",
+        `
+import socket, struct, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-time.sleep(0.5)  # accepted and its child started
+sys.stdin.readline()  # accepted and its child started
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 s.close()  # SO_LINGER 0: an RST
 `,
-          String(port),
-        );
+        String(port),
+      ], { stdin: "piped", stdout: "null" });
+      const clientErr = new Response(client.stderr).text();
+      try {
         const spawn = await p.next((e) => e.event === "spawn");
+        const w = client.stdin.getWriter();
+        await w.write(new TextEncoder().encode("\n"));
+        await w.close();
+        assert.equal((await client.status).code, 0, await clientErr);
         const close = await p.next((e) => e.event === "close");
         assert.equal(close.reason, "peer-reset");
         assert.equal(close.exit_signal, "SIGTERM");
         assert.ok(await eventually(() => aliveInSession(spawn.pid as number).length === 0));
       } finally {
+        killGroup(client.pid);
+        await client.status;
+        await clientErr;
         await p.stop();
       }
     },
@@ -376,9 +395,13 @@ Deno.test(
       try {
         const r = await py(
           `
-import socket, sys, time
+import select, socket, sys, time
 conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(5)]
-time.sleep(1.0)
+# The server closes the three it refuses: wait until three connections read as ended.
+ended, t = set(), time.time()
+while len(ended) < 3 and time.time() - t < 10:
+    r, _, _ = select.select([c for c in conns if c not in ended], [], [], 0.1)
+    ended.update(r)
 got = []
 for c in conns:
     c.settimeout(5)
@@ -518,14 +541,14 @@ Deno.test(
           `
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-time.sleep(1.5)
+time.sleep(0.5)
 s.recv(1000)
 s.close()
 `,
           String(port),
         );
         const close = await p.next((e) => e.event === "close");
-        // Unbounded, 1.5 s of loopback would be gigabytes; TCP's window holds it to buffers.
+        // Unbounded, 0.5 s of loopback would be gigabytes; TCP's window holds it to buffers.
         assert.ok((close.bytes_out as number) < 16 * 1024 * 1024, `sent ${close.bytes_out}`);
       } finally {
         await p.stop();

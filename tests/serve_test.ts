@@ -355,7 +355,8 @@ Deno.test(requires(["socat", "ipv6"], {
   async fn() {
     await using p = new SockboxProcess(["serve", "udp", "0", "-v", "--json"]);
     const { port } = await p.listening();
-    const r = await sh("socat", ["-t", "2", "-T", "2", "-", `UDP6:[::1]:${port}`], {
+    // UDP has no EOF: socat waits -t after its stdin ends (the echo is back long before).
+    const r = await sh("socat", ["-t", "1", "-T", "1", "-", `UDP6:[::1]:${port}`], {
       stdin: "dgram\n",
     });
     assert.equal(r.stdout, "dgram\n", r.stderr);
