@@ -98,7 +98,8 @@ SIGINT or SIGTERM stops accepting at once (new connections are refused) and drai
 open connection keeps being echoed until its peer has sent nothing more for 100ms
 (everything it sent has then been echoed), then closes; connections still open after
 --drain DUR are closed (reason "shutdown", their unechoed bytes in "dropped="/
-"bytes_dropped"). udp stops reading at once and sends the reply in hand. Then the summary
+"bytes_dropped"; one in its --max-bytes lingering close keeps reason "max-bytes").
+udp stops reading at once and sends the reply in hand. Then the summary
 is printed and sockbox exits 0. A second SIGINT/SIGTERM (not the same keypress) exits at
 once (130/143). SIGHUP prints the summary so far and keeps serving: "summary tcp
 (running): ..." (with --json: the "summary" event with "running":true). --drain and
