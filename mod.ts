@@ -23,7 +23,7 @@ export { ipFamily, unmapV4 } from "./lib/base/ip.ts";
 // --- TCP/UDP echo and ping ---
 export { echoEventText, serveTcp, serveUdp } from "./lib/net/echo/server.ts";
 export type { EchoEvent, EchoServer, EchoServerOptions } from "./lib/net/echo/server.ts";
-export type { EchoConnectionEvent } from "./lib/base/echo_events.ts";
+export type { EchoConnectionEvent, RejectEvent } from "./lib/base/echo_events.ts";
 export type { SockoptRequest, SockoptState } from "./lib/ffi/sockopt.ts";
 export type { RefusalCounts, RefusalReason } from "./lib/base/refusals.ts";
 export type { AdmissionOptions } from "./lib/base/gate.ts";
