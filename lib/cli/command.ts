@@ -54,6 +54,45 @@ export function command<O>(m: CommandModule<O>): Command {
   };
 }
 
+/**
+ * What several entries of a protocol table share: one usage, flag set and runner, and a
+ * parser told which word picked it (`send tcp` and `send udp` differ only in that word and
+ * their summaries).
+ */
+export interface SharedModule<P extends string, O> {
+  /** The full `--help` text, the same for every entry. */
+  usage: string;
+  /** Every flag `parse` accepts. */
+  flags: FlagSpec;
+  /** Pure: turns argv (after the command's words) into options for protocol `proto`. */
+  parse(proto: P, args: string[]): O;
+  /** Runs the command; resolves to the exit code. */
+  run(options: O, io: Io): Promise<number>;
+}
+
+/**
+ * The module of entry `proto`: `shared`, with its own summary, parsing for `proto`.
+ *
+ * @example
+ * ```ts ignore
+ * const TCP_UDP = { usage, flags: FLAGS, parse: parseServe, run: runServe };
+ * export const serveTcpModule = protocolModule("tcp", "run a TCP echo server", TCP_UDP);
+ * ```
+ */
+export function protocolModule<P extends string, O>(
+  proto: P,
+  summary: string,
+  shared: SharedModule<P, O>,
+): CommandModule<O> {
+  return {
+    summary,
+    usage: shared.usage,
+    flags: shared.flags,
+    parse: (args) => shared.parse(proto, args),
+    run: shared.run,
+  };
+}
+
 /** What a table shows of an entry before its module loads: its texts and flags. */
 export interface CommandSpec {
   /** One line for `sockbox help`. */

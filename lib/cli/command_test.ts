@@ -6,7 +6,9 @@ import {
   firstWord,
   type FlagSpec,
   mergeFlags,
+  protocolModule,
   protocolTable,
+  type SharedModule,
   wordTable,
 } from "./command.ts";
 import { assertUsageError, memoryIo } from "./test_util.ts";
@@ -165,4 +167,33 @@ Deno.test("protocolTable lists the protocols with 'or' in its messages", () => {
   });
   assertUsageError(() => t.pick([]), "missing protocol (tcp, udp, sctp)");
   assertUsageError(() => t.pick(["icmp"]), 'unknown protocol "icmp": must be tcp or udp or sctp');
+});
+
+Deno.test("protocolModule shares usage, flags and runner; parse learns its word", async () => {
+  const shared = {
+    usage: "Usage: t tcp|udp\n",
+    flags: { json: { type: "boolean" } },
+    parse: (proto, args) => ({ word: proto, args, json: false }),
+    async run(o, io) {
+      await io.stdout.write(new TextEncoder().encode(JSON.stringify(o)));
+      return o.word.length;
+    },
+  } satisfies SharedModule<"tcp" | "udp", Echo>;
+  const tcp = protocolModule("tcp", "the tcp entry", shared);
+  const udp = protocolModule("udp", "the udp entry", shared);
+  assert.deepEqual([tcp.summary, udp.summary], ["the tcp entry", "the udp entry"]);
+  for (const m of [tcp, udp]) {
+    assert.equal(m.usage, shared.usage);
+    assert.equal(m.flags, shared.flags);
+    assert.equal(m.run, shared.run);
+  }
+  assert.deepEqual(udp.parse(["h", "7"]), { word: "udp", args: ["h", "7"], json: false });
+  const t = protocolTable({
+    summary: "",
+    usage: "",
+    entries: { tcp: command(tcp), udp: command(udp) },
+  });
+  const io = memoryIo();
+  assert.equal(await t.exec(["tcp", "h", "7"], io), 3);
+  assert.deepEqual(JSON.parse(io.stdout.text()), { word: "tcp", args: ["h", "7"], json: false });
 });

@@ -9,7 +9,7 @@ import { parseDestPort, parseFamily, parseFlags, parseHost } from "../args.ts";
 import { ipFamily } from "../../base/ip.ts";
 import { RuntimeError, UsageError } from "../../base/errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { command, type CommandModule, protocolTable } from "../command.ts";
+import { command, protocolModule, protocolTable, type SharedModule } from "../command.ts";
 import {
   MIN_PROBE,
   openTransport,
@@ -230,22 +230,27 @@ export async function runPing(opts: PingCommandOptions, io: Io): Promise<number>
   });
 }
 
-/** `ping tcp` and `ping udp`: one usage, flag set and runner. */
-function tcpUdpModule(proto: "tcp" | "udp", summary: string) {
-  return {
-    summary,
-    usage: TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE,
-    flags: FLAGS,
-    parse: (args) => parsePing(proto, args),
-    run: runPing,
-  } satisfies CommandModule<PingCommandOptions>;
-}
+/** What `ping tcp` and `ping udp` share: usage, flags, runner. */
+const TCP_UDP = {
+  usage: TCP_UDP_USAGE + PING_SOCKOPT_USAGE + TLS_CLIENT_USAGE,
+  flags: FLAGS,
+  parse: parsePing,
+  run: runPing,
+} satisfies SharedModule<"tcp" | "udp", PingCommandOptions>;
 
 /** `ping tcp`. */
-export const pingTcpModule = tcpUdpModule("tcp", "measure round trips over one TCP connection");
+export const pingTcpModule = protocolModule(
+  "tcp",
+  "measure round trips over one TCP connection",
+  TCP_UDP,
+);
 
 /** `ping udp`. */
-export const pingUdpModule = tcpUdpModule("udp", "measure round trips with UDP datagrams");
+export const pingUdpModule = protocolModule(
+  "udp",
+  "measure round trips with UDP datagrams",
+  TCP_UDP,
+);
 
 /** `ping`: the protocol table. */
 export const cmd = protocolTable({

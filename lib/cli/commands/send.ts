@@ -28,7 +28,7 @@ import {
 import { UsageError } from "../../base/errors.ts";
 import { readAllLines, readLines } from "../../base/lines.ts";
 import { interruptedCode, type Io, Reporter, writeAll } from "../output.ts";
-import { command, type CommandModule, protocolTable } from "../command.ts";
+import { command, protocolModule, protocolTable, type SharedModule } from "../command.ts";
 import type { BroadcastCommandOptions } from "../broadcast_report.ts";
 import { SEND_USAGE, sendSctpModule } from "./sctp.ts";
 import {
@@ -289,22 +289,27 @@ export async function runSend(opts: SendOptions | BroadcastSendOptions, io: Io):
   return r.aborted ? interruptedCode(io.signal) : 0;
 }
 
-/** `send tcp` and `send udp` (`send udp --broadcast` too): one usage, flag set and runner. */
-function tcpUdpModule(proto: "tcp" | "udp", summary: string) {
-  return {
-    summary,
-    usage: TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
-    flags: FLAGS,
-    parse: (args) => parseSend(proto, args),
-    run: runSend,
-  } satisfies CommandModule<SendOptions | BroadcastSendOptions>;
-}
+/** What `send tcp` and `send udp` (`send udp --broadcast` too) share: usage, flags, runner. */
+const TCP_UDP = {
+  usage: TCP_UDP_USAGE + SOCKOPT_USAGE + TLS_CLIENT_USAGE + RECV_USAGE,
+  flags: FLAGS,
+  parse: parseSend,
+  run: runSend,
+} satisfies SharedModule<"tcp" | "udp", SendOptions | BroadcastSendOptions>;
 
 /** `send tcp`. */
-export const sendTcpModule = tcpUdpModule("tcp", "send messages over TCP and check the echoes");
+export const sendTcpModule = protocolModule(
+  "tcp",
+  "send messages over TCP and check the echoes",
+  TCP_UDP,
+);
 
 /** `send udp` (and `send udp --broadcast`). */
-export const sendUdpModule = tcpUdpModule("udp", "send UDP datagrams and check the echoes");
+export const sendUdpModule = protocolModule(
+  "udp",
+  "send UDP datagrams and check the echoes",
+  TCP_UDP,
+);
 
 /** `send`: the protocol table. */
 export const cmd = protocolTable({

@@ -17,7 +17,13 @@ import { echoDiagnosticText, type EchoEvent, echoEventText } from "../../net/ech
 import { serveEcho } from "../../net/echo/ffi_server.ts";
 import { RuntimeError, UsageError } from "../../base/errors.ts";
 import { type Io, Reporter } from "../output.ts";
-import { command, type CommandModule, lazyCommand, protocolTable } from "../command.ts";
+import {
+  command,
+  lazyCommand,
+  protocolModule,
+  protocolTable,
+  type SharedModule,
+} from "../command.ts";
 // serve sctp: its texts and flags now, its code (./sctp.ts) when it runs.
 import { SERVE_SCTP, SERVE_USAGE } from "./sctp_spec.ts";
 import { SERVE_ALL_USAGE, serveAllModule } from "./serve_all.ts";
@@ -270,22 +276,19 @@ export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
   return 0;
 }
 
-/** `serve tcp` and `serve udp`: one usage, flag set and runner. */
-function tcpUdpModule(proto: "tcp" | "udp", summary: string) {
-  return {
-    summary,
-    usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE,
-    flags: FLAGS,
-    parse: (args) => parseServe(proto, args),
-    run: runServe,
-  } satisfies CommandModule<ServeOptions>;
-}
+/** What `serve tcp` and `serve udp` share: usage, flags, runner. */
+const TCP_UDP = {
+  usage: TCP_UDP_USAGE + SERVE_INETD_USAGE + SOCKOPT_USAGE + LIMIT_USAGE,
+  flags: FLAGS,
+  parse: parseServe,
+  run: runServe,
+} satisfies SharedModule<"tcp" | "udp", ServeOptions>;
 
 /** `serve tcp`. */
-export const serveTcpModule = tcpUdpModule("tcp", "run a TCP echo server");
+export const serveTcpModule = protocolModule("tcp", "run a TCP echo server", TCP_UDP);
 
 /** `serve udp`. */
-export const serveUdpModule = tcpUdpModule("udp", "run a UDP echo server");
+export const serveUdpModule = protocolModule("udp", "run a UDP echo server", TCP_UDP);
 
 /** `serve`: the protocol table. */
 export const cmd = protocolTable({
