@@ -25,7 +25,13 @@ import {
   parseHost,
   parseInteger,
 } from "../args.ts";
-import { command, type CommandModule, wordTable } from "../command.ts";
+import {
+  command,
+  type CommandModule,
+  protocolModule,
+  type SharedModule,
+  wordTable,
+} from "../command.ts";
 import { interruptedCode, type Io, monotonicNow, Reporter, writeAllSync } from "../output.ts";
 import { type BenchRun, parseRun, runDocument, runLabel } from "../bench_run.ts";
 import { renderReport } from "../bench_report.ts";
@@ -321,15 +327,15 @@ export async function runBenchCommand(o: BenchCommandOptions, io: Io): Promise<n
   return 0;
 }
 
-function benchModule(proto: "tcp" | "udp" | "sctp") {
-  return {
-    summary: `load a ${proto} echo server and measure it`,
-    usage,
-    flags: FLAGS,
-    parse: (args: string[]) => parseBench(proto, args),
-    run: runBenchCommand,
-  } satisfies CommandModule<BenchCommandOptions>;
-}
+const BENCH = {
+  usage,
+  flags: FLAGS,
+  parse: parseBench,
+  run: runBenchCommand,
+} satisfies SharedModule<"tcp" | "udp" | "sctp", BenchCommandOptions>;
+
+const benchModule = (proto: "tcp" | "udp" | "sctp") =>
+  protocolModule(proto, `load a ${proto} echo server and measure it`, BENCH);
 
 /** `bench tcp`. */
 export const benchTcpModule = benchModule("tcp");
