@@ -5,7 +5,7 @@
  * the protocol.
  */
 import assert from "node:assert/strict";
-import { requires, runSockbox, sh, SockboxProcess } from "./helpers.ts";
+import { PY_RECV_TO_EOF, requires, runSockbox, sh, SockboxProcess } from "./helpers.ts";
 
 const py = (code: string) => sh("python3", ["-c", code]);
 
@@ -149,6 +149,7 @@ Deno.test("a socket option where it does not apply is a one-line usage error", a
 const tcpPeer = (src: string, port: number, data: string) =>
   py(`
 import socket
+${PY_RECV_TO_EOF}
 s = socket.socket()
 s.bind(("${src}", 0))
 s.settimeout(5)
@@ -158,15 +159,9 @@ try:
     s.shutdown(socket.SHUT_WR)
 except OSError:
     pass
-got = b""
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-except OSError as e:
-    got += b"<" + e.strerror.encode() + b">"
+got, err = recv_to_eof(s)
+if err:
+    got += b"<" + err.strerror.encode() + b">"
 print(got.decode())
 `);
 
@@ -182,6 +177,36 @@ const limitedServer = (engine: "ffi" | "deno", limits: string[]) => {
   const serve = ["serve", "tcp", "0", "--host", "127.0.0.1", "--json"];
   return new SockboxProcess([...serve, ...on(engine), ...limits]);
 };
+
+/**
+ * A python3 peer of a --max-bytes server on `port`: sends `size` random bytes (`data`) in
+ * one write, reads the echo into `got` up to EOF (or `limit` bytes), then runs `afterEcho`
+ * and closes.
+ */
+const maxBytesPeer = (port: number, size: number, limit: number | null, afterEcho: string) =>
+  py(`
+import os, socket, time
+${PY_RECV_TO_EOF}
+s = socket.create_connection(("127.0.0.1", ${port}))
+s.settimeout(5)
+data = os.urandom(${size})
+s.sendall(data)
+got, err = recv_to_eof(s, ${limit ?? "None"})
+if err:
+    raise err
+${afterEcho.trim()}
+s.close()
+`);
+
+/** A `close` event's reason and byte counts. */
+function closeCounts(e: Record<string, unknown>): unknown[] {
+  return [e.reason, e.bytes_in, e.bytes_out, e.bytes_dropped];
+}
+
+/** A summary's connections, byte counts and refusals. */
+function summaryCounts(e: Record<string, unknown>): unknown[] {
+  return [e.connections, e.bytes_in, e.bytes_out, e.refused];
+}
 
 for (const engine of ["ffi", "deno"] as const) {
   Deno.test(requires(["python3"], {
@@ -298,6 +323,7 @@ print(ok)
       // reads and drops all of it, so its close is a FIN, not a RST (RFC 1122 4.2.2.13).
       const r = await py(`
 import os, socket, threading
+${PY_RECV_TO_EOF}
 s = socket.create_connection(("127.0.0.1", ${port}))
 s.settimeout(10)
 block = os.urandom(1 << 20)
@@ -313,16 +339,8 @@ def send():
         state["error"] = e.__class__.__name__
 t = threading.Thread(target=send)
 t.start()
-got = b""
-end = "eof"
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-except OSError as e:
-    end = e.__class__.__name__
+got, err = recv_to_eof(s)
+end = err.__class__.__name__ if err else "eof"
 done.set()
 t.join()
 s.close()
@@ -331,18 +349,15 @@ print(len(got), got == block[:65536], end, state["error"], state["sent"])
       assert.equal(r.code, 0, r.stderr);
       const [got, same, end, sendError, sent] = r.stdout.trim().split(" ");
       assert.deepEqual([got, same, end, sendError], ["65536", "True", "eof", "None"]);
-      const close = await p.next((e) => e.event === "close");
-      assert.equal(close.reason, "max-bytes");
-      assert.equal(close.bytes_out, 65536);
       // The linger read everything up to the peer's FIN.
-      assert.equal(close.bytes_in, Number(sent));
-      assert.equal(close.bytes_dropped, Number(sent) - 65536);
+      assert.deepEqual(closeCounts(await p.next((e) => e.event === "close")), [
+        "max-bytes",
+        Number(sent),
+        65536,
+        Number(sent) - 65536,
+      ]);
       const { rest } = await p.stop();
-      const summary = rest.at(-1)!;
-      assert.deepEqual(
-        [summary.connections, summary.bytes_in, summary.bytes_out, summary.refused],
-        [1, Number(sent), 65536, { "max-bytes": 1 }],
-      );
+      assert.deepEqual(summaryCounts(rest.at(-1)!), [1, Number(sent), 65536, { "max-bytes": 1 }]);
     },
   }));
 
@@ -410,35 +425,19 @@ print(state["error"])
       const { port } = await p.listening();
       // 100000 bytes at once, then nothing, and the socket left open for a second: the
       // server drops the rest and closes after its quiet time (no reset: nothing unread).
-      const r = await py(`
-import os, socket, time
-s = socket.create_connection(("127.0.0.1", ${port}))
-s.settimeout(5)
-data = os.urandom(100000)
-s.sendall(data)
-got = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    got += b
+      const afterEcho = `
 time.sleep(1)
 try:
     after = "eof" if s.recv(1) == b"" else "data"
 except OSError as e:
     after = e.__class__.__name__
 print(len(got), got == data[:65536], after)
-s.close()
-`);
+`;
+      const r = await maxBytesPeer(port, 100000, null, afterEcho);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, "65536 True eof\n");
       const close = await p.next((e) => e.event === "close");
-      assert.deepEqual([close.reason, close.bytes_in, close.bytes_out, close.bytes_dropped], [
-        "max-bytes",
-        100000,
-        65536,
-        34464,
-      ]);
+      assert.deepEqual(closeCounts(close), ["max-bytes", 100000, 65536, 34464]);
       // Closed by the quiet time (100 ms), long before the peer's second was up.
       assert.ok((close.duration_ms as number) < 900, `closed after ${close.duration_ms} ms`);
     },
@@ -452,44 +451,28 @@ s.close()
       const { port } = await p.listening();
       // The peer neither half-closes nor sends more: the FIN must follow the N-th byte, not
       // the linger's quiet time or the peer's next byte.
-      const r = await py(`
-import os, socket, time
-s = socket.create_connection(("127.0.0.1", ${port}))
-s.settimeout(5)
-data = os.urandom(65536)
-s.sendall(data)
-got = b""
-while len(got) < len(data):
-    b = s.recv(65536)
-    if not b:
-        break
-    got += b
+      const afterEcho = `
 t0 = time.monotonic()
 try:
     eof = s.recv(1) == b""
 except socket.timeout:
     eof = False
 print(len(got), got == data, eof, round((time.monotonic() - t0) * 1000))
-s.close()
-`);
+`;
+      const r = await maxBytesPeer(port, 65536, 65536, afterEcho);
       assert.equal(r.code, 0, r.stderr);
       const [got, same, eof, waitedMs] = r.stdout.trim().split(" ");
       assert.deepEqual([got, same, eof], ["65536", "True", "True"]);
       // The linger's quiet time (100 ms) is not waited for: the FIN comes with the echo.
       assert.ok(Number(waitedMs) < 80, `EOF came ${waitedMs} ms after the echo`);
-      const close = await p.next((e) => e.event === "close");
-      assert.deepEqual([close.reason, close.bytes_in, close.bytes_out, close.bytes_dropped], [
+      assert.deepEqual(closeCounts(await p.next((e) => e.event === "close")), [
         "max-bytes",
         65536,
         65536,
         undefined,
       ]);
       const { rest } = await p.stop();
-      const summary = rest.at(-1)!;
-      assert.deepEqual(
-        [summary.connections, summary.bytes_in, summary.bytes_out, summary.refused],
-        [1, 65536, 65536, { "max-bytes": 1 }],
-      );
+      assert.deepEqual(summaryCounts(rest.at(-1)!), [1, 65536, 65536, { "max-bytes": 1 }]);
     },
   }));
 }

@@ -702,6 +702,25 @@ export async function pyEchoPeer(
   }
 }
 
+/**
+ * Python 3 source of `recv_to_eof(s, limit=None)`, for a peer's script: what socket `s`
+ * reads until EOF (or until it holds `limit` bytes), and the OSError that ended the
+ * reading early, or None.
+ */
+export const PY_RECV_TO_EOF: string = String.raw`
+def recv_to_eof(s, limit=None):
+    got = b""
+    try:
+        while limit is None or len(got) < limit:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    except OSError as e:
+        return got, e
+    return got, None
+`;
+
 /** A socat echo server's protocol and family. */
 export type SocatKind = "tcp4" | "tcp6" | "udp4" | "udp6";
 

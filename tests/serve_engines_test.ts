@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import {
   ARTIFACT_RUN,
   JsonProcess,
+  PY_RECV_TO_EOF,
   REPO_ROOT,
   requires,
   runSockbox,
@@ -381,6 +382,10 @@ print("reset", flush=True)
 // Both run main.ts or build the bundle from the source tree, whatever SOCKBOX_BIN names:
 // an artifact run (which is the bundle's own test) leaves them to `deno task test`.
 
+/** `serve tcp 0 --host 127.0.0.1 --json` run by `sockbox` (main.ts under deno, or the bundle). */
+const serveTcpJson = (sockbox: string[]) =>
+  new JsonProcess([...sockbox, "serve", "tcp", "0", "--host", "127.0.0.1", "--json"]);
+
 if (!ARTIFACT_RUN) {
   Deno.test({
     name: "without --allow-ffi serve picks the deno engine, and --engine ffi says why not",
@@ -401,16 +406,7 @@ if (!ARTIFACT_RUN) {
         denied.stderr,
         "sockbox: the ffi engine cannot run here: FFI is not permitted (--allow-ffi)\n",
       );
-      await using p = new JsonProcess([
-        ...base,
-        main,
-        "serve",
-        "tcp",
-        "0",
-        "--host",
-        "127.0.0.1",
-        "--json",
-      ]);
+      await using p = serveTcpJson([...base, main]);
       const ev = await p.next();
       assert.deepEqual([ev.event, ev.engine, ev.urgent], ["listening", "deno", false]);
     },
@@ -433,15 +429,7 @@ if (!ARTIFACT_RUN) {
     try {
       await Deno.copyFile(`${REPO_ROOT}dist/sockbox.js`, `${dir}/sockbox.js`);
       await Deno.chmod(`${dir}/sockbox.js`, 0o755);
-      await using p = new JsonProcess([
-        `${dir}/sockbox.js`,
-        "serve",
-        "tcp",
-        "0",
-        "--host",
-        "127.0.0.1",
-        "--json",
-      ]);
+      await using p = serveTcpJson([`${dir}/sockbox.js`]);
       const ev = await p.next();
       assert.deepEqual([ev.event, ev.engine], ["listening", "ffi"]);
       const r = await runSockbox(["send", "tcp", "127.0.0.1", String(ev.port), "bundled"]);
@@ -468,6 +456,7 @@ for (const workers of ["1", "2"]) {
     // (SIGTERM to the server's process group), then tries a new connection and reads.
     const r = await py(`
 import os, signal, socket, time
+${PY_RECV_TO_EOF}
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.connect(("127.0.0.1", ${s.port}))
@@ -491,12 +480,9 @@ while time.time() - t < 10 and not refused:  # the listener goes within the drai
         refused = True
 s.setblocking(True)
 s.settimeout(10)
-got = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    got += b
+got, err = recv_to_eof(s)
+if err:
+    raise err
 print(sent, len(got), got == data[:sent], refused)
 `);
     assert.equal(r.code, 0, r.stderr);

@@ -140,6 +140,19 @@ async function until(events: InetdEvent[], match: (ev: InetdEvent) => boolean) {
   return events.find(match)!;
 }
 
+/** The `listening` event of serveDatagrams on 127.0.0.1:`port` for `service` (and `more`). */
+function udpListening(port: number, service: string, more: Record<string, unknown> = {}) {
+  return {
+    event: "listening",
+    proto: "udp",
+    address: "127.0.0.1",
+    port,
+    family: 4,
+    service,
+    ...more,
+  };
+}
+
 Deno.test("serveDatagrams answers through its handler, one datagram at a time", async () => {
   const events: InetdEvent[] = [];
   const ac = new AbortController();
@@ -168,14 +181,7 @@ Deno.test("serveDatagrams answers through its handler, one datagram at a time", 
   }
   const summary = await srv.finished;
   assert.deepEqual(order, ["start hello", "end hello", "start abc", "end abc"]);
-  assert.deepEqual(events[0], {
-    event: "listening",
-    proto: "udp",
-    address: "127.0.0.1",
-    port: srv.port,
-    family: 4,
-    service: "echo",
-  });
+  assert.deepEqual(events[0], udpListening(srv.port, "echo"));
   assert.equal(events.at(-1), summary);
   assert.deepEqual(
     { ...summary, duration_ms: 0 },
@@ -232,15 +238,7 @@ Deno.test("serveDatagrams with maxRunning runs handlers on copies and refuses be
     ac.abort();
   }
   const summary = await srv.finished;
-  assert.deepEqual(events[0], {
-    event: "listening",
-    proto: "udp",
-    address: "127.0.0.1",
-    port: srv.port,
-    family: 4,
-    service: "exec",
-    command: ["cat"],
-  });
+  assert.deepEqual(events[0], udpListening(srv.port, "exec", { command: ["cat"] }));
   assert.deepEqual(
     [summary.datagrams, summary.rejected, summary.bytes_in, summary.bytes_out, summary.children],
     [1, 1, 3, 3, 0],
