@@ -31,6 +31,7 @@ import {
   buildAnchors,
   client,
   CLIENT_CPU,
+  echoloadArgv,
   HOST,
   kv,
   median,
@@ -153,15 +154,8 @@ async function main(): Promise<void> {
     res.set(k, [...(res.get(k) ?? []), v]);
   };
   const raw: string[] = [];
-  const echoload = (mode: string, port: number, args: string[]) => [
-    `${build}/echoload`,
-    mode,
-    "-h",
-    HOST,
-    "-p",
-    String(port),
-    ...args,
-  ];
+  const echoload = (mode: string, port: number, args: string[]) =>
+    echoloadArgv(build, mode, port, args);
   const sockbox = (proto: string, port: number, args: string[]) =>
     sockboxArgv([
       "bench",

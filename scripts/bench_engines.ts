@@ -31,6 +31,7 @@
 import { parseSummary, repoRoot, sharedBenchDir, type Stat } from "./bench_echo.ts";
 import {
   CLIENT_CPU,
+  echoloadArgv,
   HOST,
   kv,
   median,
@@ -188,22 +189,9 @@ async function extras(build: string): Promise<Map<string, number[]>> {
         "0,1",
         cmd,
         async (p) =>
-          (await run([
-            `${build}/echoload`,
-            "pp",
-            "-h",
-            HOST,
-            "-p",
-            String(p),
-            "-c",
-            "64",
-            "-s",
-            "64",
-            "-d",
-            String(DUR),
-            "-w",
-            "1",
-          ])).out,
+          (await run(
+            echoloadArgv(build, "pp", p, ["-c", "64", "-s", "64", "-d", String(DUR), "-w", "1"]),
+          )).out,
       );
       add(`workers ${w}`, kv(line, "rt_s"));
     }

@@ -30,7 +30,9 @@ import {
   buildAnchors,
   client,
   CLIENT_CPU,
+  echoloadArgv,
   HOST,
+  kv,
   median,
   requireTools,
   sectionSettings,
@@ -132,25 +134,16 @@ async function main(): Promise<void> {
       add(
         `${proto} echoload`,
         await withServer(proto, anchor(proto), async (p) => {
-          const out = await client([
-            `${build}/echoload`,
-            proto === "udp" ? "udp" : "pp",
-            "-h",
-            HOST,
-            "-p",
-            String(p),
-            "-c",
-            "1",
-            "-s",
-            "64",
-            "-d",
-            String(DUR),
-            "-w",
-            "1",
-          ]);
-          const m = /\bp50_us=([\d.]+)/.exec(out);
-          if (!m) throw new Error(`no p50 in echoload output: ${out.slice(-300)}`);
-          return Number(m[1]);
+          const out = await client(
+            echoloadArgv(build, proto === "udp" ? "udp" : "pp", p, [
+              ...["-c", "1", "-s", "64", "-d", String(DUR), "-w", "1"],
+            ]),
+          );
+          const p50 = kv(out, "p50_us");
+          if (!Number.isFinite(p50)) {
+            throw new Error(`no p50 in echoload output: ${out.slice(-300)}`);
+          }
+          return p50;
         }),
       );
       log(`${proto} rep ${rep}: sockbox bench --conns 1`);

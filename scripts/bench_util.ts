@@ -204,6 +204,14 @@ export async function buildAnchors(dir: string): Promise<void> {
   if (!b.success) throw new Error("build.sh failed");
 }
 
+/**
+ * The argv of the C load client built by {@link buildAnchors}: `echoload MODE -h HOST -p PORT
+ * ARGS...` (scripts/bench/client/echoload.c).
+ */
+export function echoloadArgv(build: string, mode: string, port: number, args: string[]): string[] {
+  return [`${build}/echoload`, mode, "-h", HOST, "-p", String(port), ...args];
+}
+
 /** The argv that runs sockbox from the source tree (as `deno task start` does). */
 export function sockboxArgv(args: string[]): string[] {
   return [Deno.execPath(), "run", "-q", "-P", `${REPO}/main.ts`, ...args];
