@@ -736,7 +736,12 @@ export async function socatEcho(kind: SocatKind): Promise<{ port: number } & Asy
     udp4: "UDP4-RECVFROM:0,bind=127.0.0.1,fork",
     udp6: "UDP6-RECVFROM:0,bind=[::1],fork",
   }[kind];
-  const p = new TextProcess(["socat", "-d", "-d", "-b", "65536", addr, "PIPE"], {
+  // PIPE echoes through one pipe socat both writes and reads: a write larger than the
+  // pipe's free room blocks socat on itself (socat(1), PIPE). TCP: blocks of PIPE_BUF
+  // (4096, pipe(7)), which fit whenever select(2) calls the pipe writable. UDP: one
+  // datagram at a time, up to 64 KiB, through an empty pipe.
+  const block = kind.startsWith("tcp") ? "4096" : "65536";
+  const p = new TextProcess(["socat", "-d", "-d", "-b", block, addr, "PIPE"], {
     read: "stderr",
   });
   try {
