@@ -267,7 +267,7 @@ export class Prober {
     if (setupError) return { type: "done", sent: 0, elapsedNs: 0, error: setupError };
     const timeoutNs = cfg.timeoutMs * 1e6, intervalNs = cfg.intervalMs * 1e6;
     // Back to back (-i 0): wait for each echo in recv(2) itself, as a blocking socket with a
-    // receive timeout, which saves the epoll_wait(2) per probe (see #blocking).
+    // receive timeout, which saves the epoll_wait(2) per probe (see `blocking`).
     this.blocking = intervalNs === 0 &&
       blockWithTimeout(c, this.fd, Math.min(cfg.timeoutMs, MAX_WAIT_MS));
     const started = monoNs();
@@ -277,7 +277,7 @@ export class Prober {
     this.lastFlush = started;
     const probeN = this.sizeN;
     for (;;) {
-      let now = monoNs();
+      const now = monoNs();
       if (this.stopAsked()) break;
       // Probes whose time is up, oldest first (one timeout for all: send order).
       for (let o = book.oldest(); o && o[1] + timeoutNs <= now; o = book.oldest()) {
@@ -330,11 +330,12 @@ export class Prober {
         book.inFlight.size === 0 || this.outcomes.length >= FLUSH_COUNT ||
         now - this.lastFlush >= FLUSH_NS
       ) this.#flush(now);
-      now = monoNs();
-      const ms = Math.max(0, Math.ceil((until - now) / 1e6));
-      const rev = this.blocking && !this.pending
-        ? POLLIN
-        : this.#poll(POLLIN | (this.pending ? POLLOUT : 0), ms);
+      // Blocking: the recv(2) below is the wait (SO_RCVTIMEO bounds it), so no clock read
+      // and no poll here.
+      const rev = this.blocking && !this.pending ? POLLIN : this.#poll(
+        POLLIN | (this.pending ? POLLOUT : 0),
+        Math.max(0, Math.ceil((until - monoNs()) / 1e6)),
+      );
       if (rev < 0) {
         error = this.#fail("poll", where);
         break;
