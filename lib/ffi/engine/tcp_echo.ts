@@ -31,6 +31,7 @@
  *
  * @module
  */
+import { DRAIN_QUIET_MS, LINGER_MS } from "../../base/drain.ts";
 import { sysError } from "../errno.ts";
 import {
   EPOLL_CLOEXEC,
@@ -88,17 +89,6 @@ const MAX_EVENTS = 256;
 /** Events wait at most this long (ms) to be posted with others, or until this many. */
 const FLUSH_MS = 10;
 const FLUSH_EVENTS = 1024;
-/**
- * While draining, a connection with nothing left to echo whose peer has sent nothing for
- * this long (ms) is closed: the value lib/net/echo/server.ts uses (it cannot be imported
- * here: lib/ffi does not import lib/net).
- */
-export const DRAIN_QUIET_MS = 100;
-/**
- * A capped connection lingers at most this long (ms) before it is closed: the value
- * lib/net/echo/server.ts uses.
- */
-export const LINGER_MS = 2000;
 /**
  * A lingering connection is read at most this many times (of {@link BUF_SIZE}) a turn, so
  * a peer that floods it cannot hold the loop.

@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { DEFAULT_DRAIN_MS } from "../../base/drain.ts";
 import { RuntimeError } from "../../base/errors.ts";
 import { type RefusalReason, Refusals } from "../../base/refusals.ts";
 import { admissionSpec, limitsTcp } from "../../base/gate.ts";
@@ -121,7 +122,7 @@ async function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): Promise<
       : limitsTcp(opts.admission)
       ? admissionSpec(opts.admission!)
       : undefined,
-    drainMs: opts.drainMs ?? 5000,
+    drainMs: opts.drainMs ?? DEFAULT_DRAIN_MS,
     workers: Math.max(1, opts.workers ?? usableCpus()),
     maxConns: proto === "tcp" ? opts.maxConns ?? 0 : 0,
     idleTimeoutMs: proto === "tcp" ? opts.idleTimeoutMs ?? 0 : 0,

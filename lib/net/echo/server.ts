@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { DEFAULT_DRAIN_MS, DRAIN_QUIET_MS, LINGER_MS } from "../../base/drain.ts";
 import { unmapV4 } from "../../base/ip.ts";
 import { formatEndpoint, SysError, toSysError } from "../../base/errors.ts";
 import { plural } from "../../base/text.ts";
@@ -243,25 +244,6 @@ export async function* receiveDatagrams<R extends string>(
     yield { data, from, peer };
   }
 }
-
-/** How long open connections may finish their echoes after the stop signal, by default (ms). */
-export const DEFAULT_DRAIN_MS = 5000;
-
-/**
- * While a server drains, a connection whose peer has sent nothing more for this long has
- * been echoed everything it sent: it is closed then (reason `shutdown`, nothing dropped).
- */
-export const DRAIN_QUIET_MS = 100;
-
-/**
- * A connection that has had its `maxBytes` echoed closes gracefully, as HTTP servers do
- * ("lingering close", RFC 9112 section 9.6): FIN after the last byte of the echo, then
- * whatever the peer still sends is read and dropped until it closes or has sent nothing
- * for {@link DRAIN_QUIET_MS}, for at most this long (ms). Closing at once with unread
- * bytes would send RST (RFC 1122 4.2.2.13, tcp(7)), and a peer that receives it may lose
- * the end of the echo it has not read yet.
- */
-export const LINGER_MS = 2000;
 
 /** One TCP connection's byte counts and its part in a drain (see {@link DRAIN_QUIET_MS}). */
 class Draining {

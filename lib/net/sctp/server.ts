@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { DEFAULT_DRAIN_MS, DRAIN_QUIET_MS } from "../../base/drain.ts";
 import { formatEndpoint, SysError } from "../../base/errors.ts";
 import { SCTP_UNORDERED } from "../../ffi/constants.ts";
 import { WOULD_BLOCK } from "../../ffi/errno.ts";
@@ -86,12 +87,6 @@ export interface SctpServer {
   /** The summary so far (`running: true`), without stopping the server (SIGHUP). */
   snapshot(): Promise<SctpServerSummary>;
 }
-
-/** How long associations may go on being echoed after the stop signal, by default (ms). */
-export const DEFAULT_DRAIN_MS = 5000;
-
-/** While draining: an association quiet for this long has been echoed all it sent (ms). */
-export const DRAIN_QUIET_MS = 100;
 
 /** Messages handled in a row before yielding to timers and signals. */
 const BATCH = 256;
