@@ -482,15 +482,20 @@ print(len(got), got == data, eof, round((time.monotonic() - t0) * 1000))
 const isRoot = Deno.uid() === 0;
 
 for (const engine of ["ffi", "deno"] as const) {
-  Deno.test({
-    name: `serve udp --engine ${engine} never answers the reflector ports (python3 as root)`,
-    ignore: !isRoot,
-    async fn() {
-      await using p = new SockboxProcess([
-        ...["serve", "udp", "0", "--host", "127.0.0.1", "--engine", engine, "--json", "-v"],
-      ]);
-      const { port } = await p.listening();
-      const r = await py(`
+  // Without -v the ffi engine decides on the sockaddr's bytes, with -v on the peer's text.
+  for (const verbose of [true, false]) {
+    Deno.test({
+      name: `serve udp --engine ${engine}${
+        verbose ? " -v" : ""
+      } never answers the reflector ports (python3 as root)`,
+      ignore: !isRoot,
+      async fn() {
+        await using p = new SockboxProcess([
+          ...["serve", "udp", "0", "--host", "127.0.0.1", "--engine", engine, "--json"],
+          ...(verbose ? ["-v"] : []),
+        ]);
+        const { port } = await p.listening();
+        const r = await py(`
 import socket
 for sport in (7, 19, 53, 40123):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -504,20 +509,22 @@ for sport in (7, 19, 53, 40123):
         print(sport, "-")
     s.close()
 `);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, "7 -\n19 -\n53 -\n40123 from 40123\n");
-      const { rest } = await p.stop();
-      const drops = p.events.filter((e) => e.event === "drop");
-      assert.deepEqual(drops.map((e) => [e.port, e.reason, e.bytes]), [
-        [7, "reflector-port", 6],
-        [19, "reflector-port", 7],
-        [53, "reflector-port", 7],
-      ]);
-      const summary = rest.at(-1)!;
-      assert.equal(summary.datagrams, 1);
-      assert.deepEqual(summary.refused, { "reflector-port": 3 });
-    },
-  });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout, "7 -\n19 -\n53 -\n40123 from 40123\n");
+        const { rest } = await p.stop();
+        const drops = p.events.filter((e) => e.event === "drop");
+        assert.deepEqual(
+          drops.map((e) => [e.port, e.reason, e.bytes]),
+          verbose
+            ? [[7, "reflector-port", 6], [19, "reflector-port", 7], [53, "reflector-port", 7]]
+            : [],
+        );
+        const summary = rest.at(-1)!;
+        assert.equal(summary.datagrams, 1);
+        assert.deepEqual(summary.refused, { "reflector-port": 3 });
+      },
+    });
+  }
 
   Deno.test({
     name: `two serve udp --engine ${engine} servers pointed at each other do not loop`,

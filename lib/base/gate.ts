@@ -8,9 +8,9 @@
  *
  * @module
  */
-import { AccessList, formatCidr, parseCidr } from "./acl.ts";
+import { AccessList, addressBytes, formatCidr, ipv4Number, parseCidr } from "./acl.ts";
 import { type Rate, RateLimiter } from "./rate.ts";
-import { reflectDrop, type ReflectGuard } from "./reflect.ts";
+import { reflectDrop, reflectDropBinary, type ReflectGuard } from "./reflect.ts";
 import { type RefusalReason, Refusals } from "./refusals.ts";
 
 /** What a server admits; every field optional (absent: no limit of that kind). */
@@ -49,11 +49,23 @@ export class Gate {
   readonly refusals: Refusals = new Refusals();
   #perIp = new Map<string, number>();
   #rate: RateLimiter | undefined;
+  /** The directed broadcast addresses (IPv4) as 32-bit numbers. */
+  #broadcasts4 = new Set<number>();
+  /**
+   * No access list and no rate: a datagram is decided by the reflection guard alone,
+   * which {@link admitDatagramBinary} applies without the source as text.
+   */
+  readonly guardOnly: boolean;
 
   /** A gate with `options`. */
   constructor(options: AdmissionOptions = {}) {
     this.options = options;
     this.#rate = options.rate && new RateLimiter(options.rate);
+    this.guardOnly = options.acl === undefined && options.rate === undefined;
+    for (const text of options.broadcasts ?? []) {
+      const b = addressBytes(text);
+      if (b?.length === 4) this.#broadcasts4.add(ipv4Number(b));
+    }
   }
 
   /**
@@ -105,6 +117,19 @@ export class Gate {
       (this.#rate && !this.#rate.take(peer, nowMs) ? "rate" : null);
     if (why) this.refusals.add(why);
     return why || null;
+  }
+
+  /**
+   * {@link admitDatagram} for a gate that is {@link guardOnly}, with the source in binary
+   * form (see reflectDropBinary in ./reflect.ts: `v4` its 32-bit number, or -1 and the
+   * IPv6 source's first byte `v6First`): null to answer, or the reason (counted).
+   */
+  admitDatagramBinary(v4: number, v6First: number, port: number): RefusalReason | null {
+    const r = this.options.reflect;
+    if (!r) return null;
+    const why = reflectDropBinary(r, v4, v6First, port, v4 >= 0 && this.#broadcasts4.has(v4));
+    if (why) this.refusals.add(why);
+    return why;
   }
 
   /** How many of `n` bytes a connection that has served `served` may still take. */

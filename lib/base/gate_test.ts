@@ -89,3 +89,30 @@ Deno.test("admission options survive a structured clone as a spec", () => {
   assert.equal(new Gate(back).admitDatagram("10.9.1.1", 5000, 0), "denied");
   assert.deepEqual(admissionFromSpec(admissionSpec({})), {});
 });
+
+Deno.test("admitDatagramBinary decides and counts as admitDatagram does, guard alone", () => {
+  const opts = {
+    reflect: guardWithPort(DEFAULT_REFLECT_GUARD, 40000),
+    broadcasts: new Set(["192.0.2.255"]),
+  };
+  const text = new Gate(opts), binary = new Gate(opts);
+  assert.equal(binary.guardOnly, true);
+  assert.equal(new Gate({ ...opts, rate: { perSecond: 1, burst: 1 } }).guardOnly, false);
+  const v4 = (a: string) => a.split(".").reduce((n, x) => n * 256 + Number(x), 0);
+  const sources: [string, number][] = [
+    ["10.1.1.1", 53],
+    ["192.0.2.255", 5000],
+    ["198.51.100.1", 40000],
+    ["198.51.100.1", 0],
+    ["198.51.100.1", 5000],
+    ["224.0.0.251", 5353],
+  ];
+  for (const [a, p] of sources) {
+    assert.equal(binary.admitDatagramBinary(v4(a), 0, p), text.admitDatagram(a, p, 0), `${a}`);
+  }
+  assert.equal(binary.admitDatagramBinary(-1, 0xff, 5000), "multicast-source");
+  assert.equal(binary.admitDatagramBinary(-1, 0x20, 5000), null);
+  text.admitDatagram("ff02::1", 5000, 0);
+  assert.deepEqual(binary.refusals.toJSON(), text.refusals.toJSON());
+  assert.equal(new Gate({}).admitDatagramBinary(0, 0, 0), null); // no guard: everything
+});

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { addressBytes } from "./acl.ts";
+import { addressBytes, ipv4Number } from "./acl.ts";
 import { UsageError } from "./errors.ts";
 
 /**
@@ -133,13 +133,42 @@ export function reflectDrop(
   broadcasts: ReadonlySet<string> = new Set(),
 ): ReflectDrop | null {
   if (!guard.enabled) return null;
-  if (port === 0) return "port-zero";
   const b = addressBytes(address);
   if (b?.length === 4) {
-    if (b[0]! >= 224 && b[0]! < 240) return "multicast-source";
-    if (b.every((x) => x === 255)) return "broadcast-source";
-    if (broadcasts.has(`${b[0]}.${b[1]}.${b[2]}.${b[3]}`)) return "broadcast-source";
-  } else if (b && b[0] === 0xff) {
+    const directed = broadcasts.has(`${b[0]}.${b[1]}.${b[2]}.${b[3]}`);
+    return reflectDropBinary(guard, ipv4Number(b), 0, port, directed);
+  }
+  return reflectDropBinary(guard, -1, b?.[0] ?? 0, port, false);
+}
+
+/**
+ * {@link reflectDrop} for a source already in binary form, so the per-datagram path of an
+ * engine that holds the sockaddr's bytes builds no text: an IPv4 (or IPv4-mapped) source
+ * as its 32-bit number `v4`, or, with `v4` = -1, an IPv6 source by its first byte
+ * `v6First`; `directedBroadcast` says whether the IPv4 source is one of the host's directed
+ * broadcast addresses.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_REFLECT_GUARD, reflectDropBinary } from "./reflect.ts";
+ * reflectDropBinary(DEFAULT_REFLECT_GUARD, 0xe0000001, 0, 4000, false); // "multicast-source"
+ * reflectDropBinary(DEFAULT_REFLECT_GUARD, -1, 0x20, 53, false); // "reflector-port"
+ * ```
+ */
+export function reflectDropBinary(
+  guard: ReflectGuard,
+  v4: number,
+  v6First: number,
+  port: number,
+  directedBroadcast: boolean,
+): ReflectDrop | null {
+  if (!guard.enabled) return null;
+  if (port === 0) return "port-zero";
+  if (v4 >= 0) {
+    const first = v4 >>> 24;
+    if (first >= 224 && first < 240) return "multicast-source";
+    if (v4 === 0xffffffff || directedBroadcast) return "broadcast-source";
+  } else if (v6First === 0xff) {
     return "multicast-source";
   }
   return guard.ports.has(port) ? "reflector-port" : null;

@@ -4,6 +4,7 @@ import {
   DEFAULT_REFLECT_GUARD,
   parseReflectGuard,
   reflectDrop,
+  reflectDropBinary,
   reflectGuardText,
   REFLECTOR_PORTS,
 } from "./reflect.ts";
@@ -73,4 +74,30 @@ Deno.test("--reflect-guard names the flag for a bad list", () => {
       return true;
     }, bad);
   }
+});
+
+Deno.test("reflectDropBinary decides as reflectDrop does on the same sources", () => {
+  const g = parseReflectGuard("--reflect-guard", "default,8080");
+  const v4 = (a: string) => a.split(".").reduce((n, x) => n * 256 + Number(x), 0);
+  const sources: [string, number][] = [
+    ["192.0.2.1", 0],
+    ["192.0.2.1", 19],
+    ["192.0.2.1", 8080],
+    ["192.0.2.1", 40000],
+    ["255.255.255.255", 4000],
+    ["224.0.0.1", 4000],
+    ["239.255.255.250", 40000],
+    ["240.0.0.1", 4000],
+    ["10.0.0.255", 4000],
+  ];
+  const bcast = new Set(["10.0.0.255"]);
+  for (const [a, p] of sources) {
+    const directed = bcast.has(a);
+    assert.equal(reflectDropBinary(g, v4(a), 0, p, directed), reflectDrop(g, a, p, bcast), a);
+  }
+  assert.equal(reflectDropBinary(g, -1, 0xff, 4000, false), reflectDrop(g, "ff02::1", 4000));
+  assert.equal(reflectDropBinary(g, -1, 0x20, 53, false), reflectDrop(g, "2001:db8::1", 53));
+  assert.equal(reflectDropBinary(g, -1, 0x20, 4000, false), null);
+  const off = parseReflectGuard("--reflect-guard", "off");
+  assert.equal(reflectDropBinary(off, v4("224.0.0.1"), 0, 0, false), null);
 });

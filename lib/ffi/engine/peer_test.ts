@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodePeer } from "./peer.ts";
+import { decodePeer, sourceOf } from "./peer.ts";
 import { encodeSockAddr } from "../structs.ts";
 
 Deno.test("decodePeer reads IPv4, IPv4-mapped and other IPv6 peers with their ports", () => {
@@ -27,4 +27,20 @@ Deno.test("decodePeer of a short or unknown sockaddr gives an empty address", ()
   assert.deepEqual(decodePeer(sa, 16), { address: "", port: 0, mapped: false });
   const v6 = encodeSockAddr("::1", 9);
   assert.deepEqual(decodePeer(v6, 10), { address: "", port: 0, mapped: false });
+});
+
+Deno.test("sourceOf gives IPv4 and IPv4-mapped sources as numbers, IPv6 by first byte", () => {
+  const cases: [string, number, number, number][] = [
+    ["127.0.0.1", 7, 0x7f000001, 0],
+    ["255.255.255.255", 65535, 0xffffffff, 0],
+    ["::ffff:224.0.0.1", 40000, 0xe0000001, 0],
+    ["ff02::1", 5353, -1, 0xff],
+    ["2001:db8::ffff:1.2.3.4", 80, -1, 0x20],
+  ];
+  const out = { v4: 0, v6First: 0, port: 0 };
+  for (const [addr, port, v4, v6First] of cases) {
+    const sa = new Uint8Array(8 + 128);
+    sa.set(encodeSockAddr(addr, port), 8); // at an offset, as in the engine's name slots
+    assert.deepEqual(sourceOf(sa, 8, out), { v4, v6First, port }, addr);
+  }
 });

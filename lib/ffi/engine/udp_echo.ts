@@ -12,7 +12,7 @@ import { sysError } from "../errno.ts";
 import { ERRNO, MSG_WAITFORONE } from "../constants.ts";
 import { engineLibc, errnoCell } from "./sys.ts";
 import { addressOf, IOVEC, MMSGHDR, MSGHDR, SOCKADDR_STORAGE } from "../structs.ts";
-import { decodePeer, type Peer } from "./peer.ts";
+import { type BinarySource, decodePeer, type Peer, sourceOf } from "./peer.ts";
 import {
   CONTROL,
   noTotals,
@@ -99,6 +99,9 @@ export class UdpEchoLoop {
     return this.stopping;
   }
 
+  /** The source of the datagram being decided (reused, see {@link sourceOf}). */
+  readonly #source: BinarySource = { v4: 0, v6First: 0, port: 0 };
+
   /** Events of the current step (one array, posted and emptied each step). */
   readonly #out: WorkerEvent[] = [];
 
@@ -127,15 +130,25 @@ export class UdpEchoLoop {
       return;
     }
     const gate = this.gate;
-    const wantPeer = cfg.verbose || cfg.rejectMapped || gate !== null;
-    const now = gate ? performance.now() : 0;
+    // The common case, the reflection guard alone and nothing to report: decided on the
+    // sockaddr's bytes, with no text built per datagram.
+    const binary = gate !== null && gate.guardOnly && !cfg.verbose && !cfg.rejectMapped;
+    const wantPeer = !binary && (cfg.verbose || cfg.rejectMapped || gate !== null);
+    const now = gate && !binary ? performance.now() : 0;
     let refused = 0;
     // Set each iovec to its datagram's length, for the echo.
     for (let i = 0; i < n; i++) {
       const len = mv.getUint32(i * MMSGHDR.size + MMSGHDR.len, true);
       // iov_len is 64-bit; its high half stays 0 (no BigInt to allocate per datagram).
       iv.setUint32(i * IOVEC.size + IOVEC.len, len, true);
-      if (wantPeer) {
+      if (binary) {
+        const s = sourceOf(this.names, i * SOCKADDR_STORAGE.size, this.#source);
+        if (gate.admitDatagramBinary(s.v4, s.v6First, s.port)) {
+          mv.setUint32(i * MMSGHDR.size + MMSGHDR.len, REFUSED, true);
+          refused++;
+          continue;
+        }
+      } else if (wantPeer) {
         const p = this.#peer(i);
         if (cfg.rejectMapped && p.mapped) {
           out.push({
