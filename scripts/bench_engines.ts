@@ -283,12 +283,21 @@ async function timeToListening(cmd: string[]): Promise<{ ms: number; cpu: number
     }
   } finally {
     clearTimeout(timer);
+    // Stopped as a user stops a server (SIGINT), not killed: Deno keeps V8's code cache of
+    // a module (in DENO_DIR) only from runs that end normally, so after the warm-up rounds
+    // every contender starts as it does from the second time on.
     try {
-      child.kill("SIGKILL");
+      child.kill("SIGINT");
     } catch { /* already gone */ }
     await reader.cancel().catch(() => {});
   }
+  const kill = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, 10_000);
   const st = await child.status;
+  clearTimeout(kill);
   const err = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
   if (!text.startsWith("listening")) {
     throw new Error(`${cmd.join(" ")}: no "listening" line (exit ${st.code}): ${err || text}`);
@@ -297,8 +306,9 @@ async function timeToListening(cmd: string[]): Promise<{ ms: number; cpu: number
 }
 
 /**
- * Start to listening: each contender in turn, one warm-up round, then `reps` rounds;
- * returns every round's figures per contender (the same index is the same round).
+ * Start to listening: each contender in turn, {@link STARTUP_WARMUP} warm-up rounds, then
+ * `reps` rounds; returns every round's figures per contender (the same index is the same
+ * round).
  */
 async function startup(
   reps: number,
@@ -306,7 +316,7 @@ async function startup(
 ): Promise<Map<string, { ms: number; cpu: number }[]>> {
   const cmds = startupCommands(bundle);
   const res = new Map<string, { ms: number; cpu: number }[]>();
-  for (let round = -1; round < reps; round++) {
+  for (let round = -STARTUP_WARMUP; round < reps; round++) {
     log(`start to listening round ${round < 0 ? "warm-up" : round + 1}/${reps}`);
     for (const [name, cmd] of cmds) {
       const r = await timeToListening(cmd);
@@ -390,6 +400,11 @@ function render(rows: Row[], heads: string[]): string {
   return lines.join("\n");
 }
 
+/**
+ * Warm-up rounds before the measured ones: Deno fills a module's code cache over its first
+ * few normal runs (measured: one run was not enough for the bundle).
+ */
+const STARTUP_WARMUP = 3;
 /** Start-up rounds: STARTUP_REPS, default 7 (3 with QUICK=1). */
 const STARTUP_REPS = Number(env("STARTUP_REPS") ?? (QUICK ? 3 : 7));
 
@@ -400,8 +415,10 @@ async function startupSection(): Promise<string> {
   const res = await startup(STARTUP_REPS, bundle);
   return `## Start to listening (${STARTUP_REPS} rounds, contenders alternating, unpinned)
 
-Each row starts a process and stops the clock at its first stdout line; the bare script is
-\`scripts/bench/anchors/deno_listen.ts\`. Ratios are medians of the ratios of each round, so
+Each row starts a process and stops the clock at its first stdout line, then stops it with
+SIGINT (a normal exit, after which Deno keeps V8's code cache), after ${STARTUP_WARMUP} warm-up
+rounds: these are starts after the first few; the very first start of a new build compiles
+everything and is slower. The bare script is \`scripts/bench/anchors/deno_listen.ts\`. Ratios are medians of the ratios of each round, so
 they hold when the machine's speed drifts; CPU is what the process's threads had used at
 that line (/proc/PID/task/*/schedstat), which other load on the machine moves less. Command: \`deno task bench --only engines -- --startup\`
 (that table alone; STARTUP_REPS=N rounds).
