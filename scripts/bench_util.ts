@@ -116,7 +116,13 @@ export class Server {
   }
 }
 
-let nextPort = 31000 + Math.floor(Math.random() * 4000);
+/**
+ * Servers' ports: below Linux's ephemeral range (ip_local_port_range, 32768-60999 by default)
+ * and above run.sh's (BASE_PORT 20000). A port in the ephemeral range can be the local port
+ * of a client connection in TIME_WAIT, which makes a listener's bind(2) fail with EADDRINUSE
+ * even with SO_REUSEADDR: seen after the connections/s rows had left 14000 of them.
+ */
+let nextPort = 24000 + Math.floor(Math.random() * 4000);
 
 /** How {@link withServer} starts and waits for its server. */
 export interface ServerOptions {
