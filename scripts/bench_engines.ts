@@ -9,8 +9,9 @@
  *   reference for what splice itself gives on this kernel; `deno-loop`: a bare
  *   `Deno.listen` script (the start-up reference);
  * - `sockbox-deno`: `serve --engine deno`; `sockbox-ffi`: `serve --engine ffi` (its default
- *   worker count, which is 1 on one pinned CPU); `sockbox-ffi-rw`: the same with
- *   `SOCKBOX_SPLICE=0` (read/write instead of splice for bulk);
+ *   worker count, which is 1 on one pinned CPU; over loopback its default copies with
+ *   read/write, lib/base/splice.ts); `sockbox-ffi-splice`: the same with `SOCKBOX_SPLICE=1`
+ *   (splice(2) for loopback peers too);
  *
  * then three figures run.sh has no mode for, each repeated REPS times, servers alternating:
  * new connections per second (`scripts/connrate.c`: connect, one 64-byte echo, close, from 8
@@ -72,12 +73,12 @@ async function harness(
     DENO,
     REPS: String(REPS),
     TESTS: tests,
-    TCP_SERVERS: "c-epoll c-splice deno-loop sockbox-deno sockbox-ffi sockbox-ffi-rw",
+    TCP_SERVERS: "c-epoll c-splice deno-loop sockbox-deno sockbox-ffi sockbox-ffi-splice",
     UDP_SERVERS: "c-udp sockbox-deno-udp sockbox-ffi-udp",
     IDLE_SERVERS: "c-epoll sockbox-deno sockbox-ffi",
     TCP_CMD_sockbox_deno: sockbox("tcp", "deno"),
     TCP_CMD_sockbox_ffi: sockbox("tcp", "ffi"),
-    TCP_CMD_sockbox_ffi_rw: `env SOCKBOX_SPLICE=0 ${sockbox("tcp", "ffi")}`,
+    TCP_CMD_sockbox_ffi_splice: `env SOCKBOX_SPLICE=1 ${sockbox("tcp", "ffi")}`,
     UDP_CMD_sockbox_deno_udp: sockbox("udp", "deno"),
     UDP_CMD_sockbox_ffi_udp: sockbox("udp", "ffi"),
   };
@@ -471,7 +472,7 @@ if (import.meta.main) {
     "deno-loop",
     "sockbox-deno",
     "sockbox-ffi",
-    "sockbox-ffi-rw",
+    "sockbox-ffi-splice",
   ];
   const row = (
     label: string,
@@ -509,11 +510,11 @@ if (import.meta.main) {
     ),
     row("TCP bulk MiB/s", "≥ 1.2× C", (r) => r >= 1.2, (n) => s(n, "bulk", "mib_s"), ffiC),
     row(
-      "TCP bulk MiB/s, against the C splice(2) server",
+      "TCP bulk MiB/s, sockbox splice(2) (SOCKBOX_SPLICE=1) against the C splice(2) server",
       "",
       () => true,
       (n) => s(n, "bulk", "mib_s"),
-      ["sockbox-ffi", "c-splice"],
+      ["sockbox-ffi-splice", "c-splice"],
     ),
     row(
       "TCP bulk MiB/s, C splice(2) server against C read/write",

@@ -104,15 +104,14 @@ async function bigInput(): Promise<{ path: string; sha: string }> {
   return bigFile;
 }
 
-// An artifact run streams through the default path (splice) only; the read/write
-// fallback and the deno engine are the matrix, left to `deno task test`.
+// Over loopback the ffi engine copies with read/write unless SOCKBOX_SPLICE=1 (see
+// lib/base/splice.ts). An artifact run streams through splice only; the read/write path
+// and the deno engine are the matrix, left to `deno task test`.
 for (
   const [label, args, env] of [
-    ["ffi engine (splice)", ["--engine", "ffi"], undefined],
+    ["ffi engine with SOCKBOX_SPLICE=1 (splice)", ["--engine", "ffi"], { SOCKBOX_SPLICE: "1" }],
     ...(ARTIFACT_RUN ? [] : [
-      ["ffi engine with SOCKBOX_SPLICE=0 (read/write)", ["--engine", "ffi"], {
-        SOCKBOX_SPLICE: "0",
-      }],
+      ["ffi engine, loopback default (read/write)", ["--engine", "ffi"], undefined],
       ["deno engine", ["--engine", "deno"], undefined],
     ] as const),
   ] as const
@@ -325,58 +324,82 @@ function fds(pid: number): string[] {
   return out.sort();
 }
 
-Deno.test(ffiTest(["python3"], {
-  name: "serve tcp (ffi): a peer resetting mid-splice leaves no fd or pipe behind",
-}, async () => {
-  await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--workers", "1"]);
-  const pid = sockboxPid(s.p.child.pid);
-  // Once the worker serves, the fd table is at its idle size.
-  const warm = await runSockbox(["send", "tcp", "127.0.0.1", String(s.port), "warm"]);
-  assert.equal(warm.code, 0, warm.stderr);
-  await s.p.next((e) => e.event === "close");
-  const idle = fds(pid);
-  const peer = new Deno.Command("python3", {
-    args: [
-      "-c",
-      `
-import socket, struct, sys
+// SOCKBOX_SPLICE=1: a pipe per streaming connection; the loopback default: none.
+for (const splice of [true, false]) {
+  Deno.test(ffiTest(["python3"], {
+    name: splice
+      ? "serve tcp (ffi), SOCKBOX_SPLICE=1: a peer resetting mid-splice leaves no fd or pipe behind"
+      : "serve tcp (ffi): a loopback peer streams without a pipe (read/write), and its reset leaves no fd behind",
+  }, async () => {
+    await using s = await serve(
+      ["tcp", "0", "--host", "127.0.0.1", "--workers", "1"],
+      splice ? { SOCKBOX_SPLICE: "1" } : undefined,
+    );
+    const pid = sockboxPid(s.p.child.pid);
+    // Once the worker serves, the fd table is at its idle size.
+    const warm = await runSockbox(["send", "tcp", "127.0.0.1", String(s.port), "warm"]);
+    assert.equal(warm.code, 0, warm.stderr);
+    await s.p.next((e) => e.event === "close");
+    const idle = fds(pid);
+    const peer = new Deno.Command("python3", {
+      args: [
+        "-c",
+        `
+import os, socket, struct, sys, threading
 s = socket.create_connection(("127.0.0.1", ${s.port}), timeout=10)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-chunk = b"x" * 65536
-sent = 0
-s.setblocking(False)
-while sent < 64 << 20:
-    try:
-        sent += s.send(chunk)
-    except BlockingIOError:
-        break
-print("streaming", sent, flush=True)
-sys.stdin.readline()
+# Closed by the process's exit below: with a zero linger time that is a reset (tcp(7)).
 s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-s.close()
+def read():
+    try:
+        while s.recv(1 << 16):
+            pass
+    except OSError:
+        pass
+def write():
+    try:
+        while True:
+            s.sendall(chunk)
+    except OSError:
+        pass
+chunk = b"x" * 65536
+threading.Thread(target=read, daemon=True).start()
+# 8 MiB echoed first: the server has read whole buffers (and, splicing, opened its pipe).
+for _ in range(128):
+    s.sendall(chunk)
+threading.Thread(target=write, daemon=True).start()
+print("streaming", 128 * len(chunk), flush=True)
+sys.stdin.readline()
 print("reset", flush=True)
+os._exit(0)  # mid-stream: both threads are still sending and reading
 `,
-    ],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
-  const lines = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  const first = (await lines.read()).value ?? "";
-  assert.match(first, /^streaming \d+/);
-  const busy = fds(pid);
-  assert.ok(busy.some((f) => f.startsWith("pipe:")), `no splice pipe while streaming: ${busy}`);
-  const w = peer.stdin.getWriter();
-  await w.write(new TextEncoder().encode("\n"));
-  await w.close();
-  for (let r = await lines.read(); !r.done && !r.value.includes("reset"); r = await lines.read()) {
-    /* until the reset, or EOF (never a spin on a finished stream) */
-  }
-  await lines.cancel();
-  await peer.status;
-  const cl = await s.p.next((e) => e.event === "close");
-  assert.equal(cl.reason, "error", JSON.stringify(cl));
-  assert.deepEqual(fds(pid), idle);
-}));
+      ],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const lines = peer.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const first = (await lines.read()).value ?? "";
+    assert.match(first, /^streaming \d+/);
+    const busy = fds(pid);
+    const pipes = (l: string[]) => l.filter((f) => f.startsWith("pipe:")).length;
+    if (splice) assert.ok(pipes(busy) > pipes(idle), `no splice pipe while streaming: ${busy}`);
+    else assert.equal(pipes(busy), pipes(idle), `a pipe while streaming over loopback: ${busy}`);
+    const w = peer.stdin.getWriter();
+    await w.write(new TextEncoder().encode("\n"));
+    await w.close();
+    for (
+      let r = await lines.read();
+      !r.done && !r.value.includes("reset");
+      r = await lines.read()
+    ) {
+      /* until the reset, or EOF (never a spin on a finished stream) */
+    }
+    await lines.cancel();
+    await peer.status;
+    const cl = await s.p.next((e) => e.event === "close");
+    assert.equal(cl.reason, "error", JSON.stringify(cl));
+    assert.deepEqual(fds(pid), idle);
+  }));
+}
 
 // --- where the ffi engine cannot run, and the one-file bundle ---------------------------
 // Both run main.ts or build the bundle from the source tree, whatever SOCKBOX_BIN names:

@@ -36,6 +36,7 @@ import {
   parseLimits,
 } from "../limit_flags.ts";
 import type { AdmissionOptions } from "../../base/gate.ts";
+import { type SpliceMode, spliceModeFromEnv } from "../../base/splice.ts";
 import { fileLimitText, raiseFileLimit } from "../../sys/limits.ts";
 import { type SockoptRequest, sockoptsText } from "../../net/sockopt/sockopt.ts";
 import { defaultEngine } from "../../net/echo/ffi_server.ts";
@@ -92,8 +93,10 @@ Options:
   --workers N         ffi: worker threads, each with its own SO_REUSEPORT socket on PORT
                       (1-1024; default: the CPUs this process may run on)
 
-Environment: SOCKBOX_SPLICE=0 makes the ffi engine move bulk TCP streams with read(2)/
-write(2) instead of splice(2) (for comparison; the echo is the same).
+Environment: the ffi engine moves a streaming TCP peer's bytes with splice(2), except for
+loopback peers (127.0.0.0/8, ::1), where copying with read(2)/write(2) measured faster.
+SOCKBOX_SPLICE=1 splices for loopback peers too, SOCKBOX_SPLICE=0 never (the echo is the
+same either way).
 
 Out of file descriptors (EMFILE and friends), accepts wait: one stderr line when that
 starts, one when accept works again, with the number deferred. A port in use fails with
@@ -213,12 +216,12 @@ export function parseServe(proto: "tcp" | "udp", args: string[]): ServeOptions {
   return opts;
 }
 
-/** Whether SOCKBOX_SPLICE leaves splice(2) on (anything but "0"; on without env access). */
-function spliceWanted(): boolean {
+/** The splice(2) mode SOCKBOX_SPLICE asks for (lib/base/splice.ts; auto without env access). */
+function spliceWanted(): SpliceMode {
   try {
-    return Deno.env.get("SOCKBOX_SPLICE") !== "0";
+    return spliceModeFromEnv(Deno.env.get("SOCKBOX_SPLICE"));
   } catch {
-    return true;
+    return "auto";
   }
 }
 

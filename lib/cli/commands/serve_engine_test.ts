@@ -47,5 +47,6 @@ Deno.test("serve --help says which engine does what", () => {
   assert.match(TCP_UDP_USAGE, /--engine ffi\|deno/);
   assert.match(TCP_UDP_USAGE, /ffi: Linux with --allow-ffi/);
   assert.match(TCP_UDP_USAGE, /deno: Deno\.listen, portable; cannot see urgent data/);
-  assert.match(TCP_UDP_USAGE, /SOCKBOX_SPLICE=0/);
+  assert.match(TCP_UDP_USAGE, /SOCKBOX_SPLICE=1 splices for loopback peers too/);
+  assert.match(TCP_UDP_USAGE, /SOCKBOX_SPLICE=0 never/);
 });

@@ -30,6 +30,7 @@ import {
 import { errnoName } from "../errno.ts";
 import { applyToFds, type SockoptRequest, type SockoptState } from "../sockopt.ts";
 import { type AdmissionSpec, specWithPort } from "../../base/gate.ts";
+import type { SpliceMode } from "../../base/splice.ts";
 import { engineLibc, errnoCell } from "./sys.ts";
 import { decodeSockAddr, encodeSockAddr, SOCKADDR_STORAGE, TIMEVAL } from "../structs.ts";
 import { TcpEchoLoop } from "./tcp_echo.ts";
@@ -69,8 +70,8 @@ export interface DataPlaneOptions {
   idleTimeoutMs: number;
   /** Report every read. */
   verbose: boolean;
-  /** TCP: splice(2) bulk streams (default true); false keeps read(2)/write(2). */
-  splice: boolean;
+  /** TCP: which streaming peers are served with splice(2) (lib/base/splice.ts). */
+  splice: SpliceMode;
   /** Receives each batch of events, in order per connection. */
   onEvents: (events: WorkerEvent[]) => void;
   /** Socket options set on the bound sockets (accepted ones inherit them). */

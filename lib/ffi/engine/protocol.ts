@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { SpliceMode } from "../../base/splice.ts";
 import type { EchoConnectionEvent } from "../../base/echo_events.ts";
 import type { AdmissionSpec } from "../../base/gate.ts";
 import { REFUSAL_REASONS, type RefusalCounts } from "../../base/refusals.ts";
@@ -30,8 +31,11 @@ export interface WorkerConfig {
   idleTimeoutMs: number;
   /** Report every read (`read` events). */
   verbose: boolean;
-  /** TCP: move bulk streams with splice(2) through a pipe instead of read(2)/write(2). */
-  splice: boolean;
+  /**
+   * TCP: which streaming peers are served with splice(2) through a pipe instead of
+   * read(2)/write(2) (lib/base/splice.ts).
+   */
+  splice: SpliceMode;
   /** Refuse IPv4-mapped peers (`-6` with no host, where IPV6_V6ONLY could not be set). */
   rejectMapped: boolean;
   /**

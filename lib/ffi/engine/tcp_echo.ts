@@ -68,6 +68,7 @@ import { decodePeer } from "./peer.ts";
 import { type IdleLink, IdleList } from "./idle.ts";
 import { SharedAdmission } from "./admission.ts";
 import { Refusals } from "../../base/refusals.ts";
+import { splicesFor } from "../../base/splice.ts";
 import {
   CloseReason,
   CONTROL,
@@ -527,7 +528,7 @@ export class TcpEchoLoop {
         pipeW: -1,
         piped: 0,
         // The cap is counted read by read: a capped connection stays on read/write.
-        noSplice: !cfg.splice || this.maxBytes !== Infinity,
+        noSplice: !splicesFor(cfg.splice, peer) || this.maxBytes !== Infinity,
         readPath: false,
         eof: false,
         urgent: false,

@@ -25,6 +25,7 @@ import { RuntimeError } from "../../base/errors.ts";
 import { type RefusalReason, Refusals } from "../../base/refusals.ts";
 import { admissionSpec, limitsTcp } from "../../base/gate.ts";
 import { DEFAULT_REFLECT_GUARD } from "../../base/reflect.ts";
+import type { SpliceMode } from "../../base/splice.ts";
 import { dataPlaneUnavailable, usableCpus } from "../../ffi/engine/available.ts";
 import type { Totals } from "../../ffi/engine/pool.ts";
 import {
@@ -47,8 +48,11 @@ export interface EchoEngineOptions extends EchoServerOptions {
   engine?: EchoEngine | "auto" | undefined;
   /** ffi: worker threads (default: the CPUs this process may run on). */
   workers?: number | undefined;
-  /** ffi, tcp: splice(2) bulk streams (default true); false keeps read(2)/write(2). */
-  splice?: boolean | undefined;
+  /**
+   * ffi, tcp: which streaming peers are served with splice(2) instead of read(2)/write(2)
+   * (default `auto`: all but loopback peers; lib/base/splice.ts).
+   */
+  splice?: SpliceMode | undefined;
 }
 
 /** A running echo server and the engine serving it. */
@@ -127,7 +131,7 @@ async function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): Promise<
     maxConns: proto === "tcp" ? opts.maxConns ?? 0 : 0,
     idleTimeoutMs: proto === "tcp" ? opts.idleTimeoutMs ?? 0 : 0,
     verbose: opts.verbose ?? false,
-    splice: opts.splice ?? true,
+    splice: opts.splice ?? "auto",
     onEvents: (events) => {
       for (const ev of events) emit(ev);
     },
