@@ -11,7 +11,9 @@
  *   reads costs at most one buffer and never slows the others.
  * - Bulk: a read that fills the whole buffer marks a streaming peer; from then on the bytes
  *   move socket -> pipe -> socket with splice(2) and never enter this process. The pipe is
- *   also the backpressure buffer. When splice(2) is refused, read/write carries on.
+ *   also the backpressure buffer. When splice(2) is refused, read/write carries on; a
+ *   loopback peer, where splice saves nothing, stays on read/write unless told otherwise
+ *   (lib/base/splice.ts).
  * - Half-close: on EOF the rest is echoed, then the socket is closed (FIN).
  * - Urgent data (tcp(7), "Out-of-band data"): EPOLLPRI means an urgent byte is pending;
  *   in-band data is read up to the mark (SIOCATMARK), the byte is taken with MSG_OOB and
@@ -116,7 +118,7 @@ interface Conn extends IdleLink {
   pipeW: number;
   /** Splice path: bytes in the pipe not yet sent. */
   piped: number;
-  /** splice(2) was refused on this connection: stay on read/write. */
+  /** Stay on read/write: splice(2) refused, not wanted for this peer, or --max-bytes. */
   noSplice: boolean;
   /** Read with read(2) even though a pipe exists (around an urgent mark). */
   readPath: boolean;
