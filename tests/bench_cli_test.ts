@@ -16,6 +16,7 @@ import { SUMMARY_FIELDS } from "../lib/net/bench/bench.ts";
 import assert from "node:assert/strict";
 import {
   ARTIFACT_RUN,
+  closedUdpPort,
   delay,
   jsonLines,
   JsonProcess,
@@ -422,9 +423,7 @@ Deno.test(requires(["python3"], {
       assert.equal(r.stdout, "");
     }
     // A UDP port nothing holds: the kernel answers with ICMP port unreachable.
-    const u = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-    const port = (u.addr as Deno.NetAddr).port;
-    u.close();
+    const port = closedUdpPort();
     const r = await runSockbox(["bench", "udp", "127.0.0.1", String(port)]);
     assert.equal(r.code, 1, r.stderr);
     assert.equal(

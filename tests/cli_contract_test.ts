@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import {
+  closedUdpPort,
   delay,
   JsonProcess,
   pyEchoPeer,
@@ -26,13 +27,6 @@ import { COMMANDS } from "../main.ts";
 import { readmeUsage, usageBlocks } from "../scripts/readme_usage.ts";
 
 /** A port on 127.0.0.1 where nothing listens (UDP), found by binding and closing. */
-function closedUdpPort(): number {
-  const s = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
-  const port = (s.addr as Deno.NetAddr).port;
-  s.close();
-  return port;
-}
-
 /** NDJSON text as events; fails naming the first line that is not JSON. */
 function ndjson(text: string): Record<string, unknown>[] {
   return text.split("\n").filter((l) => l !== "").map((l) => {

@@ -613,6 +613,21 @@ export function jsonLines(s: string): Record<string, unknown>[] {
 
 // --- ports and peers ----------------------------------------------------------------
 
+/**
+ * A UDP port nothing is bound to, below Linux's ephemeral range (32768-60999 by default):
+ * a port the kernel just handed out and took back could be handed to the client's own
+ * socket next, which then sends to itself and reads its own datagram (seen once in CI).
+ */
+export function closedUdpPort(): number {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    try {
+      Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch { /* taken: try another */ }
+  }
+}
+
 const PY_HOLD = String.raw`
 import signal, socket, sys
 kind, proto = {"tcp": (socket.SOCK_STREAM, 0), "udp": (socket.SOCK_DGRAM, 0),
