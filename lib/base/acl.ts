@@ -67,9 +67,12 @@ export function addressBytes(address: string): Uint8Array | null {
   return isMapped(v6) ? v6.slice(12) : v6;
 }
 
-/** The 4 bytes of an IPv4 address (from {@link addressBytes}) as one unsigned 32-bit number. */
-export function ipv4Number(b: Uint8Array): number {
-  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+/**
+ * The 4 bytes of an IPv4 address at `at` in `b` (from {@link addressBytes}, or inside a
+ * sockaddr) as one unsigned 32-bit number.
+ */
+export function ipv4Number(b: Uint8Array, at = 0): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
 /** True when `cidr` holds the address whose bytes are `b` (from {@link addressBytes}). */

@@ -38,6 +38,23 @@ export function unmapV4(address: string): string {
   return m ? m[1]! : address;
 }
 
+/**
+ * Whether `address` (text, as the engines print peers) is a loopback address: 127.0.0.0/8,
+ * also IPv4-mapped (RFC 1122 section 3.2.1.3), or ::1 (RFC 4291 section 2.5.3).
+ *
+ * @example
+ * ```ts
+ * import { isLoopback } from "./ip.ts";
+ * isLoopback("127.1.2.3"); // true
+ * isLoopback("::ffff:127.0.0.1"); // true
+ * isLoopback("10.127.0.1"); // false
+ * ```
+ */
+export function isLoopback(address: string): boolean {
+  const a = unmapV4(address);
+  return a === "::1" || a.startsWith("127.");
+}
+
 /** Parses an IPv4 dotted quad into 4 bytes, or returns null. */
 export function parseIPv4(s: string): Uint8Array | null {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);

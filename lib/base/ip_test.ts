@@ -3,6 +3,7 @@ import {
   formatIPv4,
   formatIPv6,
   ipFamily,
+  isLoopback,
   parseIPv4,
   parseIPv6,
   stripBrackets,
@@ -238,4 +239,13 @@ Deno.test({
     assert.equal(formatIPv6(b), glibc[i], hex(b)!);
     assert.equal(hex(parseIPv6(glibc[i]!)), hex(b), glibc[i]);
   });
+});
+
+Deno.test("isLoopback: 127.0.0.0/8 (plain or IPv4-mapped) and ::1, nothing else", () => {
+  for (const a of ["127.0.0.1", "127.255.0.9", "::ffff:127.0.0.1", "::1"]) {
+    assert.equal(isLoopback(a), true, a);
+  }
+  for (const a of ["10.127.0.1", "128.0.0.1", "::2", "::", "fe80::1", "::ffff:10.0.0.1"]) {
+    assert.equal(isLoopback(a), false, a);
+  }
 });

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { isLoopback } from "./ip.ts";
 
 /** `auto`: splice except for loopback peers; `always`: loopback too; `never`: read/write. */
 export type SpliceMode = "auto" | "always" | "never";
@@ -30,5 +31,5 @@ export function spliceModeFromEnv(value: string | undefined): SpliceMode {
 /** Whether a peer at `address` (text as the engines print it) is served with splice(2). */
 export function splicesFor(mode: SpliceMode, address: string): boolean {
   if (mode !== "auto") return mode === "always";
-  return !(address.startsWith("127.") || address === "::1");
+  return !isLoopback(address);
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { ipv4Number } from "../../base/acl.ts";
 import { AF_INET, AF_INET6 } from "../constants.ts";
 import { decodeSockAddr, SOCKADDR_IN, SOCKADDR_IN6 } from "../structs.ts";
 
@@ -23,7 +24,7 @@ const v4Names = new Map<number, string>();
 const CACHE_MAX = 4096;
 
 function v4(sa: Uint8Array, at: number): string {
-  const key = ((sa[at]! << 24) | (sa[at + 1]! << 16) | (sa[at + 2]! << 8) | sa[at + 3]!) >>> 0;
+  const key = ipv4Number(sa, at);
   let s = v4Names.get(key);
   if (s === undefined) {
     s = `${sa[at]}.${sa[at + 1]}.${sa[at + 2]}.${sa[at + 3]}`;
@@ -82,6 +83,6 @@ export function sourceOf(sa: Uint8Array, off: number, out: BinarySource): Binary
     }
     at = a + 12;
   }
-  out.v4 = ((sa[at]! << 24) | (sa[at + 1]! << 16) | (sa[at + 2]! << 8) | sa[at + 3]!) >>> 0;
+  out.v4 = ipv4Number(sa, at);
   return out;
 }

@@ -42,6 +42,7 @@
  */
 import { VERSION as SOCKBOX_VERSION } from "../../base/version.ts";
 import { formatEndpoint, RuntimeError } from "../../base/errors.ts";
+import { isLoopback } from "../../base/ip.ts";
 import { listInterfaces } from "../../sys/interfaces.ts";
 import { SOCK_DGRAM } from "../../ffi/constants.ts";
 import {
@@ -474,10 +475,6 @@ export function beaconDiagnosticText(ev: BeaconDiagnostic): string {
   }
 }
 
-function isLoopback(a: SockAddr): boolean {
-  return a.address === "::1" || /^127\./.test(a.address) || /^::ffff:127\./.test(a.address);
-}
-
 /** How beacons reach each other. */
 export interface BeaconTransportOptions {
   /** Multicast groups (default both); ignored with `broadcast`. */
@@ -716,7 +713,7 @@ async function beaconLoop(
           emit({ event: "host-up", ...hostView(table.hosts.get(a.name)!, now) });
         }
       } else if (m.type === MsgType.query) {
-        if (name === null || !from || !isLoopback(from)) return;
+        if (name === null || !from || !isLoopback(from.address)) return;
         if (typeof m.body.nonce !== "string" || m.body.nonce.length > 64) {
           return drop("malformed", from);
         }
