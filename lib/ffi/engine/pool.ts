@@ -421,7 +421,7 @@ function inWorkers(
     // ENOTCONN on an unconnected socket, but the receive still returns).
     stopListening(fds);
     const wake = new BigUint64Array([1n]);
-    for (const fd of wakeFds) c.write(fd, wake, 8n);
+    for (const fd of wakeFds) c.write32(fd, wake, 8n);
   };
 
   const exited = (i: number) => {

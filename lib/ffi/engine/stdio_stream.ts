@@ -92,7 +92,7 @@ export async function echoStdio(o: StdioEchoOptions): Promise<StdioEchoResult> {
   const toStdout = (data: Uint8Array) => {
     let off = 0;
     while (off < data.length) {
-      const w = Number(c.write(STDOUT, data.subarray(off), BigInt(data.length - off)));
+      const w = c.write32(STDOUT, data.subarray(off), BigInt(data.length - off));
       if (w >= 0) {
         off += w;
         continue;
@@ -147,7 +147,7 @@ export async function echoStdio(o: StdioEchoOptions): Promise<StdioEchoResult> {
       if (stdinAt >= 0 && revents(stdinAt) & (POLLIN | POLLHUP | POLLERR)) {
         const at = read % RING;
         const len = Math.min(room, RING - at, CHUNK);
-        const n = Number(c.read(STDIN, ring.subarray(at, at + len), BigInt(len)));
+        const n = c.read32(STDIN, ring.subarray(at, at + len), BigInt(len));
         if (n > 0) {
           if (echoed === read) dueSince = performance.now(); // the first byte now due
           read += n;

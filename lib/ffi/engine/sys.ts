@@ -26,7 +26,7 @@ const CALLS = [
   "pipe2",
   "poll",
   "poll_nb",
-  "read",
+  "read32",
   "recv",
   "recvmmsg",
   "sched_getaffinity",
@@ -36,7 +36,7 @@ const CALLS = [
   "shutdown",
   "socket",
   "splice",
-  "write",
+  "write32",
 ] as const;
 
 type EngineLibc = ReturnType<typeof libcSubset<typeof CALLS[number]>>;

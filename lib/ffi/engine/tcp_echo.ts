@@ -437,7 +437,7 @@ export class TcpEchoLoop {
   }
 
   #wake(): void {
-    this.c.read(this.cfg.wakeFd, this.wakeBuf, 8n);
+    this.c.read32(this.cfg.wakeFd, this.wakeBuf, 8n);
     if (Atomics.load(this.control, CONTROL.stop) !== 0) this.stopping = true;
   }
 
@@ -609,7 +609,7 @@ export class TcpEchoLoop {
         }
         return this.#fail(conn, "recv", e);
       }
-      const n = Number(c.read(fd, buf, BUF_SIZE_N));
+      const n = c.read32(fd, buf, BUF_SIZE_N);
       if (n > 0) {
         this.#received(conn, n);
         // --max-bytes: echo what the cap still allows of this read, then close.
@@ -623,7 +623,7 @@ export class TcpEchoLoop {
           // subarray per call costs as much as the call's own overhead).
           const from = off === 0 ? buf : buf.subarray(off);
           const len = off === 0 && take === BUF_SIZE ? BUF_SIZE_N : BigInt(take - off);
-          const w = Number(c.write(fd, from, len));
+          const w = c.write32(fd, from, len);
           if (w >= 0) {
             off += w;
             this.#sent(conn, w);
@@ -726,7 +726,7 @@ export class TcpEchoLoop {
     const p = conn.pending!;
     let off = 0;
     while (off < p.length) {
-      const w = Number(this.c.write(conn.fd, p.subarray(off), BigInt(p.length - off)));
+      const w = this.c.write32(conn.fd, p.subarray(off), BigInt(p.length - off));
       if (w >= 0) {
         off += w;
         this.#sent(conn, w);
@@ -793,7 +793,7 @@ export class TcpEchoLoop {
   #discard(conn: Conn): void {
     const { c, buf } = this;
     for (let i = 0; i < LINGER_READS; i++) {
-      const n = Number(c.read(conn.fd, buf, BUF_SIZE_N));
+      const n = c.read32(conn.fd, buf, BUF_SIZE_N);
       if (n > 0) {
         this.#received(conn, n);
         continue;
