@@ -26,7 +26,6 @@ import { Lan, randomPort } from "./netns.ts";
 import { COMMANDS } from "../main.ts";
 import { readmeUsage, usageBlocks } from "../scripts/readme_usage.ts";
 
-/** A port on 127.0.0.1 where nothing listens (UDP), found by binding and closing. */
 /** NDJSON text as events; fails naming the first line that is not JSON. */
 function ndjson(text: string): Record<string, unknown>[] {
   return text.split("\n").filter((l) => l !== "").map((l) => {
