@@ -173,6 +173,18 @@ const SYMBOLS = {
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/**
+ * A byte count as the BigInt that a `usize` parameter takes, for loops that make one call
+ * per message. For 0 <= n < 2^31 (our buffers are a few MiB at most). `n | 0` is an int32 to
+ * V8's optimizing compiler, which turns an int32 into a BigInt inline; a count it holds as a
+ * double (a difference such as `size - sent`, a `Math.min` with Infinity) goes through V8's
+ * runtime instead (measured: ~10 ns more per call; in the echo engine's write, 1.8% of the
+ * server's CPU under 64-byte ping-pong, found with `perf` as `ToBigIntConvertNumber`).
+ */
+export function sizeArg(n: number): bigint {
+  return BigInt(n | 0);
+}
+
 /** The opened library's functions. */
 export type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 

@@ -42,6 +42,7 @@ import {
 } from "../constants.ts";
 import { BenchLoop, BUSY, DOWN, HOUSEKEEPING_MS, IDLE, type Member, type Post } from "./loop.ts";
 import { blockWithTimeout } from "./sys.ts";
+import { sizeArg } from "../libc.ts";
 import { type BenchWorkerConfig, type BenchWorkerMessage, PATTERN_PERIOD } from "./protocol.ts";
 
 /** The shared read buffer (and the largest read). */
@@ -337,7 +338,7 @@ export class TcpBenchLoop extends BenchLoop<Conn> {
       this.c.send(
         k.fd,
         this.view(k.off + k.sent),
-        len === this.cfg.sizeMax ? this.maxN : BigInt(len),
+        len === this.cfg.sizeMax ? this.maxN : sizeArg(len),
         MSG_NOSIGNAL,
       ),
     );
@@ -373,7 +374,7 @@ export class TcpBenchLoop extends BenchLoop<Conn> {
     }
     const want = k.size - k.rcvd;
     const cmp = n < want ? n : want;
-    const cmpN = cmp === this.cfg.sizeMax ? this.maxN : BigInt(cmp);
+    const cmpN = cmp === this.cfg.sizeMax ? this.maxN : sizeArg(cmp);
     if (c.memcmp(rbuf, this.view(k.off + k.rcvd), cmpN) !== 0) k.bad = true;
     k.rcvd += cmp;
     if (n > want) k.bad = true; // a longer echo than the message
@@ -405,7 +406,7 @@ export class TcpBenchLoop extends BenchLoop<Conn> {
     // and a write that would block costs a syscall for nothing.
     const size = this.nextSize();
     const w = Number(
-      this.c.send(k.fd, this.view(k.wBytes % PATTERN_PERIOD), BigInt(size), MSG_NOSIGNAL),
+      this.c.send(k.fd, this.view(k.wBytes % PATTERN_PERIOD), sizeArg(size), MSG_NOSIGNAL),
     );
     if (w < 0) {
       const e = this.err[0]!;
@@ -439,7 +440,7 @@ export class TcpBenchLoop extends BenchLoop<Conn> {
     const measuring = now >= this.warmEnd;
     const ct = this.counters;
     const over = k.rBytes + n > k.wBytes; // more than was written
-    if (over || c.memcmp(rbuf, this.view(k.rBytes % PATTERN_PERIOD), BigInt(n)) !== 0) {
+    if (over || c.memcmp(rbuf, this.view(k.rBytes % PATTERN_PERIOD), sizeArg(n)) !== 0) {
       if (measuring) {
         ct.mismatches++;
         this.noteError(`an echo from ${this.where} differs from what was sent`);

@@ -20,6 +20,7 @@ import {
 } from "../constants.ts";
 import { BenchLoop, BUSY, DOWN, HOUSEKEEPING_MS, IDLE, type Member, type Post } from "./loop.ts";
 import { blockWithTimeout } from "./sys.ts";
+import { sizeArg } from "../libc.ts";
 import { type BenchWorkerConfig, type BenchWorkerMessage, PATTERN_PERIOD } from "./protocol.ts";
 
 /** The datagram header: sequence number and its complement. */
@@ -170,7 +171,7 @@ export class UdpBenchLoop extends BenchLoop<Sock> {
     } else s.t0 = now;
     s.deadline = now + this.cfg.timeoutMs * 1e6;
     s.state = BUSY;
-    const w = Number(this.c.send(s.fd, s.buf, BigInt(s.size), 0));
+    const w = Number(this.c.send(s.fd, s.buf, sizeArg(s.size), 0));
     if (w >= 0) {
       if (now >= this.warmEnd) this.counters.sent++;
       return;
@@ -218,7 +219,7 @@ export class UdpBenchLoop extends BenchLoop<Sock> {
         continue;
       }
       const ok = valid && n === s.size &&
-        (n === UDP_HEADER || c.memcmp(this.rtail, s.tail, BigInt(n - UDP_HEADER)) === 0);
+        (n === UDP_HEADER || c.memcmp(this.rtail, s.tail, sizeArg(n - UDP_HEADER)) === 0);
       if (!valid && s.state !== BUSY) {
         if (measuring) this.counters.mismatches++;
         continue;

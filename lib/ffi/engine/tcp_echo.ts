@@ -65,6 +65,7 @@ import {
   TCP_NODELAY,
 } from "../constants.ts";
 import { engineLibc, errnoCell } from "./sys.ts";
+import { sizeArg } from "../libc.ts";
 import { EPOLL_EVENT, SOCKADDR_STORAGE } from "../structs.ts";
 import { decodePeer } from "./peer.ts";
 import { type IdleLink, IdleList } from "./idle.ts";
@@ -622,12 +623,9 @@ export class TcpEchoLoop {
           // The length bounds the write: a view only to start past a partial write (a
           // subarray per call costs as much as the call's own overhead).
           const from = off === 0 ? buf : buf.subarray(off);
-          // `| 0` here, on the difference: an int32, which the JIT turns into a BigInt
-          // inline. Otherwise the JIT types `take - off` as a double (a difference of int32s
-          // can leave int32; `| 0` on take alone measured no better), and a BigInt made from a
-          // double goes through V8's runtime: about 2% of the server's CPU under 64-byte
-          // ping-pong.
-          const len = off === 0 && take === BUF_SIZE ? BUF_SIZE_N : BigInt((take - off) | 0);
+          // sizeArg on the difference (`| 0` on take alone measured no better: a
+          // difference of int32s can leave int32).
+          const len = off === 0 && take === BUF_SIZE ? BUF_SIZE_N : sizeArg(take - off);
           const w = c.write32(fd, from, len);
           if (w >= 0) {
             off += w;
@@ -731,7 +729,7 @@ export class TcpEchoLoop {
     const p = conn.pending!;
     let off = 0;
     while (off < p.length) {
-      const w = this.c.write32(conn.fd, p.subarray(off), BigInt(p.length - off));
+      const w = this.c.write32(conn.fd, p.subarray(off), sizeArg(p.length - off));
       if (w >= 0) {
         off += w;
         this.#sent(conn, w);
