@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { sizeArg } from "./libc.ts";
 
-Deno.test("sizeArg gives the exact BigInt of every count from 0 to 2^31 - 1", () => {
+Deno.test("sizeArg gives the exact BigInt of counts from 0 up to 2^31 - 1", () => {
   for (const n of [0, 1, 63, 64, 65535, 65536, 8 * 1024 * 1024, 2 ** 31 - 1]) {
     assert.equal(sizeArg(n), BigInt(n));
   }
