@@ -440,8 +440,11 @@ if (import.meta.main) {
   const stats = await harness();
   // A second idle pass with more connections: the first ones also pay for one-time growth
   // (heap, tables), so the cost of one more idle connection is the slope between the two.
+  // Ten times as many: a V8 process's PSS after the same burst of accepts varies by 3-4 MiB
+  // from run to run (measured), which moved a slope over 3000 connections by about 1 KiB
+  // and moves one over 9000 by about a third of that.
   const idleConns = Number(env("IDLE_CONNS") ?? (QUICK ? 200 : 1000));
-  const idleMore = idleConns * 4;
+  const idleMore = idleConns * 10;
   const more = await harness("idle", { IDLE_CONNS: String(idleMore) }, "harness-idle");
   const build = `${TMP}/echo-bench/build`;
   const own = await extras(build);

@@ -42,6 +42,9 @@ BULK_MAX_S=${BULK_MAX_S:-12}             # bulk: time cap, seconds
 UDP_TIMEOUT_MS=${UDP_TIMEOUT_MS:-200}    # udp: a datagram unanswered this long is lost
 IDLE_CONNS=${IDLE_CONNS:-1000}           # idle test: connections held open
 IDLE_HOLD=${IDLE_HOLD:-2}                # idle test: seconds they are held
+# One fd per idle connection on each side, and the C anchors and the client do not raise their
+# own limit: the soft open-file limit goes up to the hard one (sockbox raises its own).
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 TCP_SERVERS=${TCP_SERVERS:-"c-epoll c-iter node deno-loop deno-pipe socat-exec socat-pipe ncat-exec"}
 UDP_SERVERS=${UDP_SERVERS:-"c-udp node-udp deno-udp socat-udp socat-udp-rf"}
 IDLE_SERVERS=${IDLE_SERVERS:-"c-epoll node deno-loop deno-pipe socat-exec socat-pipe ncat-exec"}
