@@ -15,7 +15,8 @@
  *
  * then three figures run.sh has no mode for, each repeated REPS times, servers alternating:
  * new connections per second (`scripts/connrate.c`: connect, one 64-byte echo, close, from 8
- * threads), `send tcp` streaming 200 MiB from stdin through the C server against `nc -N`
+ * threads; the ffi engine also with `-q`, which prints no line per connection, as the C
+ * server prints none), `send tcp` streaming 200 MiB from stdin through the C server against `nc -N`
  * doing the same, and `--workers 2` against `--workers 1` with 64 connections.
  *
  * Last, start to listening (the first stdout line) of `serve tcp` on both engines, from
@@ -125,6 +126,9 @@ async function extras(build: string): Promise<Map<string, number[]>> {
       sockbox("tcp", "ffi").replace("{PORT}", String(p)).replace("{HOST}", HOST).split(" "),
     "sockbox-deno": (p) =>
       sockbox("tcp", "deno").replace("{PORT}", String(p)).replace("{HOST}", HOST).split(" "),
+    // -q: no accept and close line per connection (the C server prints none).
+    "sockbox-ffi -q": (p) =>
+      sockbox("tcp", "ffi", " -q").replace("{PORT}", String(p)).replace("{HOST}", HOST).split(" "),
   };
   const withServer = <T>(
     cpus: string,
@@ -577,6 +581,15 @@ if (import.meta.main) {
       ffiC,
       0,
       ["c-epoll", "sockbox-deno", "sockbox-ffi"],
+    ),
+    row(
+      "new connections/s, server with -q (no accept or close line, as the C server)",
+      "≥ 0.9× C",
+      (r) => r >= 0.9,
+      (n) => fromOwn(n === "sockbox-ffi" ? "conn_s sockbox-ffi -q" : `conn_s ${n}`),
+      ffiC,
+      0,
+      ["c-epoll", "sockbox-ffi"],
     ),
   ];
   // The PSS rows' ratio is against 1 KiB itself.

@@ -197,6 +197,42 @@ Deno.test("serve tcp --max-conns rejects connections beyond the limit", async ()
   }
 });
 
+Deno.test(requires(["python3"], {
+  name: "serve tcp -q prints no accept, close or reject line; the summary still counts them",
+  async fn() {
+    const { cmd, args } = sockboxCommand([
+      "serve",
+      "tcp",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "-q",
+      "--max-conns",
+      "1",
+    ]);
+    await using p = new TextProcess([cmd, ...args]);
+    const port = (await p.out.until(/^listening tcp 127\.0\.0\.1:(\d+)\n/) as RegExpExecArray)[1];
+    // One connection echoed, a second refused (--max-conns 1) while the first is open.
+    const r = await py(`
+import socket
+a = socket.create_connection(("127.0.0.1", ${port}))
+a.sendall(b"hello")
+print(a.recv(10).decode())
+b = socket.create_connection(("127.0.0.1", ${port}))
+print(repr(b.recv(10)))
+a.close()
+`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "hello\nb''\n");
+    const { code, stdout } = await p.stop("SIGTERM");
+    assert.equal(code, 0);
+    assert.match(
+      stdout,
+      /^listening tcp 127\.0\.0\.1:\d+\nsummary tcp: 1 connection, in=5 out=5 bytes, [\d.]+s, refused: max-conns 1\n$/,
+    );
+  },
+}));
+
 Deno.test("serve tcp --idle-timeout closes silent connections", async () => {
   await using p = new SockboxProcess(["serve", "tcp", "0", "--idle-timeout", "300ms", "--json"]);
   const { port } = await p.listening();

@@ -218,6 +218,8 @@ export class Reporter {
 
   readonly #now: () => number;
   #lastTs = 0;
+  /** Lines held by {@link batch} (null: not batching). */
+  #held: string | null = null;
 
   /**
    * Renders to `io`; as NDJSON when `opts.json`. `opts.now` is the clock the `ts` fields
@@ -256,14 +258,43 @@ export class Reporter {
     if (line !== null) this.line(line);
   }
 
-  /** Writes one raw line to stdout. */
+  /**
+   * Runs `f` and writes the stdout lines it produces together, in one write(2), when it
+   * returns (or throws): for events that arrive in batches, such as a server's accept and
+   * close lines, one system call instead of one per line. A diagnostic written meanwhile
+   * first writes out the lines held before it, so stdout and stderr keep their order when
+   * they go to the same place.
+   */
+  batch(f: () => void): void {
+    if (this.#held !== null) return f();
+    this.#held = "";
+    try {
+      f();
+    } finally {
+      this.#release();
+    }
+  }
+
+  /** Writes one raw line to stdout (held while a {@link batch} runs). */
   line(s: string): void {
-    writeAllSync(this.#io.stdout, enc.encode(s + "\n"));
+    if (this.#held !== null) this.#held += s + "\n";
+    else writeAllSync(this.#io.stdout, enc.encode(s + "\n"));
   }
 
   /** Writes one diagnostic line to stderr (never in JSON; stderr is for people). */
   warn(s: string): void {
+    if (this.#held) {
+      this.#release();
+      this.#held = "";
+    }
     writeAllSync(this.#io.stderr, enc.encode(`sockbox: ${s}\n`));
+  }
+
+  /** Writes the held lines out and stops holding. */
+  #release(): void {
+    const held = this.#held;
+    this.#held = null;
+    if (held) writeAllSync(this.#io.stdout, enc.encode(held));
   }
 
   /** Colours `s` when writing human output to a terminal. */

@@ -58,6 +58,47 @@ Deno.test("Reporter line writes raw text, warn goes to stderr with the prefix", 
   }
 });
 
+Deno.test("Reporter batch: one stdout write per batch, stderr lines keep their place", () => {
+  const writes: string[] = [];
+  const dec = new TextDecoder();
+  const sink = (name: string) => ({
+    writeSync(p: Uint8Array) {
+      writes.push(`${name}:${dec.decode(p)}`);
+      return p.length;
+    },
+    write: (p: Uint8Array) => Promise.resolve(p.length),
+  });
+  const io = { ...memoryIo(), stdout: sink("out"), stderr: sink("err") };
+  const out = new Reporter(io);
+  out.line("before");
+  out.batch(() => {
+    out.emit({ event: "hello", name: "a", n: 1 }, text);
+    out.emit({ event: "hello", name: "b", n: 2 }, text);
+    out.warn("mid");
+    out.line("c");
+    out.batch(() => out.line("nested")); // an inner batch joins the outer one
+    out.line("d");
+  });
+  out.batch(() => {}); // nothing held: no write at all
+  out.line("after");
+  assert.deepEqual(writes, [
+    "out:before\n",
+    "out:hello a 1\nhello b 2\n",
+    "err:sockbox: mid\n",
+    "out:c\nnested\nd\n",
+    "out:after\n",
+  ]);
+  // A throw inside the batch still writes what was held, and stops holding.
+  writes.length = 0;
+  assert.throws(() =>
+    out.batch(() => {
+      out.line("x");
+      throw new Error("boom");
+    }), /boom/);
+  out.line("y");
+  assert.deepEqual(writes, ["out:x\n", "out:y\n"]);
+});
+
 Deno.test("Reporter style is plain text off a terminal and with --json", () => {
   for (const [isTerminal, json] of [[false, false], [true, true]] as const) {
     const out = new Reporter({ ...memoryIo(), isTerminal }, { json });

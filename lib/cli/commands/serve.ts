@@ -56,7 +56,7 @@ export const summary = "run a TCP, UDP or SCTP echo server";
 export const TCP_UDP_USAGE =
   `Usage: sockbox serve tcp|udp PORT [--host ADDR] [-4|-6] [--max-conns N]
                      [--idle-timeout DUR] [--drain DUR] [--engine ffi|deno] [--workers N]
-                     [--json] [-v]
+                     [--json] [-q|-v]
 
 Echo server. PORT 0 asks the kernel for a free port; the first line printed is the bound
 address: "listening tcp [::]:40123" (with --json: {"event":"listening",...}).
@@ -64,7 +64,7 @@ address: "listening tcp [::]:40123" (with --json: {"event":"listening",...}).
 With no --host it listens dual-stack on :: (IPv4 peers are shown as plain IPv4), falling
 back to 0.0.0.0 where IPv6 is unavailable. TCP echoes every byte on each connection and
 honours half-close (when the peer stops sending, the rest is echoed, then the connection
-closes); it logs accept and close (bytes in/out, duration). UDP serves any number of peers
+closes); it logs accept and close (bytes in/out, duration) unless -q. UDP serves any number of peers
 on one socket and echoes each datagram whole to its sender (up to 65507 bytes over IPv4,
 65527 over IPv6).
 
@@ -82,6 +82,8 @@ Options:
                       tcp: at most one line a second counting the connections their peers
                       reset before accept took them (retried at once; "aborted" in the
                       summary)
+  -q, --quiet         no line per connection: accept, close and reject (udp: reject);
+                      the summary still counts them. Not with -v or the inetd modes below
   --engine ffi|deno   which engine serves (default: ffi where it runs, else deno; the
                       JSON "listening" event names it):
                       ffi: Linux with --allow-ffi; worker threads call libc directly
@@ -134,6 +136,8 @@ export interface ServeOptions {
   drainMs?: number;
   json: boolean;
   verbose: boolean;
+  /** -q: no event per connection (lib/net/echo/server.ts `quiet`). */
+  quiet?: boolean;
   /** The engine asked for; absent: ffi where it runs, else deno. */
   engine?: "ffi" | "deno";
   /** ffi: worker threads; absent: one per usable CPU. */
@@ -156,6 +160,7 @@ const FLAGS = {
   drain: { type: "string" },
   json: { type: "boolean" },
   verbose: { type: "boolean", short: "v" },
+  quiet: { type: "boolean", short: "q" },
   engine: { type: "string" },
   workers: { type: "string" },
   ...SERVE_INETD_FLAGS,
@@ -204,6 +209,12 @@ export function parseServe(proto: "tcp" | "udp", args: string[]): ServeOptions {
   if (v.workers !== undefined) {
     if (opts.engine === "deno") throw new UsageError("--workers cannot be used with --engine deno");
     opts.workers = parseInteger("--workers", v.workers, 1, 1024);
+  }
+  if (v.quiet) {
+    if (opts.verbose) throw new UsageError("-q cannot be used with -v");
+    const inetdFlag = inetd ? inetdFlagGiven(v) : undefined;
+    if (inetdFlag) throw new UsageError(`-q cannot be used with ${inetdFlag}`);
+    opts.quiet = true;
   }
   if (inetd) opts.inetd = inetd;
   const sockopts = parseServeSockopts(proto, v);
@@ -262,8 +273,14 @@ export async function runServe(opts: ServeOptions, io: Io): Promise<number> {
     idleTimeoutMs: opts.idleTimeoutMs,
     drainMs: opts.drainMs,
     verbose: opts.verbose,
+    quiet: opts.quiet,
     signal: io.signal,
     onEvent,
+    // A batch of the ffi engine's events (accept, close, read lines) is one write(2).
+    onEvents: (evs) =>
+      out.batch(() => {
+        for (const ev of evs) onEvent(ev);
+      }),
     socketOptions: opts.sockopts,
     admission: opts.admission,
   });

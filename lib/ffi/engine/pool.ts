@@ -70,6 +70,8 @@ export interface DataPlaneOptions {
   idleTimeoutMs: number;
   /** Report every read. */
   verbose: boolean;
+  /** No `accept`, `close` or `reject` events. */
+  quiet: boolean;
   /** TCP: which streaming peers are served with splice(2) (lib/base/splice.ts). */
   splice: SpliceMode;
   /** Receives each batch of events, in order per connection. */
@@ -290,6 +292,7 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
     maxConns: o.maxConns,
     idleTimeoutMs: o.idleTimeoutMs,
     verbose: o.verbose,
+    quiet: o.quiet,
     splice: o.splice,
     rejectMapped: o.rejectMapped,
     admission,

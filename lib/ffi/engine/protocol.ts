@@ -31,6 +31,8 @@ export interface WorkerConfig {
   idleTimeoutMs: number;
   /** Report every read (`read` events). */
   verbose: boolean;
+  /** No `accept`, `close` or `reject` events (the totals still count them). */
+  quiet: boolean;
   /**
    * TCP: which streaming peers are served with splice(2) through a pipe instead of
    * read(2)/write(2) (lib/base/splice.ts).

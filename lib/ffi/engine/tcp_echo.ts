@@ -489,14 +489,18 @@ export class TcpEchoLoop {
       }
       const { address: peer, port, mapped } = decodePeer(this.name, this.nameLen[0]!);
       if (cfg.rejectMapped && mapped) {
-        this.out.push({ event: "reject", proto: "tcp", peer, port, reason: "ipv4-peer" });
+        if (!cfg.quiet) {
+          this.out.push({ event: "reject", proto: "tcp", peer, port, reason: "ipv4-peer" });
+        }
         c.close(fd);
         continue;
       }
       const open = takeSlot(this.control, cfg.maxConns);
       if (open === 0) {
         this.totals.max_conns++;
-        this.out.push({ event: "reject", proto: "tcp", peer, port, reason: "max-conns" });
+        if (!cfg.quiet) {
+          this.out.push({ event: "reject", proto: "tcp", peer, port, reason: "max-conns" });
+        }
         c.close(fd);
         continue;
       }
@@ -504,7 +508,9 @@ export class TcpEchoLoop {
       if (refused) {
         releaseSlot(this.control);
         this.refusals.add(refused);
-        this.out.push({ event: "reject", proto: "tcp", peer, port, reason: refused });
+        if (!cfg.quiet) {
+          this.out.push({ event: "reject", proto: "tcp", peer, port, reason: refused });
+        }
         c.close(fd);
         continue;
       }
@@ -545,7 +551,7 @@ export class TcpEchoLoop {
       this.open++;
       this.idle?.add(conn, now);
       this.totals.connections++;
-      this.out.push({ event: "accept", proto: "tcp", peer, port, open });
+      if (!cfg.quiet) this.out.push({ event: "accept", proto: "tcp", peer, port, open });
     }
   }
 
@@ -854,6 +860,7 @@ export class TcpEchoLoop {
     this.#closePipe(conn);
     releaseSlot(this.control);
     this.gate?.release(conn.peer, sharedNow());
+    if (this.cfg.quiet) return;
     this.out.push({
       event: "close",
       proto: "tcp",

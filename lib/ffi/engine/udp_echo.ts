@@ -151,13 +151,15 @@ export class UdpEchoLoop {
       } else if (wantPeer) {
         const p = this.#peer(i);
         if (cfg.rejectMapped && p.mapped) {
-          out.push({
-            event: "reject",
-            proto: "udp",
-            peer: p.address,
-            port: p.port,
-            reason: "ipv4-peer",
-          });
+          if (!cfg.quiet) {
+            out.push({
+              event: "reject",
+              proto: "udp",
+              peer: p.address,
+              port: p.port,
+              reason: "ipv4-peer",
+            });
+          }
           mv.setUint32(i * MMSGHDR.size + MMSGHDR.len, REFUSED, true);
           refused++;
           continue;

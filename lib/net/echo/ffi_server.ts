@@ -131,10 +131,11 @@ async function serveFfi(proto: "tcp" | "udp", opts: EchoEngineOptions): Promise<
     maxConns: proto === "tcp" ? opts.maxConns ?? 0 : 0,
     idleTimeoutMs: proto === "tcp" ? opts.idleTimeoutMs ?? 0 : 0,
     verbose: opts.verbose ?? false,
+    quiet: opts.quiet ?? false,
     splice: opts.splice ?? "auto",
-    onEvents: (events) => {
+    onEvents: opts.onEvents ?? ((events) => {
       for (const ev of events) emit(ev);
-    },
+    }),
     sockopts: opts.socketOptions,
   });
   emit({

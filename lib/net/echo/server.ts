@@ -30,6 +30,11 @@ export interface EchoServerOptions {
   /** Report every read/datagram (`read` events). */
   verbose?: boolean | undefined;
   /**
+   * No event per connection: TCP's `accept`, `close` and `reject`, UDP's `reject` (the
+   * summary still counts them). The engines then do not even build them.
+   */
+  quiet?: boolean | undefined;
+  /**
    * Aborting stops the server: it stops accepting at once, keeps echoing what open
    * connections already sent for up to {@link drainMs}, closes them and resolves.
    */
@@ -44,8 +49,15 @@ export interface EchoServerOptions {
    * Default 5000; 0 closes every connection at once.
    */
   drainMs?: number | undefined;
-  /** Receives every event. */
+  /** Receives every event (those that come in batches too, when {@link onEvents} is absent). */
   onEvent?: ((ev: EchoEvent) => void) | undefined;
+  /**
+   * Receives, in order, events that happened together: the ffi engine reports the events
+   * of a loop step (accepts, closes, reads) at once, so a caller that writes lines can
+   * write them in one go. When absent, each goes to {@link onEvent}; `listening` and
+   * `summary` always go to `onEvent`, and the deno engine reports everything there.
+   */
+  onEvents?: ((evs: EchoEvent[]) => void) | undefined;
   /** Socket options set once bound (accepted sockets inherit them); read back in `listening`. */
   socketOptions?: SockoptRequest | undefined;
   /**
@@ -100,6 +112,17 @@ export interface EchoServer {
   finished: Promise<Extract<EchoEvent, { event: "summary" }>>;
   /** The summary so far (`running: true`), without stopping the server (SIGHUP). */
   snapshot(): Promise<Extract<EchoEvent, { event: "summary" }>>;
+}
+
+/** Whether {@link EchoServerOptions.quiet} leaves `ev` out: an event per connection. */
+export function isConnectionEvent(ev: EchoEvent): boolean {
+  return ev.event === "accept" || ev.event === "close" || ev.event === "reject";
+}
+
+/** Where a server's events go: `onEvent`, less the connection events when `quiet`. */
+function emitter(opts: EchoServerOptions): (ev: EchoEvent) => void {
+  const emit = opts.onEvent ?? (() => {});
+  return opts.quiet ? (ev) => isConnectionEvent(ev) || emit(ev) : emit;
 }
 
 /** Whether `address` is an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`). */
@@ -311,7 +334,7 @@ const OUT_OF = new Set(["EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"]);
  * ```
  */
 export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
-  const emit = opts.onEvent ?? (() => {});
+  const emit = emitter(opts);
   const { sock: listener, host, port } = bindEcho(
     opts,
     "tcp",
@@ -584,7 +607,7 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
  * ```
  */
 export function serveUdp(opts: EchoServerOptions): Promise<EchoServer> {
-  const emit = opts.onEvent ?? (() => {});
+  const emit = emitter(opts);
   const { sock, host, port } = bindEcho(
     opts,
     "udp",

@@ -5,6 +5,7 @@ import {
   type EchoEvent,
   echoEventText,
   type EchoServerOptions,
+  isConnectionEvent,
   listenWithFallback,
   serveTcp,
   serveUdp,
@@ -297,4 +298,40 @@ Deno.test("serveUdp snapshot counts datagrams so far and marks running", async (
   assert.equal(last.running, undefined);
   assert.equal(last.datagrams, 1);
   c.close();
+});
+
+Deno.test("isConnectionEvent: quiet leaves out accept, close and reject, nothing else", () => {
+  const peer = { peer: "127.0.0.1", port: 5 };
+  const left: EchoEvent[] = [
+    { event: "accept", proto: "tcp", ...peer, open: 1 },
+    {
+      event: "close",
+      proto: "tcp",
+      ...peer,
+      bytes_in: 0,
+      bytes_out: 0,
+      duration_ms: 1,
+      reason: "eof",
+    },
+    { event: "reject", proto: "tcp", ...peer, reason: "max-conns" },
+    { event: "reject", proto: "udp", ...peer, reason: "ipv4-peer" },
+  ];
+  const kept: EchoEvent[] = [
+    { event: "listening", proto: "tcp", address: "::", port: 7, family: 6 },
+    { event: "read", proto: "tcp", ...peer, bytes: 3 },
+    { event: "error", proto: "tcp", error: "accept EBADF" },
+    { event: "accept-paused", proto: "tcp", error: "accept EMFILE" },
+    { event: "urgent", proto: "tcp", ...peer, byte: 33, offset: 0 },
+    {
+      event: "summary",
+      proto: "udp",
+      connections: 0,
+      datagrams: 1,
+      bytes_in: 1,
+      bytes_out: 1,
+      duration_ms: 2,
+    },
+  ];
+  for (const ev of left) assert.equal(isConnectionEvent(ev), true, ev.event);
+  for (const ev of kept) assert.equal(isConnectionEvent(ev), false, ev.event);
 });
