@@ -31,7 +31,7 @@ export interface EchoServerOptions {
   verbose?: boolean | undefined;
   /**
    * No event per connection: TCP's `accept`, `close` and `reject`, UDP's `reject` (the
-   * summary still counts them). The engines then do not even build them.
+   * summary still counts them). The ffi engine then does not even build them.
    */
   quiet?: boolean | undefined;
   /**
