@@ -233,6 +233,34 @@ a.close()
   },
 }));
 
+Deno.test(requires(["nc"], {
+  name: "serve tcp whose stdout reader goes away exits 141, as a SIGPIPE would, with no trace",
+  async fn() {
+    // `sockbox serve ... | head -1`: the next line (an nc client's accept) meets a closed pipe.
+    const { cmd, args } = sockboxCommand(["serve", "tcp", "0", "--host", "127.0.0.1"]);
+    const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).spawn();
+    const reader = child.stdout.getReader();
+    let head = "";
+    while (!head.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      head += new TextDecoder().decode(value);
+    }
+    const port = head.match(/^listening tcp 127\.0\.0\.1:(\d+)\n/)?.[1];
+    await reader.cancel(); // the pipe's read end closes
+    assert.ok(port, head);
+    // Whether the echo comes back first depends on the engine (the Deno engine writes the
+    // accept line before it reads); the exit does not.
+    await sh("nc", ["-N", "127.0.0.1", port], { stdin: "hi\n" });
+    const [status, stderr] = await Promise.all([
+      child.status,
+      new Response(child.stderr).text(),
+    ]);
+    assert.equal(stderr, "");
+    assert.equal(status.code, 141);
+  },
+}));
+
 Deno.test("serve tcp --idle-timeout closes silent connections", async () => {
   await using p = new SockboxProcess(["serve", "tcp", "0", "--idle-timeout", "300ms", "--json"]);
   const { port } = await p.listening();

@@ -443,8 +443,17 @@ function inWorkers(
     workers[i] = w;
     w.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
-      if (m.type === "events") o.onEvents(m.events);
-      else if (m.type === "done") {
+      if (m.type === "events") {
+        // A caller that cannot take events (its stdout closed: BrokenPipe) stops the
+        // server, and `finished` rejects with what it threw; nothing more is delivered.
+        if (failure !== null) return;
+        try {
+          o.onEvents(m.events);
+        } catch (err) {
+          failure = err instanceof Error ? err : new Error(String(err));
+          stop();
+        }
+      } else if (m.type === "done") {
         addTotals(totals, m.totals);
         exited(i);
       } else {
