@@ -17,6 +17,7 @@ import {
   runSockbox,
   sh,
   shellQuote,
+  socatEcho,
   sockboxCommand,
   SockboxProcess,
   sockboxShell,
@@ -551,3 +552,57 @@ Deno.test("16: the help of every command starts with its Usage block", async () 
     assert.match(usage, new RegExp(`^Usage: sockbox ${name}\\b`), name);
   }
 });
+
+Deno.test(requires(["socat"], {
+  name: "a stdout that cannot be written: one line naming write and errno, exit 1 (/dev/full)",
+  async fn() {
+    // Before: "sockbox: internal error: No space left on device (os error 28)", or, where the
+    // line was written from a Worker's message (bench, ping, serve with Workers), a stack trace.
+    await using echo = await socatEcho("tcp4");
+    const p = String(echo.port);
+    for (
+      const args of [
+        "ifaces",
+        "serve tcp 0 --host 127.0.0.1",
+        `send tcp 127.0.0.1 ${p} hello`,
+        `ping tcp 127.0.0.1 ${p} -c 3 -i 0.1`,
+        `bench tcp 127.0.0.1 ${p} --duration 1`,
+      ]
+    ) {
+      const r = await sh("sh", ["-c", `${sockboxShell()} ${args} > /dev/full`]);
+      assert.equal(r.stderr, "sockbox: write ENOSPC (stdout)\n", args);
+      assert.equal(r.code, 1, args);
+    }
+  },
+}));
+
+Deno.test(requires(["socat"], {
+  name:
+    "a stdout whose reader goes away (| head -1): exit 141 as SIGPIPE would give, nothing on stderr",
+  async fn() {
+    // ping and bench write from a Worker's messages: an uncaught BrokenPipe and its stack
+    // trace before. (serve: tests/serve_test.ts.)
+    await using echo = await socatEcho("tcp4");
+    const p = String(echo.port);
+    const dir = await Deno.makeTempDir();
+    try {
+      for (
+        const args of [
+          `ping tcp 127.0.0.1 ${p} -c 20 -i 0.05`,
+          `bench tcp 127.0.0.1 ${p} --duration 1`,
+          "ifaces",
+        ]
+      ) {
+        const err = `${dir}/err`, rc = `${dir}/rc`;
+        const run = `${sockboxShell()} ${args} 2>${shellQuote(err)}; echo $? > ${shellQuote(rc)}`;
+        // head reads nothing and exits: the first line sockbox writes meets a closed pipe.
+        const r = await sh("sh", ["-c", `(${run}) | head -c 0`]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(await Deno.readTextFile(err), "", args);
+        assert.equal((await Deno.readTextFile(rc)).trim(), "141", args);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+}));

@@ -7,7 +7,7 @@
  */
 // A type only: importing node:util itself would cost every command ~20 ms of start-up.
 import type { styleText } from "node:util";
-import { RuntimeError } from "../base/errors.ts";
+import { RuntimeError, SysError } from "../base/errors.ts";
 
 /** A byte sink such as `Deno.stdout`. */
 export interface Sink {
@@ -96,20 +96,44 @@ export interface Event {
 
 const enc = new TextEncoder();
 
-/** Writes all of `data` to `sink`, synchronously when the sink allows it. */
-export function writeAllSync(sink: Sink, data: Uint8Array): void {
+/**
+ * Writes all of `data` to `sink`, synchronously when the sink allows it. A failed write
+ * throws as {@link outputError} says; `what` names the stream in that error.
+ */
+export function writeAllSync(sink: Sink, data: Uint8Array, what = "stdout"): void {
   if (!sink.writeSync) {
     void sink.write(data);
     return;
   }
   let off = 0;
-  while (off < data.length) off += sink.writeSync(data.subarray(off));
+  try {
+    while (off < data.length) off += sink.writeSync(data.subarray(off));
+  } catch (err) {
+    throw outputError(err, what);
+  }
 }
 
-/** Writes all of `data` to `sink`. */
-export async function writeAll(sink: Sink, data: Uint8Array): Promise<void> {
+/** Writes all of `data` to `sink` (errors as {@link writeAllSync}). */
+export async function writeAll(sink: Sink, data: Uint8Array, what = "stdout"): Promise<void> {
   let off = 0;
-  while (off < data.length) off += await sink.write(data.subarray(off));
+  try {
+    while (off < data.length) off += await sink.write(data.subarray(off));
+  } catch (err) {
+    throw outputError(err, what);
+  }
+}
+
+/**
+ * What a failed write of our own output throws: a closed pipe (BrokenPipe) as it is, which
+ * main turns into exit 141 with nothing printed, as a process killed by SIGPIPE would end;
+ * any other system error as a {@link SysError} naming the stream (`write ENOSPC (stdout)`).
+ */
+export function outputError(err: unknown, what: string): unknown {
+  const e = err as { name?: unknown; code?: unknown } | null;
+  if (e?.name === "BrokenPipe" || typeof e?.code !== "string" || err instanceof SysError) {
+    return err;
+  }
+  return new SysError("write", e.code, {}, what, { cause: err });
 }
 
 /** A `node:util` styleText format, e.g. "red" or ["bold", "green"]. */
@@ -287,7 +311,7 @@ export class Reporter {
       this.#release();
       this.#held = "";
     }
-    writeAllSync(this.#io.stderr, enc.encode(`sockbox: ${s}\n`));
+    writeAllSync(this.#io.stderr, enc.encode(`sockbox: ${s}\n`), "stderr");
   }
 
   /** Writes the held lines out and stops holding. */

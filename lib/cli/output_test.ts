@@ -3,6 +3,7 @@ import { inspect, styleText } from "node:util";
 import {
   denoCapabilityError,
   interruptedCode,
+  outputError,
   Reporter,
   signalExitCode,
   type Style,
@@ -11,6 +12,7 @@ import {
   writeAllSync,
 } from "./output.ts";
 import { memoryIo, memorySink } from "./test_util.ts";
+import { SysError } from "../base/errors.ts";
 
 type Ev = { event: "hello"; name: string; n: number };
 const text = (e: Ev) => `hello ${e.name} ${e.n}`;
@@ -188,4 +190,30 @@ Deno.test("denoCapabilityError names the flag that grants what Deno refused", ()
   );
   assert.equal(denoCapabilityError(new TypeError("x is not a function")), null);
   assert.equal(denoCapabilityError(new Error("other")), null);
+});
+
+Deno.test("outputError: BrokenPipe as it is (exit 141), an errno as `write CODE (stream)`", async () => {
+  const pipe = Object.assign(new Error("Broken pipe (os error 32)"), { name: "BrokenPipe" });
+  assert.equal(outputError(pipe, "stdout"), pipe);
+  const full = Object.assign(new Error("No space left on device (os error 28)"), {
+    code: "ENOSPC",
+  });
+  const e = outputError(full, "stderr") as SysError;
+  assert.ok(e instanceof SysError);
+  assert.equal(e.message, "write ENOSPC (stderr)");
+  assert.equal(e.cause, full);
+  const odd = new TypeError("not an OS error");
+  assert.equal(outputError(odd, "stdout"), odd); // no errno: left as it is
+  // Both writers throw it.
+  const failing = {
+    writeSync(): number {
+      throw full;
+    },
+    write: () => Promise.reject(full),
+  };
+  assert.throws(
+    () => writeAllSync(failing, new Uint8Array(1)),
+    /^SysError: write ENOSPC \(stdout\)$/,
+  );
+  await assert.rejects(writeAll(failing, new Uint8Array(1), "stderr"), /write ENOSPC \(stderr\)/);
 });

@@ -92,11 +92,14 @@ export async function pingAndReport(
  * A sink that gathers the writes made in one turn of the event loop and passes them on in
  * one write, at the next microtask checkpoint: a batch of probe events from the ffi
  * prober becomes one write(2), not one per line (the process's threads may share one CPU:
- * a write per line would compete with the probes it reports).
+ * a write per line would compete with the probes it reports). A write that fails there (a
+ * closed stdout: BrokenPipe) would be thrown where no caller waits, so it is kept and thrown
+ * by the next write instead, to the code that made it.
  */
 export function coalescingSink(sink: Sink): Sink {
   let parts: Uint8Array[] = [];
   let size = 0;
+  let failed: unknown = null;
   const flush = () => {
     const all = new Uint8Array(size);
     let off = 0;
@@ -106,17 +109,26 @@ export function coalescingSink(sink: Sink): Sink {
     }
     parts = [];
     size = 0;
-    writeAllSync(sink, all);
+    try {
+      writeAllSync(sink, all);
+    } catch (err) {
+      failed ??= err;
+    }
   };
   return {
     writeSync(p) {
+      if (failed !== null) throw failed;
       if (size === 0) queueMicrotask(flush);
       parts.push(p.slice());
       size += p.length;
       return p.length;
     },
     write(p) {
-      return Promise.resolve(this.writeSync!(p));
+      try {
+        return Promise.resolve(this.writeSync!(p));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
   };
 }

@@ -108,3 +108,20 @@ Deno.test("coalescingSink passes the writes of one turn on as one write, in orde
   await Promise.resolve();
   assert.deepEqual(writes, ["a\nb\n", "c\n"]);
 });
+
+Deno.test("coalescingSink: a write that fails at the checkpoint is thrown by the next write", async () => {
+  const enc = new TextEncoder();
+  const full = Object.assign(new Error("No space left on device (os error 28)"), {
+    code: "ENOSPC",
+  });
+  const sink = coalescingSink({
+    writeSync() {
+      throw full;
+    },
+    write: () => Promise.reject(full),
+  });
+  sink.writeSync!(enc.encode("a\n")); // held: nothing fails yet
+  await Promise.resolve(); // the flush fails here, where no caller waits
+  assert.throws(() => sink.writeSync!(enc.encode("b\n")), /^SysError: write ENOSPC \(stdout\)$/);
+  await assert.rejects(sink.write(enc.encode("c\n")), /write ENOSPC \(stdout\)/);
+});

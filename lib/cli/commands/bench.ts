@@ -261,7 +261,8 @@ export async function runBenchCommand(o: BenchCommandOptions, io: Io): Promise<n
   let shown = false;
   const progress = (s: string | null) => {
     if (!live) return;
-    writeAllSync(io.stderr, enc.encode(s === null ? (shown ? "\r\x1b[K" : "") : `\r\x1b[K${s}`));
+    const line = s === null ? (shown ? "\r\x1b[K" : "") : `\r\x1b[K${s}`;
+    writeAllSync(io.stderr, enc.encode(line), "stderr");
     shown = s !== null;
   };
   const intervals: BenchIntervalEvent[] = [];

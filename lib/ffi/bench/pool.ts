@@ -207,7 +207,16 @@ export function runBenchPool(o: BenchPoolOptions): Promise<BenchPoolResult> {
     for (let i = 0; i < n; i++) {
       const w = new Worker(workerUrl(), { type: "module", name: `sockbox bench ${o.proto} ${i}` });
       workers[i] = w;
-      w.onmessage = (e: MessageEvent<BenchWorkerMessage>) => onMessage(i, e.data);
+      w.onmessage = (e: MessageEvent<BenchWorkerMessage>) => {
+        // What the caller's callbacks throw (a closed stdout: BrokenPipe) stops the run,
+        // which then rejects with it: thrown in a message handler, it would reach no one.
+        try {
+          onMessage(i, e.data);
+        } catch (err) {
+          failure ??= err instanceof Error ? err : new Error(String(err));
+          stop();
+        }
+      };
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
         failure ??= new RuntimeError(`bench worker ${i} failed: ${e.message}`);

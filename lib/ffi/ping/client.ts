@@ -83,15 +83,26 @@ export function runProber(o: ProberOptions): Promise<ProberDone> {
       w.terminate();
       f();
     };
+    // What the caller's callbacks throw (a closed stdout: BrokenPipe) ends the run with that
+    // error: thrown here, in a message handler, it would reach no one.
+    const report = (f: () => void) => {
+      if (settled) return;
+      try {
+        f();
+      } catch (err) {
+        stop();
+        end(() => reject(err));
+      }
+    };
     w.onmessage = (e: MessageEvent<ProberMessage>) => {
       const m = e.data;
       switch (m.type) {
         case "connected":
-          onConnected({ address: m.address, local: m.local, options: m.options });
-          return;
+          return report(() =>
+            onConnected({ address: m.address, local: m.local, options: m.options })
+          );
         case "outcomes":
-          onOutcomes(m.outcomes);
-          return;
+          return report(() => onOutcomes(m.outcomes));
         case "setup-failed":
           return end(() => reject(toSysError(m.error)));
         case "done":
