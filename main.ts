@@ -6,7 +6,7 @@
  */
 import { RuntimeError, SysError, UsageError } from "./lib/base/errors.ts";
 import type { Command } from "./lib/cli/command.ts";
-import { denoCapabilityError, type Io, signalExitCode } from "./lib/cli/output.ts";
+import { denoCapabilityError, type Io, signalExitCode, writeAll } from "./lib/cli/output.ts";
 import { VERSION } from "./lib/base/version.ts";
 import { buildInfo, versionText } from "./lib/sys/build.ts";
 export { VERSION };
@@ -58,13 +58,13 @@ const enc = new TextEncoder();
 
 /** Runs sockbox with `args` and returns the exit code; `io` carries the streams and signal. */
 export async function main(args: string[], io: Io): Promise<number> {
-  const out = (s: string) => io.stdout.write(enc.encode(s));
-  const err = (s: string) => io.stderr.write(enc.encode(`sockbox: ${s}\n`));
+  const out = (s: string) => writeAll(io.stdout, enc.encode(s));
+  const err = (s: string) => writeAll(io.stderr, enc.encode(`sockbox: ${s}\n`), "stderr");
   try {
     const [name, ...rest] = args;
     if (name === undefined) {
       // Nothing asked: the help is a diagnostic here, so it goes to stderr (exit 2).
-      await io.stderr.write(enc.encode(await usage()));
+      await writeAll(io.stderr, enc.encode(await usage()), "stderr");
       return 2;
     }
     if (name === "-h" || name === "--help") {

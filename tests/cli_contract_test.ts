@@ -563,6 +563,8 @@ Deno.test(requires(["socat"], {
     for (
       const args of [
         "ifaces",
+        "--version",
+        "help serve",
         "serve tcp 0 --host 127.0.0.1",
         `send tcp 127.0.0.1 ${p} hello`,
         `ping tcp 127.0.0.1 ${p} -c 3 -i 0.1`,
