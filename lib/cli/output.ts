@@ -7,7 +7,7 @@
  */
 // A type only: importing node:util itself would cost every command ~20 ms of start-up.
 import type { styleText } from "node:util";
-import { RuntimeError, SysError } from "../base/errors.ts";
+import { RuntimeError, SysError, toSysError } from "../base/errors.ts";
 
 /** A byte sink such as `Deno.stdout`. */
 export interface Sink {
@@ -129,11 +129,12 @@ export async function writeAll(sink: Sink, data: Uint8Array, what = "stdout"): P
  * any other system error as a {@link SysError} naming the stream (`write ENOSPC (stdout)`).
  */
 export function outputError(err: unknown, what: string): unknown {
-  const e = err as { name?: unknown; code?: unknown } | null;
-  if (e?.name === "BrokenPipe" || typeof e?.code !== "string" || err instanceof SysError) {
-    return err;
-  }
-  return new SysError("write", e.code, {}, what, { cause: err });
+  if ((err as { name?: unknown } | null)?.name === "BrokenPipe") return err;
+  // The errno as every other failed call gets it (lib/base/errors.ts); an error that has
+  // none, or is ours already, stays as it is.
+  const sys = toSysError(err, "write");
+  if (sys === err || !(sys instanceof SysError) || sys.code === "EUNKNOWN") return err;
+  return new SysError("write", sys.code, {}, what, { cause: err });
 }
 
 /** A `node:util` styleText format, e.g. "red" or ["bold", "green"]. */

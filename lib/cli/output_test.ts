@@ -204,6 +204,11 @@ Deno.test("outputError: BrokenPipe as it is (exit 141), an errno as `write CODE 
   assert.equal(e.cause, full);
   const odd = new TypeError("not an OS error");
   assert.equal(outputError(odd, "stdout"), odd); // no errno: left as it is
+  const plain = new Error("no errno in here");
+  assert.equal(outputError(plain, "stdout"), plain);
+  // An errno Deno gives only as "(os error N)" is named as for every other call.
+  const bare = outputError(new Error("Permission denied (os error 13)"), "stdout") as Error;
+  assert.equal(bare.message, "write EACCES (stdout)");
   // Both writers throw it.
   const failing = {
     writeSync(): number {
