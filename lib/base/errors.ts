@@ -124,6 +124,11 @@ const LINUX_ERRNO_NAMES: Record<number, string> = {
   113: "EHOSTUNREACH",
 };
 
+/** `err` as an Error: itself when it is one, otherwise an Error with its text. */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
 /**
  * Maps an error thrown by a `Deno.*` network call into a {@link SysError} naming the
  * syscall and endpoint. Errors that are already `SysError`/`UsageError` pass through, and

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  asError,
   formatEndpoint,
   RuntimeError,
   streamClosedError,
@@ -211,4 +212,13 @@ Deno.test("streamClosedError says who closed and what was owed", () => {
     streamSilentError({ address: "::1", port: 7 }, 500, 0, 1).message,
     "recv ETIMEDOUT [::1]:7 (no echo for 500ms; 0 of 1 byte back)",
   );
+});
+
+Deno.test("asError keeps an Error (subclasses too) and wraps anything else in one", () => {
+  const e = new RuntimeError("x");
+  assert.equal(asError(e), e);
+  const s = asError("plain text");
+  assert.ok(s instanceof Error);
+  assert.equal(s.message, "plain text");
+  assert.equal(asError(42).message, "42");
 });

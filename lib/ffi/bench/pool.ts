@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { RuntimeError, SysError } from "../../base/errors.ts";
+import { asError, RuntimeError, SysError } from "../../base/errors.ts";
 import { Histogram } from "../../base/histogram.ts";
 import { dataPlaneUnavailable, usableCpus, workerModuleUrl } from "../engine/pool.ts";
 import { monoNs } from "./sys.ts";
@@ -213,7 +213,7 @@ export function runBenchPool(o: BenchPoolOptions): Promise<BenchPoolResult> {
         try {
           onMessage(i, e.data);
         } catch (err) {
-          failure ??= err instanceof Error ? err : new Error(String(err));
+          failure ??= asError(err);
           stop();
         }
       };

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { RuntimeError, SysError } from "../../base/errors.ts";
+import { asError, RuntimeError, SysError } from "../../base/errors.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -450,7 +450,7 @@ function inWorkers(
         try {
           o.onEvents(m.events);
         } catch (err) {
-          failure = err instanceof Error ? err : new Error(String(err));
+          failure = asError(err);
           stop();
         }
       } else if (m.type === "done") {

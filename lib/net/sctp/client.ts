@@ -7,7 +7,7 @@
  * @module
  */
 import { unmapV4 } from "../../base/ip.ts";
-import { formatEndpoint, RuntimeError, SysError } from "../../base/errors.ts";
+import { asError, formatEndpoint, RuntimeError, SysError } from "../../base/errors.ts";
 import { payloadText } from "../../base/text.ts";
 import { SCTP_UNORDERED } from "../../ffi/constants.ts";
 import { ALL_EVENTS, SctpSocket } from "../../ffi/sctp.ts";
@@ -225,7 +225,7 @@ export async function sendSctp(o: SctpSendOptions): Promise<SctpSendResult> {
       poke();
     }
   })().catch((e) => {
-    if (!stop.signal.aborted) failure = e instanceof Error ? e : new Error(String(e));
+    if (!stop.signal.aborted) failure = asError(e);
     poke();
   });
 
