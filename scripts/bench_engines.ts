@@ -228,7 +228,9 @@ function startupCommands(bundle: string | null): [string, string[]][] {
   if (bundle) {
     // The bundle runs as its #! line says (deno run ... --no-config), as users run it.
     const shebang = Deno.readTextFileSync(bundle).split("\n", 1)[0]!;
-    const run = shebang.replace(/^#!\S*env -S /, "").split(" ").slice(1);
+    // Its words after `env -S`, less the variable assignments and `deno` itself.
+    const words = shebang.replace(/^#!\S*env -S /, "").split(" ");
+    const run = words.slice(words.findIndex((w) => !w.includes("=")) + 1);
     const cmd = [DENO, ...run, bundle, ...serve];
     out.push(["bundle, --engine deno", [...cmd, "deno"]], ["bundle, --engine ffi", [
       ...cmd,

@@ -26,6 +26,17 @@ export function runFlags(): string[] {
   return flags;
 }
 
+/**
+ * The bundle's `#!` line. `DENO_NO_UPDATE_CHECK=1` because `deno run` otherwise asks
+ * dl.deno.land for Deno's latest version in the background of every process that lives
+ * more than a moment (a DNS query ~0.6 s after start, then a connection, each with a
+ * socket in the process): traffic of its own from a tool whose traffic the operator is
+ * there to watch.
+ */
+export function shebang(): string {
+  return `#!/usr/bin/env -S DENO_NO_UPDATE_CHECK=1 deno run -q ${runFlags().join(" ")} --no-config`;
+}
+
 /** Worker modules the bundle embeds, with the `Symbol.for` key their pool looks them up by. */
 export const WORKERS: readonly (readonly [string, string])[] = [
   ["lib/ffi/engine/worker.ts", "sockbox.echo-worker"],
@@ -78,10 +89,9 @@ if (import.meta.main) {
       JSON.stringify(await Deno.readTextFile(tmp))
     };\n`;
   }
-  const shebang = `#!/usr/bin/env -S deno run -q ${runFlags().join(" ")} --no-config\n`;
   // The mark `sockbox --version` reads to say "bundle" (lib/sys/build.ts, BUNDLE_MARK).
   const mark = `globalThis[Symbol.for("sockbox.bundle")] = true;\n`;
-  await Deno.writeTextFile(out, shebang + mark + embedded + body.replace(/^#!.*\n/, ""), {
+  await Deno.writeTextFile(out, shebang() + "\n" + mark + embedded + body.replace(/^#!.*\n/, ""), {
     mode: 0o755,
   });
   await Deno.remove(tmp);
