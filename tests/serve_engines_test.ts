@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   ARTIFACT_RUN,
+  delay,
   JsonProcess,
   PY_RECV_TO_EOF,
   REPO_ROOT,
@@ -184,11 +185,24 @@ print("all" if ok else "missing")
 
 // --- workers ----------------------------------------------------------------------
 
-Deno.test(ffiTest(["python3"], {
-  name: "serve tcp --workers 2: 64 concurrent connections, all echoed",
+/** The TCP sockets listening on 127.0.0.1:`port` (`ss -Hltn`). */
+async function listeners(port: number): Promise<number> {
+  const r = await sh("ss", ["-Hltn", `sport = :${port}`]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => l.includes(`127.0.0.1:${port}`)).length;
+}
+
+Deno.test(ffiTest(["python3", "ss"], {
+  name: "serve tcp --workers 2: the main thread serves at once, the Worker's socket " +
+    "listens once it runs, 64 concurrent connections all echoed",
 }, async () => {
   await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--workers", "2"]);
   assert.deepEqual([s.listening.engine, s.listening.workers], ["ffi", 2]);
+  // The Worker starts once the main thread has been idle 50 ms (or 250 ms after the line):
+  // its SO_REUSEPORT socket is bound from the start but listens only then.
+  let n = await listeners(s.port);
+  for (let i = 0; i < 100 && n < 2; i++, n = await listeners(s.port)) await delay(20);
+  assert.equal(n, 2, "the Worker's socket never listened");
   const r = await py(`
 import socket, selectors
 sel = selectors.DefaultSelector()
@@ -215,6 +229,20 @@ print(sum(got == msg for msg, got in want.values()))
   assert.equal(r.stdout.trim(), "64", r.stderr);
   const { rest } = await s.p.stop();
   assert.equal(rest.find((e) => e.event === "summary")!.connections, 64);
+}));
+
+Deno.test(ffiTest([], {
+  name: "serve tcp --workers 3 stopped as soon as it listens: exit 0 and a summary, " +
+    "whether or not its Workers had started",
+}, async () => {
+  for (const wait of [0, 400]) {
+    await using s = await serve(["tcp", "0", "--host", "127.0.0.1", "--workers", "3"]);
+    await delay(wait);
+    const { code, stderr, rest } = await s.p.stop();
+    assert.equal(code, 0, stderr);
+    assert.equal(stderr, "");
+    assert.equal(rest.find((e) => e.event === "summary")?.connections, 0, JSON.stringify(rest));
+  }
 }));
 
 Deno.test(ffiTest(["ipv6"], {
