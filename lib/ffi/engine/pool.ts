@@ -345,6 +345,12 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
   };
 }
 
+/** A way of serving that has started: stop it, and wait for its totals. */
+type Run = { stop: () => void; finished: Promise<Totals> };
+
+/** The configuration of the worker at index `i` (its wake eventfd, or -1). */
+type ConfigOf = (i: number, wakeFd: number) => WorkerConfig;
+
 /** How long the main-thread loop may block in one wait, and serve before it yields (ms). */
 const MAIN_WAIT_MS = 50;
 const MAIN_SLICE_MS = 20;
@@ -377,7 +383,7 @@ function onMainThread(
   fds: number[],
   cfg: WorkerConfig,
   starter?: Starter,
-): { stop: () => void; finished: Promise<Totals> } {
+): Run {
   const c = engineLibc();
   if (o.proto === "udp") {
     // The receive must give up now and then, for the turns of the event loop.
@@ -461,7 +467,7 @@ function workerSet(
   fds: number[],
   n: number,
   first: number,
-  config: (i: number, wakeFd: number) => WorkerConfig,
+  config: ConfigOf,
   stopAll?: () => void,
 ): WorkerSet {
   const c = engineLibc();
@@ -578,8 +584,8 @@ function inWorkers(
   o: DataPlaneOptions,
   fds: number[],
   n: number,
-  config: (i: number, wakeFd: number) => WorkerConfig,
-): { stop: () => void; finished: Promise<Totals> } {
+  config: ConfigOf,
+): Run {
   const set = workerSet(o, fds, n, 0, config);
   // `new Worker` returns only once the thread has built its runtime (tens of ms of CPU
   // each): start them after the caller has reported `listening` (the kernel queues what
@@ -604,8 +610,8 @@ function withMainThread(
   o: DataPlaneOptions,
   fds: number[],
   n: number,
-  config: (i: number, wakeFd: number) => WorkerConfig,
-): { stop: () => void; finished: Promise<Totals> } {
+  config: ConfigOf,
+): Run {
   // A Worker's failure stops everything; Workers start only from the main loop's steps, so
   // `main` exists by then.
   const set = workerSet(o, fds, n, 1, config, () => stop());
