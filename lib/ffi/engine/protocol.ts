@@ -12,10 +12,10 @@ import type { AdmissionSpec } from "../../base/gate.ts";
 import { REFUSAL_REASONS, type RefusalCounts } from "../../base/refusals.ts";
 import { addCounts } from "../counts.ts";
 
-/** Settings one worker runs with. The fds belong to the pool; the worker never closes them. */
 /** The listen(2) backlog of every TCP socket the data plane serves. */
 export const LISTEN_BACKLOG = 511;
 
+/** Settings one worker runs with. The fds belong to the pool; the worker never closes them. */
 export interface WorkerConfig {
   proto: "tcp" | "udp";
   /** 0-based worker number (for messages). */
