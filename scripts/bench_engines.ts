@@ -235,8 +235,8 @@ function startupCommands(bundle: string | null): [string, string[]][] {
     out.push(
       ["bundle, --engine deno", [...cmd, "deno"]],
       ["bundle, --engine ffi", [...cmd, "ffi"]],
-      // The default starts one Worker per CPU after the line; one worker runs on the main
-      // thread and serves at once.
+      // The main thread alone, against the default (here the main thread and a Worker
+      // that starts once the main thread is idle).
       ["bundle, --engine ffi --workers 1", [...cmd, "ffi", "--workers", "1"]],
     );
   }
