@@ -235,8 +235,8 @@ function startupCommands(bundle: string | null): [string, string[]][] {
     out.push(
       ["bundle, --engine deno", [...cmd, "deno"]],
       ["bundle, --engine ffi", [...cmd, "ffi"]],
-      // The main thread alone, against the default (here the main thread and a Worker
-      // that starts once the main thread is idle).
+      // The main thread alone, against the default (here two Workers, started after the
+      // line: the first connection waits for them).
       ["bundle, --engine ffi --workers 1", [...cmd, "ffi", "--workers", "1"]],
     );
   }

@@ -92,9 +92,8 @@ Options:
                       without echoing it; -6 sets IPV6_V6ONLY, so the kernel refuses
                       IPv4 peers itself.
                       deno: Deno.listen, portable; cannot see urgent data (it is dropped)
-  --workers N         ffi: threads serving, each with its own SO_REUSEPORT socket on PORT
-                      (1-1024; default: the CPUs this process may run on); tcp: the main
-                      thread and N-1 Workers, udp: N Workers (one: the main thread)
+  --workers N         ffi: worker threads, each with its own SO_REUSEPORT socket on PORT
+                      (1-1024; default: the CPUs this process may run on)
 
 Environment: the ffi engine moves a streaming TCP peer's bytes with splice(2), except for
 loopback peers (127.0.0.0/8, ::1), where copying with read(2)/write(2) measured faster.

@@ -1,12 +1,10 @@
 /**
- * The main-thread side of the echo data plane: binds the sockets, serves on the main thread,
- * in Workers (each blocking in its own epoll_wait(2) or recvmmsg(2)) or both, relays the
- * Workers' events, and stops them all. With several threads every one
- * gets its own SO_REUSEPORT socket on the same port, so the kernel spreads connections (TCP)
- * or peers (UDP) over them; where the kernel refuses SO_REUSEPORT they share one socket (TCP
- * with EPOLLEXCLUSIVE, so one thread wakes per connection). TCP: the main thread is one of
- * the N threads and a Worker's socket listens only once its Worker runs; UDP: with N > 1,
- * N Workers. The fds stay here and in the workers: callers see a port and events.
+ * The main-thread side of the echo data plane: binds the sockets, starts one Worker per
+ * core (each blocking in its own epoll_wait(2) or recvmmsg(2)), relays their events, and
+ * stops them. With several workers every one gets its own SO_REUSEPORT socket on the same
+ * port, so the kernel spreads connections (TCP) or peers (UDP) over them; where the kernel
+ * refuses SO_REUSEPORT they share one socket (TCP with EPOLLEXCLUSIVE, so one worker wakes
+ * per connection). The fds stay here and in the workers: callers see a port and events.
  *
  * @module
  */
@@ -40,7 +38,6 @@ import { UdpEchoLoop } from "./udp_echo.ts";
 import {
   addTotals,
   CONTROL,
-  LISTEN_BACKLOG,
   noTotals,
   readTotals,
   statsBuffer,
@@ -150,16 +147,11 @@ interface Bind {
   v6only: boolean;
   /** SO_REUSEPORT (a group of worker sockets). */
   reusePort: boolean;
-  /** TCP: listen(2) now (false: its worker will, see WorkerConfig.listenFirst). */
-  listen: boolean;
   /** The caller's options that must be set before bind(2). */
   early: SockoptRequest;
 }
 
-/**
- * Opens, configures and binds one socket (and listens, TCP, unless `b.listen` is false);
- * throws SysError naming `bind`.
- */
+/** Opens, configures and binds one socket (and listens, TCP); throws SysError naming `bind`. */
 function openBound(b: Bind): number {
   const c = engineLibc();
   const v6 = b.host.includes(":");
@@ -188,7 +180,7 @@ function openBound(b: Bind): number {
   if (v6 && b.early.v6only !== undefined) flag(IPPROTO_IPV6, IPV6_V6ONLY, b.early.v6only);
   const sa = encodeSockAddr(b.host, b.port);
   if (c.bind(fd, sa, sa.length) < 0) fail("bind");
-  if (b.proto === "tcp" && b.listen && c.listen(fd, LISTEN_BACKLOG) < 0) fail("listen");
+  if (b.proto === "tcp" && c.listen(fd, 511) < 0) fail("listen");
   return fd;
 }
 
@@ -224,10 +216,7 @@ function bindGroup(b: Bind, n: number): { fds: number[]; port: number; reusePort
     engineLibc().close(probe);
     const fds: number[] = [];
     try {
-      // TCP: the first listens now, the others when their worker starts (listenFirst).
-      for (let i = 0; i < n; i++) {
-        fds.push(openBound({ ...b, port: real, reusePort: true, listen: i === 0 }));
-      }
+      for (let i = 0; i < n; i++) fds.push(openBound({ ...b, port: real, reusePort: true }));
       return { fds, port: real, reusePort: true };
     } catch (err) {
       closeAll(fds);
@@ -256,15 +245,7 @@ function bindFirst(
   if (req.v6only !== undefined) early.v6only = req.v6only;
   for (const [i, host] of o.candidates.entries()) {
     try {
-      const b = {
-        proto: o.proto,
-        host,
-        port: o.port,
-        v6only: o.v6only,
-        reusePort: false,
-        listen: true,
-        early,
-      };
+      const b = { proto: o.proto, host, port: o.port, v6only: o.v6only, reusePort: false, early };
       return { host, ...bindGroup(b, o.workers) };
     } catch (err) {
       const code = err instanceof SysError ? err.code : "";
@@ -278,11 +259,9 @@ function bindFirst(
 /**
  * Starts the data plane: binds (synchronously, so a bad address fails before anything
  * runs), then serves. One worker runs on the main thread itself: a Worker costs about as
- * much start-up as a whole Deno process (measured: ~35-40 ms, holding the thread that
- * creates it), and on one CPU a thread of its own would only share that CPU with the main
- * thread. With several, TCP is served by the main thread and N - 1 Workers
- * ({@link withMainThread}); UDP by N Workers, and datagrams that arrive while they load
- * wait in the sockets' queues.
+ * much start-up as a whole Deno process (measured: ~40 ms of CPU), and on one CPU a thread
+ * of its own would only share that CPU with the main thread. Several workers are Workers;
+ * connections and datagrams that arrive while they load wait in the kernel's queues.
  */
 export function startDataPlane(o: DataPlaneOptions): DataPlane {
   const bound = bindFirst(o);
@@ -308,7 +287,6 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
     index: i,
     fd: bound.fds[bound.reusePort ? i : 0]!,
     shared: !bound.reusePort && n > 1,
-    listenFirst: o.proto === "tcp" && bound.reusePort && i > 0,
     wakeFd,
     control,
     maxConns: o.maxConns,
@@ -324,11 +302,7 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
   });
   let run;
   try {
-    run = n === 1
-      ? onMainThread(o, bound.fds, config(0, -1))
-      : o.proto === "tcp"
-      ? withMainThread(o, bound.fds, n, config)
-      : inWorkers(o, bound.fds, n, config);
+    run = n === 1 ? onMainThread(o, bound.fds, config(0, -1)) : inWorkers(o, bound.fds, n, config);
   } catch (err) {
     closeAll(bound.fds);
     throw err;
@@ -345,45 +319,21 @@ export function startDataPlane(o: DataPlaneOptions): DataPlane {
   };
 }
 
-/** A way of serving that has started: stop it, and wait for its totals. */
-type Run = { stop: () => void; finished: Promise<Totals> };
-
-/** The configuration of the worker at index `i` (its wake eventfd, or -1). */
-type ConfigOf = (i: number, wakeFd: number) => WorkerConfig;
-
 /** How long the main-thread loop may block in one wait, and serve before it yields (ms). */
 const MAIN_WAIT_MS = 50;
 const MAIN_SLICE_MS = 20;
-/**
- * With Workers to start (each holds the main thread ~35 ms): the next starts once the main
- * loop has had nothing to do for START_QUIET_MS, or START_LATEST_MS after it began serving
- * whatever it is doing; so a client that connects as soon as it reads `listening` is served
- * at once, not after the Workers' start.
- */
-const START_QUIET_MS = 50;
-const START_LATEST_MS = 250;
-
-/** Workers that the main-thread loop starts between its steps (see {@link withMainThread}). */
-interface Starter {
-  /** Whether a Worker is still to start. */
-  pending(): boolean;
-  /** Starts the next one (blocks this thread while it builds its runtime). */
-  startNext(): void;
-}
 
 /**
  * Serves on the main thread: synchronous steps of the loop, and between them a turn of the
  * event loop (an awaited non-blocking FFI call parks the thread, so signals, timers and
  * the abort that stops the server get their turn) at least every MAIN_SLICE_MS, and after
- * every wait that found nothing. A lone request never waits for a turn. With `starter`,
- * Workers start between steps, one at a time, when the loop is quiet (START_QUIET_MS).
+ * every wait that found nothing. A lone request never waits for a turn.
  */
 function onMainThread(
   o: DataPlaneOptions,
   fds: number[],
   cfg: WorkerConfig,
-  starter?: Starter,
-): Run {
+): { stop: () => void; finished: Promise<Totals> } {
   const c = engineLibc();
   if (o.proto === "udp") {
     // The receive must give up now and then, for the turns of the event loop.
@@ -395,27 +345,17 @@ function onMainThread(
   }
   const ctl = new Int32Array(cfg.control);
   let loop: TcpEchoLoop | UdpEchoLoop | undefined;
-  let stopped = false;
   const drive = async (): Promise<Totals> => {
     // Return to the caller first (it reports `listening`: the kernel already queues
     // connections and datagrams), then set up the loop and serve.
     await Promise.resolve();
     loop = o.proto === "tcp" ? new TcpEchoLoop(cfg, o.onEvents) : new UdpEchoLoop(cfg, o.onEvents);
-    if (stopped || Atomics.load(ctl, CONTROL.stop) !== 0) loop.stop();
+    if (Atomics.load(ctl, CONTROL.stop) !== 0) loop.stop();
     try {
       let turn = performance.now();
-      const begun = turn;
-      let busy = turn;
       while (!loop.done) {
-        const pending = !stopped && starter !== undefined && starter.pending();
-        let ready = 0;
-        if (loop instanceof TcpEchoLoop) ready = loop.step(pending ? START_QUIET_MS : MAIN_WAIT_MS);
+        if (loop instanceof TcpEchoLoop) loop.step(MAIN_WAIT_MS);
         else loop.step();
-        const now = performance.now();
-        if (ready > 0) busy = now;
-        if (pending && (now - busy >= START_QUIET_MS || now - begun >= START_LATEST_MS)) {
-          starter.startNext();
-        }
         if (performance.now() - turn >= MAIN_SLICE_MS) {
           await c.poll_nb(null, 0n, 0);
           turn = performance.now();
@@ -427,9 +367,7 @@ function onMainThread(
     return loop.totals;
   };
   const stop = () => {
-    if (stopped) return;
-    stopped = true;
-    Atomics.store(ctl, CONTROL.stop, 1);
+    if (Atomics.exchange(ctl, CONTROL.stop, 1) !== 0) return;
     stopListening(fds);
     loop?.stop();
   };
@@ -447,64 +385,36 @@ function stopListening(fds: number[]): void {
   for (const fd of fds) engineLibc().shutdown(fd, SHUT_RD);
 }
 
-/** Echo Workers started one at a time, whose events the main thread relays. */
-interface WorkerSet extends Starter {
-  /** Asks every Worker started to finish (and starts no more). Safe to call twice. */
-  stop(): void;
-  /**
-   * The Workers' totals, once no more will start and every one started has finished;
-   * rejects with the first failure (of a Worker, or of `onEvents` with their events).
-   */
-  finished: Promise<Totals>;
-}
-
-/**
- * Workers `first` to `n - 1` (each serving `config(i)`), none started yet. `stopAll` is
- * what a failure calls: it must stop the whole data plane, this set included.
- */
-function workerSet(
+/** Serves in `n` Workers; the main thread relays their events. */
+function inWorkers(
   o: DataPlaneOptions,
   fds: number[],
   n: number,
-  first: number,
-  config: ConfigOf,
-  stopAll?: () => void,
-): WorkerSet {
+  config: (i: number, wakeFd: number) => WorkerConfig,
+): { stop: () => void; finished: Promise<Totals> } {
   const c = engineLibc();
   const ctl = new Int32Array(config(0, -1).control);
   const wakeFds: number[] = [];
   if (o.proto === "tcp") {
-    for (let i = first; i < n; i++) {
+    for (let i = 0; i < n; i++) {
       const fd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
       if (fd < 0) {
         const code = errnoName(errnoCell()[0]!);
         closeAll(wakeFds);
         throw new SysError("eventfd", code);
       }
-      wakeFds[i] = fd;
+      wakeFds.push(fd);
     }
   }
   const totals = noTotals();
   const workers: Worker[] = [];
-  let next = first;
-  let running = 0;
+  let running = n;
   let failure: Error | null = null;
   let stopped = false;
-  let settled = false;
   let settle!: { resolve: (t: Totals) => void; reject: (e: Error) => void };
   const finished = new Promise<Totals>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  const wakeAll = new BigUint64Array([1n]);
-
-  /** Settles `finished` once no Worker runs and none will start. */
-  const maybeSettle = () => {
-    if (settled || running > 0 || (next < n && !stopped)) return;
-    settled = true;
-    closeAll(wakeFds.filter((fd) => fd !== undefined));
-    if (failure) settle.reject(failure);
-    else settle.resolve(totals);
-  };
 
   const stop = () => {
     if (stopped) return;
@@ -513,13 +423,8 @@ function workerSet(
     // A UDP worker blocks in recvmmsg(2); shutdown(2) wakes it (the call may report
     // ENOTCONN on an unconnected socket, but the receive still returns).
     stopListening(fds);
-    for (const fd of wakeFds) if (fd !== undefined) c.write32(fd, wakeAll, 8n);
-    maybeSettle();
-  };
-
-  const fail = (err: Error) => {
-    failure ??= err;
-    (stopAll ?? stop)();
+    const wake = new BigUint64Array([1n]);
+    for (const fd of wakeFds) c.write32(fd, wake, 8n);
   };
 
   const exited = (i: number) => {
@@ -527,14 +432,15 @@ function workerSet(
     if (w === undefined) return;
     delete workers[i];
     w.terminate();
-    running--;
-    maybeSettle();
+    if (--running > 0) return;
+    closeAll(wakeFds);
+    if (failure) settle.reject(failure);
+    else settle.resolve(totals);
   };
 
   const start = (i: number) => {
     const w = new Worker(workerUrl(), { type: "module", name: `sockbox echo ${o.proto} ${i}` });
     workers[i] = w;
-    running++;
     w.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
       if (m.type === "events") {
@@ -544,98 +450,50 @@ function workerSet(
         try {
           o.onEvents(m.events);
         } catch (err) {
-          fail(asError(err));
+          failure = asError(err);
+          stop();
         }
       } else if (m.type === "done") {
         addTotals(totals, m.totals);
         exited(i);
       } else {
-        fail(new RuntimeError(`echo worker ${i} failed: ${m.error}`));
+        failure ??= new RuntimeError(`echo worker ${i} failed: ${m.error}`);
+        stop();
         exited(i);
       }
     };
     w.onerror = (e: ErrorEvent) => {
       e.preventDefault();
-      fail(new RuntimeError(`echo worker ${i} failed: ${e.message}`));
+      failure ??= new RuntimeError(`echo worker ${i} failed: ${e.message}`);
+      stop();
       exited(i);
     };
     w.postMessage(config(i, wakeFds[i] ?? -1));
   };
-
-  return {
-    pending: () => !stopped && next < n,
-    startNext() {
-      if (stopped || next >= n) return;
-      const i = next++;
-      try {
-        start(i);
-      } catch (err) {
-        fail(new RuntimeError(`echo worker ${i} failed: ${(err as Error).message}`));
-      }
-      maybeSettle();
-    },
-    stop,
-    finished,
-  };
-}
-
-/** Serves in `n` Workers (UDP); the main thread relays their events. */
-function inWorkers(
-  o: DataPlaneOptions,
-  fds: number[],
-  n: number,
-  config: ConfigOf,
-): Run {
-  const set = workerSet(o, fds, n, 0, config);
   // `new Worker` returns only once the thread has built its runtime (tens of ms of CPU
   // each): start them after the caller has reported `listening` (the kernel queues what
   // arrives meanwhile), not before. A microtask, not a timer: a process's first
   // setTimeout costs milliseconds of its own (measured), on the way to `listening`.
   queueMicrotask(() => {
-    while (set.pending()) set.startNext();
-  });
-  return { stop: set.stop, finished: set.finished };
-}
-
-/**
- * Serves TCP on the main thread and in `n - 1` Workers. A Worker takes ~35 ms to build its
- * runtime here (`new Worker` holds the main thread that long), so with Workers alone the
- * first connection waited for all of them (~80 ms after `listening` with two). Instead the
- * main thread serves the first socket of the SO_REUSEPORT group from the start, and each
- * Worker's socket starts listening only once its Worker runs (listenFirst): until then the
- * kernel gives every connection to the sockets already served. Where SO_REUSEPORT is
- * refused they all serve the one shared socket.
- */
-function withMainThread(
-  o: DataPlaneOptions,
-  fds: number[],
-  n: number,
-  config: ConfigOf,
-): Run {
-  // A Worker's failure stops everything; Workers start only from the main loop's steps, so
-  // `main` exists by then.
-  const set = workerSet(o, fds, n, 1, config, () => stop());
-  const main = onMainThread(o, fds, config(0, -1), set);
-  // Both: the main loop's stop does not wake the Workers, nor theirs the main loop.
-  function stop(): void {
-    main.stop();
-    set.stop();
-  }
-  const mainDone = main.finished.then(
-    (t) => ({ t, err: null }),
-    (err) => {
-      stop(); // the main loop failed (its onEvents threw): the Workers finish too
-      return { t: noTotals(), err: asError(err) };
-    },
-  );
-  const finished = Promise.allSettled([mainDone, set.finished]).then(([m, w]) => {
-    const mine = (m as PromiseFulfilledResult<{ t: Totals; err: Error | null }>).value;
-    if (mine.err) throw mine.err;
-    if (w.status === "rejected") throw w.reason;
-    const totals = noTotals();
-    addTotals(totals, mine.t);
-    addTotals(totals, w.value);
-    return totals;
+    if (stopped) { // before any thread started: nothing to wait for
+      closeAll(wakeFds);
+      settle.resolve(totals);
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      try {
+        start(i);
+      } catch (err) {
+        failure ??= new RuntimeError(`echo worker ${i} failed: ${(err as Error).message}`);
+        stop();
+        running = i; // the ones started finish (and settle) as usual
+        if (running === 0) {
+          closeAll(wakeFds);
+          settle.reject(failure);
+        }
+        return;
+      }
+    }
   });
   return { stop, finished };
 }

@@ -12,9 +12,6 @@ import type { AdmissionSpec } from "../../base/gate.ts";
 import { REFUSAL_REASONS, type RefusalCounts } from "../../base/refusals.ts";
 import { addCounts } from "../counts.ts";
 
-/** The listen(2) backlog of every TCP socket the data plane serves. */
-export const LISTEN_BACKLOG = 511;
-
 /** Settings one worker runs with. The fds belong to the pool; the worker never closes them. */
 export interface WorkerConfig {
   proto: "tcp" | "udp";
@@ -24,11 +21,6 @@ export interface WorkerConfig {
   fd: number;
   /** TCP: the listener is shared with the other workers (SO_REUSEPORT refused). */
   shared: boolean;
-  /**
-   * TCP: the socket is bound but not listening: the worker calls listen(2) as it starts, so
-   * the kernel hands this SO_REUSEPORT socket connections only once a thread serves it.
-   */
-  listenFirst: boolean;
   /** TCP: the eventfd the pool writes to wake this worker; -1 for UDP (woken by shutdown(2)). */
   wakeFd: number;
   /** The words every thread shares, as an `Int32Array` indexed by {@link CONTROL}. */

@@ -56,7 +56,6 @@ import {
   MSG_PEEK,
   O_CLOEXEC,
   O_NONBLOCK,
-  SHUT_RD,
   SHUT_WR,
   SIOCATMARK,
   SOCK_CLOEXEC,
@@ -76,7 +75,6 @@ import { splicesFor } from "../../base/splice.ts";
 import {
   CloseReason,
   CONTROL,
-  LISTEN_BACKLOG,
   noTotals,
   publishTotals,
   releaseSlot,
@@ -229,7 +227,6 @@ export class TcpEchoLoop {
     this.maxBytes = spec?.maxBytes ?? Infinity;
     this.idle = cfg.idleTimeoutMs > 0 ? new IdleList<Conn>(cfg.idleTimeoutMs) : null;
     const c = this.c;
-    if (cfg.listenFirst) this.#listen();
     this.ep = c.epoll_create1(EPOLL_CLOEXEC);
     if (this.ep < 0) throw sysError("epoll_create1", this.err[0]!);
     try {
@@ -238,25 +235,6 @@ export class TcpEchoLoop {
     } catch (err) {
       c.close(this.ep);
       throw err;
-    }
-  }
-
-  /**
-   * Listens on a socket the pool bound for this worker (see {@link WorkerConfig.listenFirst}),
-   * unless the pool has stopped already. A stop that comes between the check and listen(2)
-   * finds the socket not listening yet (its shutdown(2) does nothing), so it is looked at
-   * again after: the socket then stops listening here, as the pool would have stopped it.
-   */
-  #listen(): void {
-    const { c, cfg, control } = this;
-    if (Atomics.load(control, CONTROL.stop) !== 0) {
-      this.stopping = true;
-      return;
-    }
-    if (c.listen(cfg.fd, LISTEN_BACKLOG) < 0) throw sysError("listen", this.err[0]!);
-    if (Atomics.load(control, CONTROL.stop) !== 0) {
-      c.shutdown(cfg.fd, SHUT_RD);
-      this.stopping = true;
     }
   }
 
