@@ -753,7 +753,7 @@ class Browser implements AsyncDisposable {
           const s = events.find((e) => e.event === "summary")!;
           assert.ok((s.round_trips as number) > 0, `${name}: ${JSON.stringify(s)}`);
           for (const k of ["mismatches", "short", "resets", "timeouts", "errors"]) {
-            assert.equal(s[k], 0, `${name}: ${k}`);
+            assert.equal(s[k], 0, `${name}: ${k} (stderr: ${err})${await context()}`);
           }
           if (name === "conns") assert.deepEqual([s.conns, s.streams], [2, null]);
           if (name === "streams") assert.deepEqual([s.conns, s.streams], [1, 4]);
