@@ -29,9 +29,9 @@ export function runFlags(): string[] {
 /**
  * The bundle's `#!` line. `DENO_NO_UPDATE_CHECK=1` because `deno run` otherwise asks
  * dl.deno.land for Deno's latest version in the background of every process that lives
- * more than a moment (a DNS query ~0.6 s after start, then a connection, each with a
- * socket in the process): traffic of its own from a tool whose traffic the operator is
- * there to watch.
+ * more than a moment (a DNS query ~0.5 s after start and, where the name resolves, a
+ * connection, each a socket in the process): traffic of its own from a tool whose traffic
+ * the operator is there to watch.
  */
 export function shebang(): string {
   return `#!/usr/bin/env -S DENO_NO_UPDATE_CHECK=1 deno run -q ${runFlags().join(" ")} --no-config`;
