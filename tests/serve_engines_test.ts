@@ -129,8 +129,14 @@ for (
         shellQuote(input.path)
       } | sha256sum`,
     ], { timeoutMs: 300_000 });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout.split(" ")[0], input.sha, r.stderr);
+    if (r.code !== 0 || r.stdout.split(" ")[0] !== input.sha) {
+      // What the server saw and said: its close event (reason, counts, error), its exit.
+      const end = await s.p.stop();
+      assert.fail(
+        `client exit ${r.code}, sha256 ${r.stdout.split(" ")[0]} (want ${input.sha}): ${r.stderr}` +
+          `\nserver exit ${end.code}, events ${JSON.stringify(s.p.events)}, stderr: ${end.stderr}`,
+      );
+    }
     const cl = await s.p.next((e) => e.event === "close", 30_000);
     assert.deepEqual([cl.bytes_in, cl.bytes_out, cl.reason], [200 << 20, 200 << 20, "eof"]);
   };

@@ -599,12 +599,13 @@ export class TcpEchoLoop {
           continue;
         }
         if (n === 0) {
-          // splice(2) also returns 0 at an urgent mark once the FIN is in: not yet EOF.
-          if (this.#atMark(conn)) {
-            conn.urgent = true;
-            continue;
-          }
-          return this.#eof(conn);
+          // Once the FIN is in, splice(2) returns 0 whenever it moved nothing, which is not
+          // only at the end of the stream: also at an urgent mark, and when no page could
+          // be had to move the bytes into (net/ipv4/tcp.c, tcp_splice_read). Closing then
+          // would drop the rest with a RST, so read(2) says whether this is the end.
+          if (this.#atMark(conn)) conn.urgent = true;
+          conn.readPath = true;
+          continue;
         }
         const e = this.err[0]!;
         if (e === ERRNO.EAGAIN) return;
