@@ -101,6 +101,7 @@ const COMMANDS = {
   getent: "getent",
   nft: "nft (nftables)",
   script: "script (util-linux, for a pseudo-terminal)",
+  strace: "strace (for fault injection)",
 } as const;
 
 /** What a test may need from the machine. */

@@ -42,8 +42,15 @@ interface Server extends AsyncDisposable {
   listening: Record<string, unknown>;
 }
 
-async function serve(args: string[], env?: Record<string, string>): Promise<Server> {
-  const p = new SockboxProcess(["serve", ...args, "--json"], env ? { env } : {});
+async function serve(
+  args: string[],
+  env?: Record<string, string>,
+  wrap?: string[],
+): Promise<Server> {
+  const p = new SockboxProcess(["serve", ...args, "--json"], {
+    ...(env ? { env } : {}),
+    ...(wrap ? { wrap } : {}),
+  });
   const listening = await p.next((e) => e.event === "listening");
   return {
     p,
@@ -142,6 +149,67 @@ for (
   };
   Deno.test(args[1] === "ffi" ? ffiTest([], def, fn) : { ...def, fn });
 }
+
+// --- splice(2) failing for a reason that is not the peer's ------------------------------
+
+// strace(1) makes the kernel's answer to one splice(2) call of the server ENOENT (fault
+// injection: `-e inject=splice:error=ENOENT:when=N`, the Nth call only, on a real socket and a
+// real pipe). The connection must go on with read/write, writing out what the pipe holds,
+// and lose nothing; closing it with "send ENOENT" reset the peer mid-stream. Calls into the
+// pipe and out of it alternate, so consecutive N fail one of each, which `-y` shows (the
+// failed call's first fd is the socket or the pipe).
+Deno.test(ffiTest(["strace"], {
+  name:
+    "serve tcp (ffi), SOCKBOX_SPLICE=1: a splice(2) into or out of the pipe that fails (strace fault injection) loses no byte",
+}, async () => {
+  const size = 16 << 20;
+  const input = await Deno.makeTempFile({ prefix: "sockbox-16m-" });
+  const log = await Deno.makeTempFile({ prefix: "sockbox-strace-" });
+  try {
+    const made = await sh("sh", [
+      "-c",
+      `head -c ${size} /dev/urandom > ${shellQuote(input)} && sha256sum < ${shellQuote(input)}`,
+    ]);
+    assert.equal(made.code, 0, made.stderr);
+    const sha = made.stdout.split(" ")[0]!;
+    const seen = new Set<string>();
+    for (let when = 20; when < 30 && seen.size < 2; when++) {
+      const strace = ["strace", "-f", "--seccomp-bpf", "-qq", "-y", "-I1", "-o", log];
+      strace.push("-e", "trace=splice", "-e", `inject=splice:error=ENOENT:when=${when}`);
+      const s = await serve(
+        ["tcp", "0", "--host", "127.0.0.1", "--engine", "ffi", "--workers", "1"],
+        { SOCKBOX_SPLICE: "1" },
+        strace,
+      );
+      let injected: string[];
+      try {
+        const r = await sh("sh", [
+          "-c",
+          `${sockboxShell()} send tcp 127.0.0.1 ${s.port} --timeout 30s < ${
+            shellQuote(input)
+          } | sha256sum`,
+        ], { timeoutMs: 120_000 });
+        const cl = await s.p.next((e) => e.event === "close", 30_000).catch((e) => e);
+        assert.equal(r.code, 0, `${r.stderr}; server: ${JSON.stringify(s.p.events)}`);
+        assert.equal(r.stdout.split(" ")[0], sha, r.stderr);
+        assert.deepEqual([cl.bytes_in, cl.bytes_out, cl.reason], [size, size, "eof"]);
+      } finally {
+        await s.p.stop(); // strace (-I1) passes SIGTERM on to the server and ends with it
+        injected = (await Deno.readTextFile(log)).split("\n").filter((l) =>
+          l.includes("(INJECTED)")
+        );
+      }
+      assert.equal(injected.length, 1, `injected at call ${when}: ${injected.join("\n")}`);
+      const into = /splice\(\d+<socket:/.test(injected[0]!);
+      assert.ok(into || /splice\(\d+<pipe/.test(injected[0]!), injected[0]);
+      seen.add(into ? "into the pipe" : "out of the pipe");
+    }
+    assert.deepEqual([...seen].sort(), ["into the pipe", "out of the pipe"]);
+  } finally {
+    await Deno.remove(input).catch(() => {});
+    await Deno.remove(log).catch(() => {});
+  }
+}));
 
 Deno.test({
   name: "(cleanup of the 200 MiB input)",

@@ -149,7 +149,13 @@ const SYMBOLS = {
   epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
   // ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len,
   //                unsigned int flags);
-  splice: { parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"], result: "isize" },
+  // The count read as a 32-bit int, as read32/write32 do (the engine moves at most a pipe's
+  // capacity per call), so no BigInt is made between the call and the read of errno.
+  splice32: {
+    name: "splice",
+    parameters: ["i32", "buffer", "i32", "buffer", "usize", "u32"],
+    result: "i32",
+  },
   // int pipe2(int pipefd[2], int flags);
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   // int recvmmsg(int fd, struct mmsghdr *vec, unsigned int vlen, int flags,

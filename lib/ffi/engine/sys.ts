@@ -35,7 +35,7 @@ const CALLS = [
   "setsockopt",
   "shutdown",
   "socket",
-  "splice",
+  "splice32",
   "write32",
 ] as const;
 

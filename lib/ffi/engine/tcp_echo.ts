@@ -11,7 +11,8 @@
  *   reads costs at most one buffer and never slows the others.
  * - Bulk: a read that fills the whole buffer marks a streaming peer; from then on the bytes
  *   move socket -> pipe -> socket with splice(2) and never enter this process. The pipe is
- *   also the backpressure buffer. When splice(2) is refused, read/write carries on; a
+ *   also the backpressure buffer. When splice(2) is refused or fails for a reason that is
+ *   not the peer's, read/write carries on (what the pipe holds is written out); a
  *   loopback peer, where splice saves nothing, stays on read/write unless told otherwise
  *   (lib/base/splice.ts).
  * - Half-close: on EOF the rest is echoed, then the socket is closed (FIN).
@@ -89,6 +90,7 @@ const BUF_SIZE = 65536;
 const BUF_SIZE_N = BigInt(BUF_SIZE);
 /** Pipe capacity asked for a splicing connection (F_SETPIPE_SZ; the kernel may give less). */
 const PIPE_SIZE = 256 * 1024;
+const PIPE_SIZE_N = BigInt(PIPE_SIZE);
 const MAX_EVENTS = 256;
 /** Events wait at most this long (ms) to be posted with others, or until this many. */
 const FLUSH_MS = 10;
@@ -103,6 +105,22 @@ const ACCEPT_BACKOFF_MS = 100;
 const CONN_EVENTS = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET;
 const INPUT = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLPRI;
 const SPLICE_FLAGS = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+/**
+ * A splice(2) failing with one of these reports the connection's end; any other failure
+ * (refused, or nothing to do with the peer) moves the connection to read/write instead.
+ */
+const CONN_ERRORS: ReadonlySet<number> = new Set([
+  ERRNO.ECONNRESET,
+  ERRNO.EPIPE,
+  ERRNO.ETIMEDOUT,
+  ERRNO.ENOTCONN,
+  ERRNO.ECONNABORTED,
+  ERRNO.EHOSTUNREACH,
+  ERRNO.ENETUNREACH,
+  ERRNO.ENETDOWN,
+  ERRNO.EHOSTDOWN,
+  ERRNO.ECONNREFUSED,
+]);
 
 /** One accepted connection. */
 interface Conn extends IdleLink {
@@ -590,7 +608,7 @@ export class TcpEchoLoop {
     for (;;) {
       if (conn.urgent && !this.#urgent(conn)) return;
       if (conn.pipeR >= 0 && !conn.readPath && !conn.urgent) {
-        const n = Number(c.splice(fd, null, conn.pipeW, null, BigInt(PIPE_SIZE), SPLICE_FLAGS));
+        const n = c.splice32(fd, null, conn.pipeW, null, PIPE_SIZE_N, SPLICE_FLAGS);
         if (n > 0) {
           this.#received(conn, n);
           conn.piped = n;
@@ -610,12 +628,12 @@ export class TcpEchoLoop {
         const e = this.err[0]!;
         if (e === ERRNO.EAGAIN) return;
         if (e === ERRNO.EINTR) continue;
-        if (e === ERRNO.EINVAL || e === ERRNO.ENOSYS || e === ERRNO.EOPNOTSUPP) {
-          this.#closePipe(conn); // splice refused here: read/write from now on
-          conn.noSplice = true;
-          continue;
-        }
-        return this.#fail(conn, "recv", e);
+        if (CONN_ERRORS.has(e)) return this.#fail(conn, "recv", e);
+        // Refused (EINVAL, ENOSYS, EOPNOTSUPP), or failed for a reason that is not the
+        // connection's: read/write from now on.
+        this.#closePipe(conn); // empty: every splice in is sent before the next
+        conn.noSplice = true;
+        continue;
       }
       const n = c.read32(fd, buf, BUF_SIZE_N);
       if (n > 0) {
@@ -757,9 +775,7 @@ export class TcpEchoLoop {
 
   #drainPipe(conn: Conn): boolean {
     while (conn.piped > 0) {
-      const w = Number(
-        this.c.splice(conn.pipeR, null, conn.fd, null, BigInt(conn.piped), SPLICE_FLAGS),
-      );
+      const w = this.c.splice32(conn.pipeR, null, conn.fd, null, BigInt(conn.piped), SPLICE_FLAGS);
       if (w > 0) {
         conn.piped -= w;
         this.#sent(conn, w);
@@ -768,10 +784,38 @@ export class TcpEchoLoop {
       const e = w < 0 ? this.err[0]! : ERRNO.EPIPE;
       if (e === ERRNO.EINTR) continue;
       if (e === ERRNO.EAGAIN) return false; // the pipe holds the rest until EPOLLOUT
-      this.#fail(conn, "send", e);
-      return false;
+      if (CONN_ERRORS.has(e)) {
+        this.#fail(conn, "send", e);
+        return false;
+      }
+      return this.#unpipe(conn);
     }
     return true;
+  }
+
+  /**
+   * splice(2) out failed for a reason that is not the connection's: the bytes in the pipe
+   * go out with write(2) instead, and the connection stays on read/write, so nothing it
+   * accepted is lost to the failed splice.
+   */
+  #unpipe(conn: Conn): boolean {
+    const rest = new Uint8Array(conn.piped);
+    let got = 0;
+    while (got < rest.length) {
+      const n = this.c.read32(conn.pipeR, rest.subarray(got), sizeArg(rest.length - got));
+      if (n > 0) {
+        got += n;
+        continue;
+      }
+      const e = n < 0 ? this.err[0]! : ERRNO.EIO; // the pipe holds `piped` bytes, ours only
+      if (e === ERRNO.EINTR) continue;
+      this.#fail(conn, "read", e);
+      return false;
+    }
+    this.#closePipe(conn);
+    conn.noSplice = true;
+    conn.pending = rest;
+    return this.#drain(conn);
   }
 
   #sent(conn: Conn, n: number): void {
