@@ -63,6 +63,10 @@ const SYMBOLS = {
   // result makes (measured: 50-100 ns of a 1.3 us write(2) to /dev/null).
   read32: { name: "read", parameters: ["i32", "buffer", "usize"], result: "i32" },
   write32: { name: "write", parameters: ["i32", "buffer", "usize"], result: "i32" },
+  // send(2) and recv(2) the same way, for the loops that check errno after each call: a
+  // 64-bit result would also put an allocation between the call and that read of errno.
+  send32: { name: "send", parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
+  recv32: { name: "recv", parameters: ["i32", "buffer", "usize", "i32"], result: "i32" },
   // int fcntl(int fd, int cmd, ... /* int arg */);
   fcntl_int: { name: "fcntl", parameters: ["i32", "i32", "i32"], result: "i32" },
   // int ioctl(int fd, unsigned long request, ... /* void *arg */);

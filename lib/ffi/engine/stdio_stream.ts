@@ -160,8 +160,11 @@ export async function echoStdio(o: StdioEchoOptions): Promise<StdioEchoResult> {
       if (rev & POLLOUT && sent < read) {
         const at = sent % RING;
         const len = Math.min(read - sent, RING - at, CHUNK);
-        const n = Number(
-          c.send(fd, ring.subarray(at, at + len), BigInt(len), MSG_DONTWAIT | MSG_NOSIGNAL),
+        const n = c.send32(
+          fd,
+          ring.subarray(at, at + len),
+          BigInt(len),
+          MSG_DONTWAIT | MSG_NOSIGNAL,
         );
         if (n > 0) sent += n;
         else if (n < 0 && err[0] !== ERRNO.EAGAIN && err[0] !== ERRNO.EINTR) {
@@ -169,7 +172,7 @@ export async function echoStdio(o: StdioEchoOptions): Promise<StdioEchoResult> {
         }
       }
       if (rev & (POLLIN | POLLHUP | POLLERR)) {
-        const n = Number(c.recv(fd, echo, BigInt(CHUNK), MSG_DONTWAIT));
+        const n = c.recv32(fd, echo, BigInt(CHUNK), MSG_DONTWAIT);
         if (n > 0) {
           check(n);
           toStdout(echo.subarray(0, n));

@@ -699,7 +699,7 @@ export class TcpEchoLoop {
   #urgent(conn: Conn): boolean {
     const c = this.c;
     // Is there a byte at all? EINVAL: none (already taken); EAGAIN: announced, not arrived.
-    const peek = Number(c.recv(conn.fd, this.oob, 1n, MSG_OOB | MSG_PEEK | MSG_DONTWAIT));
+    const peek = c.recv32(conn.fd, this.oob, 1n, MSG_OOB | MSG_PEEK | MSG_DONTWAIT);
     if (peek !== 1) {
       if (peek < 0 && this.err[0]! === ERRNO.EAGAIN) return false; // its arrival raises an edge
       conn.urgent = false;
@@ -709,7 +709,7 @@ export class TcpEchoLoop {
       conn.readPath = true; // in-band bytes before the mark: read(2) stops at it
       return true;
     }
-    c.recv(conn.fd, this.oob, 1n, MSG_OOB | MSG_DONTWAIT);
+    c.recv32(conn.fd, this.oob, 1n, MSG_OOB | MSG_DONTWAIT);
     conn.urgent = false;
     conn.readPath = true; // step over the mark with read(2); splice(2) stops at it
     this.out.push({

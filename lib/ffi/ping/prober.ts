@@ -63,8 +63,8 @@ const CALLS = [
   "getsockname",
   "getsockopt",
   "poll",
-  "recv",
-  "send",
+  "recv32",
+  "send32",
   "setsockopt",
   "socket",
 ] as const;
@@ -295,7 +295,7 @@ export class Prober {
         const t0 = monoNs();
         book.sent(seq, t0);
         sent++;
-        const w = Number(c.send(this.fd, this.probe, probeN, MSG_NOSIGNAL));
+        const w = c.send32(this.fd, this.probe, probeN, MSG_NOSIGNAL);
         nextSend = t0 + intervalNs;
         if (w >= 0) {
           if (this.stream && w < cfg.size) [this.pending, this.outOff] = [true, w];
@@ -305,7 +305,7 @@ export class Prober {
             // The refusal of an earlier probe (or this one), reported here: count it, resend.
             const r = book.refuse();
             if (r !== null) this.outcomes.push({ k: "refused", seq: r });
-            if (book.inFlight.has(seq)) c.send(this.fd, this.probe, probeN, MSG_NOSIGNAL);
+            if (book.inFlight.has(seq)) c.send32(this.fd, this.probe, probeN, MSG_NOSIGNAL);
           } else if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) {
             // UDP: lost at its deadline; TCP: sent when the socket is writable.
             if (this.stream) [this.pending, this.outOff] = [true, 0];
@@ -378,7 +378,7 @@ export class Prober {
   #sendRest(): ProberError | null {
     const from = this.outOff;
     const rest = this.probe.subarray(from);
-    const w = Number(this.c.send(this.fd, rest, BigInt(rest.length), MSG_NOSIGNAL));
+    const w = this.c.send32(this.fd, rest, BigInt(rest.length), MSG_NOSIGNAL);
     if (w < 0) {
       const e = this.err[0]!;
       if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return null;
@@ -393,7 +393,7 @@ export class Prober {
   #readUdp(): ProberError | null {
     const c = this.c, rbuf = this.rbuf;
     for (;;) {
-      const n = Number(c.recv(this.fd, rbuf, RBUF_N, 0));
+      const n = c.recv32(this.fd, rbuf, RBUF_N, 0);
       const now = monoNs();
       if (n < 0) {
         const e = this.err[0]!;
@@ -418,7 +418,7 @@ export class Prober {
   #readTcp(): ProberError | "eof" | null {
     const c = this.c, frame = this.frame, rbuf = this.rbuf;
     for (;;) {
-      const n = Number(c.recv(this.fd, rbuf, RBUF_N, 0));
+      const n = c.recv32(this.fd, rbuf, RBUF_N, 0);
       const now = monoNs();
       if (n < 0) {
         const e = this.err[0]!;
