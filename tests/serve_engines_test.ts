@@ -97,19 +97,47 @@ if (!ARTIFACT_RUN) {
 
 // --- 200 MiB through `send tcp` stdin, on each engine and on the read/write fallback ---
 
-let bigFile: { path: string; sha: string } | undefined;
-async function bigInput(): Promise<{ path: string; sha: string }> {
-  if (bigFile) return bigFile;
-  const path = await Deno.makeTempFile({ prefix: "sockbox-200m-" });
+/** A stream to send: a temporary file and the sha256 of its bytes. */
+interface Input {
+  path: string;
+  sha: string;
+}
+
+/** `bytes` random bytes in a new temporary file (name starting `prefix`). */
+async function randomFile(bytes: number, prefix: string): Promise<Input> {
+  const path = await Deno.makeTempFile({ prefix });
   const r = await sh("sh", [
     "-c",
-    `head -c ${200 * 1024 * 1024} /dev/urandom > ${shellQuote(path)} && sha256sum < ${
-      shellQuote(path)
-    }`,
+    `head -c ${bytes} /dev/urandom > ${shellQuote(path)} && sha256sum < ${shellQuote(path)}`,
   ]);
   assert.equal(r.code, 0, r.stderr);
-  bigFile = { path, sha: r.stdout.split(" ")[0]! };
-  return bigFile;
+  return { path, sha: r.stdout.split(" ")[0]! };
+}
+
+let bigFile: Input | undefined;
+async function bigInput(): Promise<Input> {
+  return bigFile ??= await randomFile(200 * 1024 * 1024, "sockbox-200m-");
+}
+
+/**
+ * Streams `input` from `send tcp`'s stdin through the server `s`; the client must exit 0
+ * with the echo byte-exact (sha256), or the test fails with what the server saw and said
+ * (its events, with the close's reason, counts and error; its exit and stderr).
+ */
+async function streamThrough(s: Server, input: Input, timeoutMs: number): Promise<void> {
+  const r = await sh("sh", [
+    "-c",
+    `${sockboxShell()} send tcp 127.0.0.1 ${s.port} --timeout 30s < ${
+      shellQuote(input.path)
+    } | sha256sum`,
+  ], { timeoutMs });
+  const sha = r.stdout.split(" ")[0];
+  if (r.code === 0 && sha === input.sha) return;
+  const end = await s.p.stop();
+  assert.fail(
+    `client exit ${r.code}, sha256 ${sha} (want ${input.sha}): ${r.stderr}` +
+      `\nserver exit ${end.code}, events ${JSON.stringify(s.p.events)}, stderr: ${end.stderr}`,
+  );
 }
 
 // Over loopback the ffi engine copies with read/write unless SOCKBOX_SPLICE=1 (see
@@ -130,20 +158,7 @@ for (
   const fn = async () => {
     const input = await bigInput();
     await using s = await serve(["tcp", "0", "--host", "127.0.0.1", ...args], env);
-    const r = await sh("sh", [
-      "-c",
-      `${sockboxShell()} send tcp 127.0.0.1 ${s.port} --timeout 30s < ${
-        shellQuote(input.path)
-      } | sha256sum`,
-    ], { timeoutMs: 300_000 });
-    if (r.code !== 0 || r.stdout.split(" ")[0] !== input.sha) {
-      // What the server saw and said: its close event (reason, counts, error), its exit.
-      const end = await s.p.stop();
-      assert.fail(
-        `client exit ${r.code}, sha256 ${r.stdout.split(" ")[0]} (want ${input.sha}): ${r.stderr}` +
-          `\nserver exit ${end.code}, events ${JSON.stringify(s.p.events)}, stderr: ${end.stderr}`,
-      );
-    }
+    await streamThrough(s, input, 300_000);
     const cl = await s.p.next((e) => e.event === "close", 30_000);
     assert.deepEqual([cl.bytes_in, cl.bytes_out, cl.reason], [200 << 20, 200 << 20, "eof"]);
   };
@@ -163,15 +178,9 @@ Deno.test(ffiTest(["strace"], {
     "serve tcp (ffi), SOCKBOX_SPLICE=1: a splice(2) into or out of the pipe that fails (strace fault injection) loses no byte",
 }, async () => {
   const size = 16 << 20;
-  const input = await Deno.makeTempFile({ prefix: "sockbox-16m-" });
+  const input = await randomFile(size, "sockbox-16m-");
   const log = await Deno.makeTempFile({ prefix: "sockbox-strace-" });
   try {
-    const made = await sh("sh", [
-      "-c",
-      `head -c ${size} /dev/urandom > ${shellQuote(input)} && sha256sum < ${shellQuote(input)}`,
-    ]);
-    assert.equal(made.code, 0, made.stderr);
-    const sha = made.stdout.split(" ")[0]!;
     const seen = new Set<string>();
     for (let when = 20; when < 30 && seen.size < 2; when++) {
       const strace = ["strace", "-f", "--seccomp-bpf", "-qq", "-y", "-I1", "-o", log];
@@ -183,15 +192,8 @@ Deno.test(ffiTest(["strace"], {
       );
       let injected: string[];
       try {
-        const r = await sh("sh", [
-          "-c",
-          `${sockboxShell()} send tcp 127.0.0.1 ${s.port} --timeout 30s < ${
-            shellQuote(input)
-          } | sha256sum`,
-        ], { timeoutMs: 120_000 });
-        const cl = await s.p.next((e) => e.event === "close", 30_000).catch((e) => e);
-        assert.equal(r.code, 0, `${r.stderr}; server: ${JSON.stringify(s.p.events)}`);
-        assert.equal(r.stdout.split(" ")[0], sha, r.stderr);
+        await streamThrough(s, input, 120_000);
+        const cl = await s.p.next((e) => e.event === "close", 30_000);
         assert.deepEqual([cl.bytes_in, cl.bytes_out, cl.reason], [size, size, "eof"]);
       } finally {
         await s.p.stop(); // strace (-I1) passes SIGTERM on to the server and ends with it
@@ -206,7 +208,7 @@ Deno.test(ffiTest(["strace"], {
     }
     assert.deepEqual([...seen].sort(), ["into the pipe", "out of the pipe"]);
   } finally {
-    await Deno.remove(input).catch(() => {});
+    await Deno.remove(input.path).catch(() => {});
     await Deno.remove(log).catch(() => {});
   }
 }));
