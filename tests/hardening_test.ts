@@ -203,6 +203,76 @@ function closeCounts(e: Record<string, unknown>): unknown[] {
   return [e.reason, e.bytes_in, e.bytes_out, e.bytes_dropped];
 }
 
+/**
+ * Python: connects to 127.0.0.1:PORT, gets one echo, then takes a duplicate of the server's
+ * own socket for that connection (found through /proc/net/tcp and /proc/PID/fd, taken with
+ * pidfd_getfd(2), as root) and prints its TCP_NODELAY: what the server's accepted
+ * connection really has, not what the listener reports.
+ */
+const PY_ACCEPTED_NODELAY = `
+import ctypes, os, socket, sys
+port = int(sys.argv[1])
+c = socket.create_connection(("127.0.0.1", port), timeout=5)
+c.sendall(b"x")
+assert c.recv(1) == b"x"
+me = c.getsockname()[1]
+inode = None
+for line in open("/proc/net/tcp").readlines()[1:]:
+    f = line.split()
+    if int(f[1].split(":")[1], 16) == port and int(f[2].split(":")[1], 16) == me:
+        inode = f[9]
+assert inode, "the server's socket is not in /proc/net/tcp"
+want = "socket:[%s]" % inode
+found = None
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        for fd in os.listdir("/proc/%s/fd" % pid):
+            try:
+                if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == want:
+                    found = (int(pid), int(fd))
+            except OSError:
+                pass
+    except OSError:
+        pass
+assert found, "no process holds " + want
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = os.pidfd_open(found[0])
+dup = libc.syscall(438, pidfd, found[1], 0)  # pidfd_getfd
+assert dup >= 0, os.strerror(ctypes.get_errno())
+s = socket.socket(fileno=dup)
+print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+`;
+
+for (const engine of ["ffi", "deno"] as const) {
+  Deno.test(requires(["python3", "root"], {
+    name: `serve tcp --engine ${engine}: accepted connections have Nagle off, on with --no-nodelay`,
+    async fn() {
+      const cases: [string[], string][] = [[[], "1"], [["--no-nodelay"], "0"], [
+        ["--nodelay"],
+        "1",
+      ]];
+      for (const [flags, want] of cases) {
+        await using p = new SockboxProcess([
+          "serve",
+          "tcp",
+          "0",
+          "--host",
+          "127.0.0.1",
+          "--engine",
+          engine,
+          ...flags,
+          "--json",
+        ]);
+        const { port } = await p.listening();
+        const r = await sh("python3", ["-c", PY_ACCEPTED_NODELAY, String(port)]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.stdout.trim(), want, `TCP_NODELAY of the accepted socket with [${flags}]`);
+        assert.equal((await p.stop()).code, 0);
+      }
+    },
+  }));
+}
+
 /** A summary's connections, byte counts and refusals. */
 function summaryCounts(e: Record<string, unknown>): unknown[] {
   return [e.connections, e.bytes_in, e.bytes_out, e.refused];

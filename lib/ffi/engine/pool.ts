@@ -15,6 +15,7 @@ import {
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   IPPROTO_IPV6,
+  IPPROTO_TCP,
   IPV6_V6ONLY,
   SHUT_RD,
   SO_RCVBUF,
@@ -26,6 +27,7 @@ import {
   SOCK_NONBLOCK,
   SOCK_STREAM,
   SOL_SOCKET,
+  TCP_NODELAY,
 } from "../constants.ts";
 import { errnoName } from "../errno.ts";
 import { applyToFds, type SockoptRequest, type SockoptState } from "../sockopt.ts";
@@ -170,6 +172,11 @@ function openBound(b: Bind): number {
   };
   // As Deno.listen does: a restarted server may bind while old connections linger.
   if (b.proto === "tcp") flag(SOL_SOCKET, SO_REUSEADDR, true);
+  // Nagle off, so an echo leaves at once: Linux copies the listener's TCP_NODELAY into every
+  // connection it accepts (tcp(7): accepted sockets inherit the listener's options), which
+  // spares a setsockopt(2) per connection; `--no-nodelay`, set after bind with the caller's
+  // other options, turns it off for all of them.
+  if (b.proto === "tcp") flag(IPPROTO_TCP, TCP_NODELAY, true);
   if (b.reusePort) flag(SOL_SOCKET, SO_REUSEPORT, true);
   if (v6 && b.v6only) flag(IPPROTO_IPV6, IPV6_V6ONLY, true);
   // A burst must not overflow the queue while the worker echoes the previous batch; the

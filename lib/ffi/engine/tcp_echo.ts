@@ -51,7 +51,6 @@ import {
   EPOLLRDHUP,
   ERRNO,
   F_SETPIPE_SZ,
-  IPPROTO_TCP,
   MSG_DONTWAIT,
   MSG_OOB,
   MSG_PEEK,
@@ -63,7 +62,6 @@ import {
   SOCK_NONBLOCK,
   SPLICE_F_MOVE,
   SPLICE_F_NONBLOCK,
-  TCP_NODELAY,
 } from "../constants.ts";
 import { engineLibc, errnoCell } from "./sys.ts";
 import { sizeArg } from "../libc.ts";
@@ -190,7 +188,6 @@ export class TcpEchoLoop {
   readonly ctlView = new DataView(this.ctlEvent.buffer);
   readonly name = new Uint8Array(SOCKADDR_STORAGE.size);
   readonly nameLen = new Uint32Array(1);
-  readonly one = new Int32Array([1]);
   readonly intOut = new Int32Array(1);
   readonly oob = new Uint8Array(1);
   readonly pipeFds = new Int32Array(2);
@@ -532,7 +529,6 @@ export class TcpEchoLoop {
         c.close(fd);
         continue;
       }
-      c.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, this.one, 4);
       try {
         this.#ctl(EPOLL_CTL_ADD, fd, CONN_EVENTS);
       } catch (err) {

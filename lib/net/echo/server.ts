@@ -175,7 +175,12 @@ function bindEcho<T extends Deno.Listener | Deno.DatagramConn>(
 ): { sock: T; host: string; port: number } {
   const { value: sock, host } = listenWithFallback(bindCandidates(opts), opts.port, open);
   const port = (sock.addr as Deno.NetAddr).port;
-  const sockopts = listenerOptions(sock, proto, opts.socketOptions);
+  // TCP: what the listener reports is what its connections get (Nagle off by default, as
+  // each accepted connection sets; the ffi engine sets it on the listener itself).
+  const req = opts.socketOptions && proto === "tcp"
+    ? { nodelay: true, ...opts.socketOptions }
+    : opts.socketOptions;
+  const sockopts = listenerOptions(sock, proto, req);
   opts.onEvent?.({
     event: "listening",
     proto,
@@ -409,7 +414,9 @@ export function serveTcp(opts: EchoServerOptions): Promise<EchoServer> {
       } catch { /* closed (quiet, idle, drained), or reset by the peer after the echo */ }
     };
     try {
-      conn.setNoDelay(true);
+      // Nagle off, so an echo leaves at once, unless `--no-nodelay` asked for it on (the
+      // listener has it off then, and the connection inherited that).
+      if (opts.socketOptions?.nodelay !== false) conn.setNoDelay(true);
       // Small to start (1000 idle connections stay cheap), growing for bulk senders.
       let buf = new Uint8Array(4 * 1024);
       arm();
