@@ -16,8 +16,8 @@
  * then three figures run.sh has no mode for, each repeated REPS times, servers alternating:
  * new connections per second (`scripts/connrate.c`: connect, one 64-byte echo, close, from 8
  * threads; the ffi engine also with `-q`, which prints no line per connection, as the C
- * server prints none), `send tcp` streaming 200 MiB from stdin through the C server against `nc -N`
- * doing the same, and `--workers 2` against `--workers 1` with 64 connections.
+ * server prints none), `send tcp` streaming 200 MiB from stdin through the C server (from the
+ * source tree, and as the bundle) against `nc -N` doing the same, and `--workers 2` against `--workers 1` with 64 connections.
  *
  * Last, start to listening (the first stdout line) of `serve tcp` on both engines, from
  * the source tree and from the bundle, against a bare `Deno.listen` script
@@ -158,21 +158,28 @@ async function extras(build: string): Promise<Map<string, number[]>> {
       add(`conn_s ${name}`, kv(line, "conn_s"));
     }
   }
-  // send tcp streaming vs nc, both through the C epoll server.
+  // send tcp streaming vs nc, both through the C epoll server: sockbox from the source tree
+  // and as users run it, the bundle (its start-up is ~20 ms shorter: see the start-up table).
   const file = `${OUT}/stream.bin`;
   await run(["sh", "-c", `head -c ${STREAM_MIB << 20} /dev/urandom > ${file}`]);
+  const bundle = await buildBundle();
+  if (!bundle) log("the bundle did not build: its send tcp row is left out");
+  const senders: [string, string][] = [["stream sockbox", `${DENO} run -q -P ${REPO}/main.ts`]];
+  if (bundle) senders.push(["stream sockbox bundle", bundle]);
   for (let rep = 0; rep < REPS; rep++) {
     await withServer(SERVER_CPU, tcpServers["c-epoll"]!, async (p) => {
       log(`send tcp vs nc rep ${rep + 1}`);
-      const sb = await run([
-        "taskset",
-        "-c",
-        CLIENT_CPU,
-        "sh",
-        "-c",
-        `${DENO} run -q -P ${REPO}/main.ts send tcp ${HOST} ${p} --timeout 30s < ${file} > /dev/null`,
-      ]);
-      add("stream sockbox", sb.ms);
+      for (const [key, sockbox] of senders) {
+        const sb = await run([
+          "taskset",
+          "-c",
+          CLIENT_CPU,
+          "sh",
+          "-c",
+          `${sockbox} send tcp ${HOST} ${p} --timeout 30s < ${file} > /dev/null`,
+        ]);
+        add(key, sb.ms);
+      }
       const nc = await run([
         "taskset",
         "-c",
@@ -632,10 +639,16 @@ if (import.meta.main) {
     if (r.ratio[1] === "one") r.cells.push(["one", { med: 1, min: 1, max: 1 }]);
   }
   const table = render(rows, TCP);
-  const sb = fromOwn("stream sockbox"), nc = fromOwn("stream nc");
-  const w1 = fromOwn("workers 1"), w2 = fromOwn("workers 2");
   const f = (x: { med: number; min: number; max: number } | undefined, d = 0) =>
     x ? `${x.med.toFixed(d)} (${x.min.toFixed(d)}–${x.max.toFixed(d)})` : "—";
+  const nc = fromOwn("stream nc");
+  const streamRow = (label: string, sb: { med: number; min: number; max: number } | undefined) =>
+    `| \`send tcp\` streaming ${STREAM_MIB} MiB from stdin through the C server, ${label}, ms | ≤ 1.0× nc | ${
+      f(sb)
+    } | nc ${f(nc)} | ${sb && nc ? (sb.med / nc.med).toFixed(2) + "×" : "—"} | ${
+      sb && nc ? (sb.med / nc.med <= 1 ? "yes" : "no") : ""
+    } |`;
+  const w1 = fromOwn("workers 1"), w2 = fromOwn("workers 2");
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1];
   console.log(
     `## Echo engines (${
@@ -652,11 +665,8 @@ ${table}
 
 | figure | target | sockbox | reference | ratio | met |
 |---|---|---:|---:|---:|:-:|
-| \`send tcp\` streaming ${STREAM_MIB} MiB from stdin through the C server, ms | ≤ 1.0× nc | ${
-      f(sb)
-    } | nc ${f(nc)} | ${sb && nc ? (sb.med / nc.med).toFixed(2) + "×" : "—"} | ${
-      sb && nc ? (sb.med / nc.med <= 1 ? "yes" : "no") : ""
-    } |
+${streamRow("source tree", fromOwn("stream sockbox"))}
+${streamRow("bundle", fromOwn("stream sockbox bundle"))}
 | ffi \`--workers 2\` vs \`--workers 1\`, 64 conns, rt/s (server and client share the 2 CPUs) | ≥ 1.7× | ${
       f(w2)
     } | ${f(w1)} | ${w1 && w2 ? (w2.med / w1.med).toFixed(2) + "×" : "—"} | ${
