@@ -17,7 +17,8 @@
  * new connections per second (`scripts/connrate.c`: connect, one 64-byte echo, close, from 8
  * threads; the ffi engine also with `-q`, which prints no line per connection, as the C
  * server prints none), `send tcp` streaming 200 MiB from stdin through the C server (from the
- * source tree, and as the bundle) against `nc -N` doing the same, and `--workers 2` against `--workers 1` with 64 connections.
+ * source tree, and as the bundle) against `nc -N` doing the same, and `--workers 2` against
+ * `--workers 1` with 64 connections.
  *
  * Last, start to listening (the first stdout line) of `serve tcp` on both engines, from
  * the source tree and from the bundle, against a bare `Deno.listen` script

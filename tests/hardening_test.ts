@@ -247,22 +247,14 @@ for (const engine of ["ffi", "deno"] as const) {
   Deno.test(requires(["python3", "root"], {
     name: `serve tcp --engine ${engine}: accepted connections have Nagle off, on with --no-nodelay`,
     async fn() {
-      const cases: [string[], string][] = [[[], "1"], [["--no-nodelay"], "0"], [
-        ["--nodelay"],
-        "1",
-      ]];
+      const serve = ["serve", "tcp", "0", "--host", "127.0.0.1", "--engine", engine, "--json"];
+      const cases: [string[], string][] = [
+        [[], "1"],
+        [["--no-nodelay"], "0"],
+        [["--nodelay"], "1"],
+      ];
       for (const [flags, want] of cases) {
-        await using p = new SockboxProcess([
-          "serve",
-          "tcp",
-          "0",
-          "--host",
-          "127.0.0.1",
-          "--engine",
-          engine,
-          ...flags,
-          "--json",
-        ]);
+        await using p = new SockboxProcess([...serve, ...flags]);
         const { port } = await p.listening();
         const r = await sh("python3", ["-c", PY_ACCEPTED_NODELAY, String(port)]);
         assert.equal(r.code, 0, r.stderr);

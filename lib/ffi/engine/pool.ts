@@ -172,10 +172,10 @@ function openBound(b: Bind): number {
   };
   // As Deno.listen does: a restarted server may bind while old connections linger.
   if (b.proto === "tcp") flag(SOL_SOCKET, SO_REUSEADDR, true);
-  // Nagle off, so an echo leaves at once: Linux copies the listener's TCP_NODELAY into every
-  // connection it accepts (tcp(7): accepted sockets inherit the listener's options), which
-  // spares a setsockopt(2) per connection; `--no-nodelay`, set after bind with the caller's
-  // other options, turns it off for all of them.
+  // Nagle off, so an echo leaves at once: Linux makes each accepted socket a copy of its
+  // listener, TCP_NODELAY included (tests/hardening_test.ts reads it on the server's own
+  // accepted socket), which spares a setsockopt(2) per connection; `--no-nodelay`, set after
+  // bind with the caller's other options, turns it off for all of them.
   if (b.proto === "tcp") flag(IPPROTO_TCP, TCP_NODELAY, true);
   if (b.reusePort) flag(SOL_SOCKET, SO_REUSEPORT, true);
   if (v6 && b.v6only) flag(IPPROTO_IPV6, IPV6_V6ONLY, true);
