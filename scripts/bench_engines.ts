@@ -115,8 +115,8 @@ async function run(cmd: string[], stdin?: string): Promise<{ out: string; ms: nu
   return { out: new TextDecoder().decode(o.stdout), ms };
 }
 
-/** Own measurements; each returns every rep's value per contender. */
-async function extras(build: string): Promise<Map<string, number[]>> {
+/** Own measurements (`bundle`, when built, also streams `send tcp`); each rep's value per contender. */
+async function extras(build: string, bundle: string | null): Promise<Map<string, number[]>> {
   const res = new Map<string, number[]>();
   const add = (k: string, v: number) => res.set(k, [...(res.get(k) ?? []), v]);
   const connrate = `${OUT}/connrate`;
@@ -163,8 +163,6 @@ async function extras(build: string): Promise<Map<string, number[]>> {
   // and as users run it, the bundle (its start-up is ~20 ms shorter: see the start-up table).
   const file = `${OUT}/stream.bin`;
   await run(["sh", "-c", `head -c ${STREAM_MIB << 20} /dev/urandom > ${file}`]);
-  const bundle = await buildBundle();
-  if (!bundle) log("the bundle did not build: its send tcp row is left out");
   const senders: [string, string][] = [["stream sockbox", `${DENO} run -q -P ${REPO}/main.ts`]];
   if (bundle) senders.push(["stream sockbox bundle", bundle]);
   for (let rep = 0; rep < REPS; rep++) {
@@ -453,10 +451,15 @@ const STARTUP_WARMUP = 3;
 /** Start-up rounds: STARTUP_REPS, default 7 (3 with QUICK=1). */
 const STARTUP_REPS = Number(env("STARTUP_REPS") ?? (QUICK ? 3 : 7));
 
-/** The start-up section: its heading, table and how it was run. */
-async function startupSection(): Promise<string> {
+/** Builds the bundle once for the rows that run it; null (and a log line) when that fails. */
+async function bundleForRows(): Promise<string | null> {
   const bundle = await buildBundle();
   if (!bundle) log("the bundle did not build: its rows are left out");
+  return bundle;
+}
+
+/** The start-up section (`bundle`: its rows, when built): heading, table, how it was run. */
+async function startupSection(bundle: string | null): Promise<string> {
   const res = await startup(STARTUP_REPS, bundle);
   return `## Start to listening (${STARTUP_REPS} rounds, contenders alternating, unpinned)
 
@@ -476,14 +479,15 @@ ${renderStartup(res)}
 }
 
 if (import.meta.main && Deno.args.includes("--startup")) {
-  console.log(await startupSection());
+  console.log(await startupSection(await bundleForRows()));
   Deno.exit(0);
 }
 
 if (import.meta.main) {
   await Deno.mkdir(OUT, { recursive: true });
   log(`results in ${OUT}`);
-  const startupTable = await startupSection();
+  const bundle = await bundleForRows();
+  const startupTable = await startupSection(bundle);
   const stats = await harness();
   // A second idle pass with more connections: the first ones also pay for one-time growth
   // (heap, tables), so the cost of one more idle connection is the slope between the two.
@@ -494,7 +498,7 @@ if (import.meta.main) {
   const idleMore = idleConns * 10;
   const more = await harness("idle", { IDLE_CONNS: String(idleMore) }, "harness-idle");
   const build = `${TMP}/echo-bench/build`;
-  const own = await extras(build);
+  const own = await extras(build, bundle);
   const s = (name: string, test: string, key: string) => stats.get(`${name} ${test} ${key}`);
   const fromOwn = (k: string) => {
     const v = own.get(k);
